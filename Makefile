@@ -1,0 +1,40 @@
+# Two commands do all the set-up on a fresh machine: `make serve` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 8000
+HOST ?= 127.0.0.1
+BIN := $(VENV)/bin
+
+.PHONY: serve test install install-dev bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files keep `make serve` from reinstalling on every start; they follow pyproject.toml.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Starts the gateway on embedded PostgreSQL/Redis/Ray unless DATABASE_URL/REDIS_URL/RAY_ADDRESS are set;
+# migrations are applied at start.
+serve: install
+	$(BIN)/roost serve --host $(HOST) --port $(PORT)
+
+test: install-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# wrk drives the HTTP benchmarks; it comes from Debian when missing.
+bench: install-dev
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python loadtests/bench.py $(SCENARIOS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

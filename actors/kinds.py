@@ -1,0 +1,21 @@
+"""Every actor kind Roost runs, by name. Later contracts add theirs here."""
+
+from __future__ import annotations
+
+from actors.counters import CounterPersistence, CounterState
+from actors.state import KindSpec
+
+KINDS: dict[str, KindSpec] = {
+    spec.name: spec
+    for spec in (
+        # generic counters; the benchmarks and tests drive the runtime through it
+        KindSpec("counters", CounterState, CounterPersistence),
+    )
+}
+
+
+def get_kind(name: str) -> KindSpec:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise KeyError(f"unknown actor kind {name!r}; known: {sorted(KINDS)}") from None

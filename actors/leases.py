@@ -1,0 +1,94 @@
+"""Leases: take N units from an actor-held budget at once, spend them locally, refill early.
+
+A request that spends a unit never waits on an actor call while its lease holds units: the refill
+is started in the background when the lease drops to `refill_below`, single-flight per key. Only a
+request that finds the lease empty waits, for the one refill in progress.
+
+The actor records each grant durably before answering (see actors/counters.py), so units leased
+here and never spent are lost on a crash: budgets can be under-used, never over-granted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from actors.client import ShardClient
+
+
+@dataclass
+class _Lease:
+    remaining: int = 0
+    refill: asyncio.Task | None = None
+    # monotonic time until which an exhausted budget is believed exhausted without asking again
+    exhausted_until: float = 0.0
+
+
+class LeaseClient:
+    def __init__(
+        self,
+        client: ShardClient,
+        method: str = "take_up_to",
+        *,
+        lease_size: int = 32,
+        refill_below: int = 8,
+        exhausted_ttl_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not 0 <= refill_below < lease_size:
+            raise ValueError("refill_below must be in [0, lease_size)")
+        self._client = client
+        self._method = method
+        self._lease_size = lease_size
+        self._refill_below = refill_below
+        self._exhausted_ttl_s = exhausted_ttl_s
+        self._clock = clock
+        self._leases: dict[str, _Lease] = {}
+
+    def local_remaining(self, key: str) -> int:
+        lease = self._leases.get(key)
+        return lease.remaining if lease else 0
+
+    async def take(self, key: str, *args: Any) -> bool:
+        """Spend one unit of `key`'s budget; False when the budget is spent. `args` go to the actor."""
+        lease = self._leases.get(key)
+        if lease is None:
+            lease = self._leases[key] = _Lease()
+        while True:
+            if lease.remaining > 0:
+                lease.remaining -= 1
+                if lease.remaining <= self._refill_below:
+                    self._start_refill(key, lease, args)
+                return True
+            if self._clock() < lease.exhausted_until:
+                return False
+            task = self._start_refill(key, lease, args)
+            if task is None:  # refill just reported exhaustion
+                return False
+            await asyncio.shield(task)
+            if lease.remaining == 0 and self._clock() < lease.exhausted_until:
+                return False
+
+    def forget(self, key: str) -> None:
+        """Drop a key's local lease (its unspent units are lost, by design)."""
+        self._leases.pop(key, None)
+
+    def _start_refill(self, key: str, lease: _Lease, args: tuple) -> asyncio.Task | None:
+        if lease.refill is not None and not lease.refill.done():
+            return lease.refill
+        if self._clock() < lease.exhausted_until:
+            return None
+        lease.refill = asyncio.get_running_loop().create_task(self._refill(key, lease, args))
+        return lease.refill
+
+    async def _refill(self, key: str, lease: _Lease, args: tuple) -> None:
+        want = self._lease_size - lease.remaining
+        granted = await self._client.call(self._method, key, want, *args)
+        lease.remaining += granted
+        if granted < want:
+            # The budget ran dry; don't ask again on every request, but do look again soon in
+            # case the limit was raised.
+            lease.exhausted_until = self._clock() + self._exhausted_ttl_s

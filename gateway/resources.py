@@ -1,0 +1,57 @@
+"""Shared resources, each opened and closed by one cleanup context."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from actors.client import ShardClient
+from actors.kinds import KINDS
+from actors.runtime import connect_ray
+from gateway.keys import actors_key, pool_key, redis_key, settings_key
+from storage.pool import create_pool
+
+
+async def postgres_ctx(app: web.Application) -> AsyncIterator[None]:
+    s = app[settings_key]
+    app[pool_key] = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
+    yield
+    await app[pool_key].close()
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[redis_key] = aioredis.from_url(app[settings_key].redis_url, decode_responses=False)
+    yield
+    await app[redis_key].aclose()
+
+
+async def ray_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Joins the Ray instance the entry point started (or the cluster at RAY_ADDRESS).
+
+    The process that started Ray stops it; a gateway only uses it.
+    """
+    s = app[settings_key]
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, lambda: connect_ray(s.ray_address, namespace=s.roost_ray_namespace))
+    yield
+
+
+async def actors_ctx(app: web.Application) -> AsyncIterator[None]:
+    s = app[settings_key]
+    clients = {
+        kind: ShardClient(
+            kind,
+            shards=s.roost_shards,
+            dsn=s.database_url,
+            namespace=s.roost_ray_namespace,
+            max_batch=s.actor_batch_max,
+            max_wait_s=s.actor_batch_wait_ms / 1000,
+        )
+        for kind in KINDS
+    }
+    app[actors_key] = clients
+    yield
+    await asyncio.gather(*(c.close() for c in clients.values()))

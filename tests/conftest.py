@@ -1,0 +1,114 @@
+"""Session fixtures: real PostgreSQL, Redis and one Ray instance for the whole test session.
+
+DATABASE_URL / REDIS_URL / RAY_ADDRESS name real servers when set; otherwise throwaway embedded
+ones are started (the same code `roost serve` uses). Each session migrates its own fresh database
+and uses its own Ray namespace, so concurrent runs on one machine don't see each other.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import actors  # noqa: F401  (loopback flag before ray is imported)
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from gateway.embedded import EmbeddedServices, Endpoints
+from gateway.settings import Settings
+from storage.migrate import migrate
+from storage.pool import create_pool
+
+RAY_TEST_CPUS = 2
+
+
+def _with_database(dsn: str, name: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
+    embedded = EmbeddedServices(
+        data_dir=tmp_path_factory.mktemp("roost-var"),
+        database_url=os.environ.get("DATABASE_URL") or None,
+        redis_url=os.environ.get("REDIS_URL") or None,
+        ray_address=os.environ.get("RAY_ADDRESS") or None,
+    )
+    endpoints = embedded.start()
+    yield endpoints
+    embedded.stop()
+
+
+@pytest.fixture(scope="session")
+async def database_url(services: Endpoints) -> AsyncIterator[str]:
+    """A fresh database on the server, migrated, dropped at the end of the session."""
+    name = f"roost_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(services.database_url)
+    try:
+        await admin.execute(f'create database "{name}"')
+    finally:
+        await admin.close()
+    dsn = _with_database(services.database_url, name)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    yield dsn
+    admin = await asyncpg.connect(services.database_url)
+    try:
+        await admin.execute(f'drop database if exists "{name}" with (force)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def settings(services: Endpoints, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        _env_file=None,
+        app_env="testing",
+        app_key=secrets.token_hex(32),
+        database_url=database_url,
+        redis_url=services.redis_url,
+        ray_address=services.ray_address,
+        roost_data_dir=tmp_path_factory.mktemp("roost-data"),
+        roost_shards=4,
+        roost_ray_namespace=f"roost-test-{uuid.uuid4().hex[:8]}",
+    )
+
+
+@pytest.fixture(scope="session")
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    p = await create_pool(settings.database_url, min_size=1, max_size=5)
+    yield p
+    await p.close()
+
+
+@pytest.fixture(scope="session")
+async def redis_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(settings.redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def ray_session(settings: Settings) -> Iterator[None]:
+    """One Ray instance (or connection) for the whole session; ray.init costs seconds."""
+    from actors.runtime import connect_ray, disconnect_ray
+
+    connect_ray(settings.ray_address, namespace=settings.roost_ray_namespace, num_cpus=RAY_TEST_CPUS)
+    yield
+    disconnect_ray()
+
+
+@pytest.fixture
+async def client(aiohttp_client, settings: Settings, ray_session):
+    """A test client for the whole app (every contract), against the real services."""
+    from gateway.app import create_app
+
+    return await aiohttp_client(create_app(settings))

@@ -1,0 +1,73 @@
+"""`roost serve` end to end: embedded services up, /readyz 200, and everything stopped on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import psutil
+
+ROOST = Path(sys.executable).with_name("roost")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def children_of(pid: int) -> set[int]:
+    try:
+        return {p.pid for p in psutil.Process(pid).children(recursive=True)}
+    except psutil.NoSuchProcess:
+        return set()
+
+
+async def test_serve_on_embedded_defaults_then_stop_on_sigterm(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "RAY_ADDRESS")}
+    env.update(ROOST_DATA_DIR=str(tmp_path / "var"), APP_ENV="development")
+    log = open(tmp_path / "serve.log", "wb")
+    proc = subprocess.Popen(
+        [str(ROOST), "serve", "--port", str(port)], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        body = None
+        deadline = time.monotonic() + 90
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/readyz") as resp:
+                        if resp.status == 200:
+                            body = await resp.json()
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.5)
+            assert body == {"status": "ok", "checks": {"postgres": "ok", "redis": "ok", "ray": "ok"}}, (
+                (tmp_path / "serve.log").read_text()[-3000:]
+            )
+            async with http.get(f"http://127.0.0.1:{port}/api/ping") as resp:
+                assert resp.status == 200
+        assert (tmp_path / "var" / "pg" / "postmaster.pid").exists()
+        started = children_of(proc.pid)
+        assert started, "embedded services run as child processes"
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0, (tmp_path / "serve.log").read_text()[-3000:]
+        # PostgreSQL stopped (its pid file goes away with it) and no child is left running
+        assert not (tmp_path / "var" / "pg" / "postmaster.pid").exists()
+        await asyncio.sleep(1)
+        leftovers = [p for p in started if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+        assert not leftovers, [psutil.Process(p).cmdline() for p in leftovers]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()

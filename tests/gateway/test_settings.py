@@ -9,8 +9,8 @@ from gateway.settings import APP_KEY_PLACEHOLDER, Settings
 
 
 def test_defaults_run_in_development_with_the_placeholder(monkeypatch):
-    monkeypatch.delenv("APP_KEY", raising=False)
-    monkeypatch.delenv("APP_ENV", raising=False)
+    for name in ("APP_KEY", "APP_ENV", "DATABASE_URL", "REDIS_URL", "RAY_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
     s = Settings(_env_file=None)
     assert s.app_env == "development"
     assert s.app_key == APP_KEY_PLACEHOLDER

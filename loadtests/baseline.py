@@ -1,0 +1,104 @@
+"""The bare baseline: plain aiohttp handlers doing the same work as Roost's, with nothing around them.
+
+No middlewares, no access log, no envelope helpers, no actors: each handler does what the matching
+Roost route must do at minimum (the same SQL, or building the same JSON), so the ratio measures
+what Roost's stack costs on top. Same Python, same event loop (uvloop), same pool sizes.
+
+Run by bench.py as `python loadtests/baseline.py --port N` with DATABASE_URL set; /ready answers
+once the pool is open. An HTTP scenario that needs a new bare handler adds it to `setup_routes`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import orjson
+from aiohttp import web
+
+# Run as a script, this file's folder is on sys.path but the repository root is not.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from storage.pool import init_connection  # noqa: E402  (same codecs: decoding is part of the work)
+
+pool_key = web.AppKey("pool", asyncpg.Pool)
+dsn_key = web.AppKey("dsn", str)
+
+# The gateway's defaults (DB_POOL_MIN/DB_POOL_MAX), so neither side gets more connections.
+POOL_MIN, POOL_MAX = 2, 10
+
+
+def _json(body: object, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+async def ready(request: web.Request) -> web.Response:
+    async with request.app[pool_key].acquire() as conn:
+        await conn.fetchval("select 1")
+    return _json({"status": "ok"})
+
+
+async def ping(request: web.Request) -> web.Response:
+    """The same body as Roost's GET /api/ping, built the same way (a fresh timestamp each time)."""
+    return _json(
+        {
+            "success": True,
+            "status": "success",
+            "data": {"status": "ok"},
+            "message": "OK",
+            "code": 200,
+            "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    )
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/ready", ready)
+    app.router.add_get("/ping", ping)
+
+
+async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[pool_key] = await asyncpg.create_pool(
+        app[dsn_key], min_size=POOL_MIN, max_size=POOL_MAX, init=init_connection
+    )
+    yield
+    await app[pool_key].close()
+
+
+def create_baseline_app(database_url: str) -> web.Application:
+    app = web.Application()
+    app[dsn_key] = database_url
+    app.cleanup_ctx.append(pool_ctx)
+    setup_routes(app)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="bare aiohttp baseline for loadtests/bench.py")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    database_url = os.environ.get("DATABASE_URL")
+    if not database_url:
+        print("baseline: DATABASE_URL is required", file=sys.stderr)
+        return 2
+    try:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    except ImportError:  # the gateway falls back the same way
+        loop = asyncio.new_event_loop()
+    web.run_app(
+        create_baseline_app(database_url), host=args.host, port=args.port, loop=loop, access_log=None, print=None
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

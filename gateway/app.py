@@ -14,7 +14,7 @@ from gateway.keys import contract_key, metrics_key, settings_key
 from gateway.metrics import Metrics, metrics_handler, metrics_middleware
 from gateway.middlewares import error_middleware, request_id_middleware
 from gateway.petcare.routes import setup_routes as setup_petcare_routes
-from gateway.resources import actors_ctx, postgres_ctx, ray_ctx, redis_ctx
+from gateway.resources import actors_ctx, jobs_ctx, postgres_ctx, ray_ctx, redis_ctx
 from gateway.settings import Settings
 
 
@@ -34,7 +34,7 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
     app[settings_key] = settings
     app[metrics_key] = Metrics()
     app[contract_key] = Contract.PETCARE
-    app.cleanup_ctx.extend([postgres_ctx, redis_ctx, ray_ctx, actors_ctx])
+    app.cleanup_ctx.extend([postgres_ctx, redis_ctx, ray_ctx, actors_ctx, jobs_ctx])
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -11,7 +11,8 @@ from aiohttp import web
 from actors.client import ShardClient
 from actors.kinds import KINDS
 from actors.runtime import connect_ray
-from gateway.keys import actors_key, pool_key, redis_key, settings_key
+from gateway.keys import actors_key, jobs_key, pool_key, redis_key, settings_key
+from jobs.runtime import JobRunner
 from storage.pool import create_pool
 
 
@@ -55,3 +56,16 @@ async def actors_ctx(app: web.Application) -> AsyncIterator[None]:
     app[actors_key] = clients
     yield
     await asyncio.gather(*(c.close() for c in clients.values()))
+
+
+async def jobs_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The job runner and its background loop (due retries, orphan sweep).
+
+    Needs postgres_ctx and ray_ctx before it. Stopping it leaves running jobs to Ray and their
+    rows; another gateway's loop (or this one's, after a restart) picks up what they leave.
+    """
+    runner = JobRunner.from_settings(app[settings_key], app[pool_key])
+    app[jobs_key] = runner
+    runner.start()
+    yield
+    await runner.stop()

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import actors  # noqa: F401  (loopback flag before ray is imported)
@@ -32,9 +35,12 @@ def _with_database(dsn: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
+def services() -> Iterator[Endpoints]:
+    # Not under pytest's tmp_path: pytest prunes all but its three newest base folders, so a
+    # concurrent pytest run on the same machine could delete a live embedded PostgreSQL.
+    data_dir = Path(tempfile.mkdtemp(prefix="roost-test-"))
     embedded = EmbeddedServices(
-        data_dir=tmp_path_factory.mktemp("roost-var"),
+        data_dir=data_dir,
         database_url=os.environ.get("DATABASE_URL") or None,
         redis_url=os.environ.get("REDIS_URL") or None,
         ray_address=os.environ.get("RAY_ADDRESS") or None,
@@ -42,6 +48,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
     endpoints = embedded.start()
     yield endpoints
     embedded.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

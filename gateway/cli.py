@@ -74,8 +74,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             loop=loop,
-            access_log_class=JsonAccessLogger,
             print=None,
+            **({"access_log_class": JsonAccessLogger} if resolved.access_log else {"access_log": None}),
         )
     finally:
         disconnect_ray()

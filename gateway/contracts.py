@@ -33,9 +33,10 @@ def contract_for_path(path: str) -> Contract:
     return Contract.PETCARE
 
 
-def contract_of(request: web.Request) -> Contract:
-    from gateway.keys import request_contract_key
+request_contract_key = web.RequestKey("contract", Contract)
 
+
+def contract_of(request: web.Request) -> Contract:
     cached = request.get(request_contract_key)
     if cached is None:
         cached = request[request_contract_key] = contract_for_path(request.path)

@@ -25,4 +25,3 @@ contract_key = web.AppKey("contract", "Contract")
 
 # per-request storage
 request_id_key = web.RequestKey("request_id", str)
-request_contract_key = web.RequestKey("contract", "Contract")

@@ -41,15 +41,26 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 class JsonAccessLogger(AbstractAccessLogger):
+    """One JSON line per request, in the same shape as JsonFormatter's.
+
+    Written straight to stderr rather than through a LogRecord: building a record, formatting it
+    and running the handler chain cost about a quarter of a trivial request's time.
+    """
+
     def log(self, request: web.BaseRequest, response: web.StreamResponse, duration: float) -> None:
-        self.logger.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status,
-                "duration_ms": round(duration * 1000, 3),
-                "request_id": request.get(request_id_key),
-                "remote": request.remote,
-            },
-        )
+        if not self.logger.isEnabledFor(logging.INFO):
+            return
+        now = time.time()
+        entry = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z",
+            "level": "info",
+            "logger": self.logger.name,
+            "msg": "request",
+            "method": request.method,
+            "path": request.path,
+            "status": response.status,
+            "duration_ms": round(duration * 1000, 3),
+            "request_id": request.get(request_id_key),
+            "remote": request.remote,
+        }
+        sys.stderr.write(orjson.dumps(entry).decode() + "\n")

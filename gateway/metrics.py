@@ -37,6 +37,16 @@ class Metrics:
             registry=self.registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        # labels() takes a lock and hashes the label values on every call; the set of label
+        # tuples is small (routes x statuses), so the children are looked up once and kept.
+        self._children: dict[tuple[str, str, str, str], tuple] = {}
+
+    def observe(self, labels: tuple[str, str, str, str], seconds: float) -> None:
+        children = self._children.get(labels)
+        if children is None:
+            children = self._children[labels] = (self.requests.labels(*labels), self.duration.labels(*labels))
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 def route_label(request: web.Request) -> str:
@@ -59,11 +69,9 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         status = exc.status
         raise
     finally:
-        metrics: Metrics = request.config_dict[metrics_key]
         method = request.method if request.method in _METHODS else "OTHER"
         labels = (method, route_label(request), str(status), contract_of(request).value)
-        metrics.requests.labels(*labels).inc()
-        metrics.duration.labels(*labels).observe(time.perf_counter() - started)
+        request.config_dict[metrics_key].observe(labels, time.perf_counter() - started)
 
 
 async def metrics_handler(request: web.Request) -> web.Response:

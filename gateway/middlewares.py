@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
-import uuid
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -24,7 +24,7 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    request[request_id_key] = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+    request[request_id_key] = incoming if incoming and _SAFE_ID.match(incoming) else os.urandom(16).hex()
     response = await handler(request)
     response.headers[REQUEST_ID_HEADER] = request[request_id_key]
     return response

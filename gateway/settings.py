@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     db_pool_min: int = Field(default=2, ge=1)
     db_pool_max: int = Field(default=10, ge=1)
     log_level: str = "INFO"
+    # One JSON line per request on stderr; off when the ingress already logs requests.
+    access_log: bool = True
 
     # Actor client tuning (see actors/client.py for what each bounds).
     actor_batch_max: int = Field(default=256, ge=1)

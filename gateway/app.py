@@ -14,7 +14,10 @@ from gateway.keys import contract_key, metrics_key, settings_key
 from gateway.metrics import Metrics, metrics_handler, metrics_middleware
 from gateway.middlewares import error_middleware, request_id_middleware
 from gateway.petcare.routes import setup_routes as setup_petcare_routes
-from gateway.resources import actors_ctx, jobs_ctx, postgres_ctx, ray_ctx, redis_ctx
+from gateway.web.pages import setup_routes as setup_web_routes
+from gateway.auth.middleware import auth_middleware
+from gateway.resources import actors_ctx, identity_ctx, jobs_ctx, postgres_ctx, ray_ctx, redis_ctx
+from gateway.throttle import add_ratelimit_headers
 from gateway.settings import Settings
 
 
@@ -29,12 +32,13 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         # outermost first: the request id is on every response, metrics see the rendered status
-        middlewares=[request_id_middleware, metrics_middleware, error_middleware],
+        middlewares=[request_id_middleware, metrics_middleware, error_middleware, auth_middleware],
     )
     app[settings_key] = settings
     app[metrics_key] = Metrics()
     app[contract_key] = Contract.PETCARE
-    app.cleanup_ctx.extend([postgres_ctx, redis_ctx, ray_ctx, actors_ctx, jobs_ctx])
+    app.cleanup_ctx.extend([postgres_ctx, redis_ctx, identity_ctx, ray_ctx, actors_ctx, jobs_ctx])
+    app.on_response_prepare.append(add_ratelimit_headers)
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -47,4 +51,5 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
     app.add_subapp("/api/v1", events_app)
     app.add_subapp("/api", api_app)
     setup_petcare_routes(app.router, settings.petcare_prefix)
+    setup_web_routes(app.router)
     return app

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
+from gateway.admin_cli import add_commands as add_admin_commands
 from gateway.embedded import EmbeddedServices
 from gateway.logs import JsonAccessLogger, configure_logging
 from gateway.settings import Settings
@@ -152,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="report whether PostgreSQL, Redis and Ray are reachable").set_defaults(
         func=cmd_check
     )
+    add_admin_commands(sub)
     return parser
 
 

@@ -12,9 +12,13 @@ class Contract(str, enum.Enum):
     EVENTS = "events"  # 001 at /api/v1
     PETCARE = "petcare"  # 002 at the root (or PETCARE_PREFIX)
     OPS = "ops"  # /healthz, /readyz, /metrics
+    WEB = "web"  # /login, /logout, /developer, /gpt-connect: browser pages of the /api documents
 
 
 OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# Browser pages and the session endpoints behind them belong to the /api documents (000's SPA
+# signs in at /login), so their errors use the /api envelope even though they sit at the root.
+WEB_PATHS = frozenset({"/login", "/logout", "/developer", "/gpt-connect"})
 
 
 def _under(path: str, prefix: str) -> bool:
@@ -30,6 +34,8 @@ def contract_for_path(path: str) -> Contract:
         return Contract.API
     if path in OPS_PATHS:
         return Contract.OPS
+    if path in WEB_PATHS:
+        return Contract.WEB
     return Contract.PETCARE
 
 

@@ -16,6 +16,7 @@ _RENDERERS = {
     Contract.PETCARE: petcare_envelope.error,
     # ops endpoints live at the root, where 002's envelope is what a client there expects
     Contract.OPS: petcare_envelope.error,
+    Contract.WEB: api_envelope.error,
 }
 
 

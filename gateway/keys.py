@@ -10,6 +10,10 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from actors.client import ShardClient
+    from domain.accounts import Accounts
+    from gateway.auth.sessions import SessionStore
+    from gateway.auth.token_cache import TokenCache
+    from gateway.throttle import Throttles
     from gateway.contracts import Contract
     from gateway.metrics import Metrics
     from gateway.settings import Settings
@@ -21,6 +25,10 @@ redis_key = web.AppKey("redis", aioredis.Redis)
 actors_key = web.AppKey("actors", "dict[str, ShardClient]")
 jobs_key = web.AppKey("jobs", "JobRunner")
 metrics_key = web.AppKey("metrics", "Metrics")
+token_cache_key = web.AppKey("token_cache", "TokenCache")
+sessions_key = web.AppKey("sessions", "SessionStore")
+accounts_key = web.AppKey("accounts", "Accounts")
+throttles_key = web.AppKey("throttles", "Throttles")
 contract_key = web.AppKey("contract", "Contract")
 
 # per-request storage

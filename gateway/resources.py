@@ -11,7 +11,22 @@ from aiohttp import web
 from actors.client import ShardClient
 from actors.kinds import KINDS
 from actors.runtime import connect_ray
-from gateway.keys import actors_key, jobs_key, pool_key, redis_key, settings_key
+from domain.accounts import Accounts
+from domain.passwords import PasswordHashing
+from gateway.auth.sessions import SessionStore
+from gateway.auth.token_cache import TokenCache
+from gateway.keys import (
+    accounts_key,
+    actors_key,
+    jobs_key,
+    pool_key,
+    redis_key,
+    sessions_key,
+    settings_key,
+    throttles_key,
+    token_cache_key,
+)
+from gateway.throttle import Throttles
 from jobs.runtime import JobRunner
 from storage.pool import create_pool
 
@@ -56,6 +71,26 @@ async def actors_ctx(app: web.Application) -> AsyncIterator[None]:
     app[actors_key] = clients
     yield
     await asyncio.gather(*(c.close() for c in clients.values()))
+
+
+async def identity_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Password hashing, the token cache (with its invalidation listener), sessions, throttles and
+    the account operations built on them. Needs postgres_ctx and redis_ctx before it."""
+    s = app[settings_key]
+    hashing = PasswordHashing(
+        time_cost=s.password_hash_time_cost,
+        memory_kib=s.password_hash_memory_kib,
+        max_concurrent=s.password_hash_concurrency,
+    )
+    cache = TokenCache(app[pool_key], app[redis_key])
+    cache.start()
+    app[token_cache_key] = cache
+    app[sessions_key] = SessionStore(app[redis_key], secure_cookies=s.app_env == "production")
+    app[throttles_key] = Throttles(app[redis_key])
+    app[accounts_key] = Accounts(app[pool_key], hashing, cache, app_key=s.app_key, jwt_ttl_s=s.jwt_ttl_s)
+    yield
+    await cache.stop()
+    hashing.close()
 
 
 async def jobs_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -50,6 +50,18 @@ class Settings(BaseSettings):
     job_stale_after_s: float = Field(default=300.0, gt=0)
     job_sweep_interval_s: float = Field(default=30.0, gt=0)
 
+    # Password hashing (argon2id): OWASP's baseline by default; tests lower it to stay quick.
+    password_hash_time_cost: int = Field(default=2, ge=1)
+    password_hash_memory_kib: int = Field(default=19456, ge=1024)
+    password_hash_concurrency: int = Field(default=2, ge=1)
+    # Authentication throttles (002's figures): sign-ins per IP and per account per minute,
+    # registrations per IP per hour, reset/verification mails per account per hour.
+    throttle_auth_per_minute: int = Field(default=10, ge=1)
+    throttle_register_per_hour: int = Field(default=5, ge=1)
+    throttle_mail_per_hour: int = Field(default=6, ge=1)
+    # Lifetime of 002's JWTs
+    jwt_ttl_s: int = Field(default=24 * 60 * 60, ge=60)
+
     mail_mailer: Literal["smtp", "log"] = "log"
     mail_host: str = "127.0.0.1"
     mail_port: int = 587

@@ -86,6 +86,13 @@ def settings(services: Endpoints, database_url: str, tmp_path_factory: pytest.Te
         roost_data_dir=tmp_path_factory.mktemp("roost-data"),
         roost_shards=4,
         roost_ray_namespace=f"roost-test-{uuid.uuid4().hex[:8]}",
+        # the cheapest argon2id that is still argon2id: tests hash hundreds of passwords
+        password_hash_time_cost=1,
+        password_hash_memory_kib=8192,
+        # every test registers from 127.0.0.1; throttle tests lower these on their own app
+        throttle_auth_per_minute=10_000,
+        throttle_register_per_hour=10_000,
+        throttle_mail_per_hour=10_000,
     )
 
 

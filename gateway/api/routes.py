@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api import envelope
+from gateway.api import accounts, api_tokens, envelope, oauth
 
 
 async def ping(request: web.Request) -> web.Response:
@@ -14,3 +14,6 @@ async def ping(request: web.Request) -> web.Response:
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/ping", ping)
+    accounts.setup_routes(app)
+    oauth.setup_routes(app)
+    api_tokens.setup_routes(app)

@@ -1,0 +1,184 @@
+"""Account operations every contract shares: register, authenticate, tokens, passwords, deletion.
+
+Contract surfaces validate and render; the rules that must hold whichever contract is called live
+here. Revocations reach every gateway through `Revocations` (the token cache's invalidation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import asyncpg
+
+from domain.passwords import PasswordHashing
+from domain.tokens import issue_jwt, new_secret, sha256_hex
+from storage import groups as groups_sql
+from storage import tokens as tokens_sql
+from storage import users as users_sql
+
+
+class Revocations(Protocol):
+    async def tokens_revoked(self, token_hashes: list[str]) -> None: ...
+
+    async def user_changed(self, user_id: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    record: asyncpg.Record
+    secret: str
+
+    @property
+    def plain_text(self) -> str:
+        """`<id>|<secret>`, shown to the client once."""
+        return f"{self.record['id']}|{self.secret}"
+
+
+class Accounts:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        hashing: PasswordHashing,
+        revocations: Revocations,
+        *,
+        app_key: str,
+        jwt_ttl_s: int,
+    ) -> None:
+        self.pool = pool
+        self.hashing = hashing
+        self._revocations = revocations
+        self._app_key = app_key
+        self._jwt_ttl_s = jwt_ttl_s
+
+    async def register(
+        self,
+        *,
+        email: str,
+        password_hex: str | None,
+        name: str | None = None,
+        username: str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        avatar: str | None = None,
+        source: str = "email",
+        verified: bool = False,
+        premium: bool = False,
+        admin: bool = False,
+    ) -> asyncpg.Record:
+        """A new account and its personal group, in one transaction (422 on a taken email/username)."""
+        stored = await self.hashing.hash(password_hex) if password_hex is not None else None
+        async with self.pool.acquire() as conn, conn.transaction():
+            user = await users_sql.create(
+                conn,
+                email=email,
+                password_hash=stored,
+                name=name,
+                username=username,
+                first_name=first_name,
+                last_name=last_name,
+                avatar=avatar,
+                source=source,
+                email_verified=verified,
+                is_premium=premium,
+                is_admin=admin,
+            )
+            await groups_sql.create_personal(conn, user["id"])
+        return user
+
+    async def authenticate(self, email: str, password_hex: str) -> asyncpg.Record | None:
+        """The active user with this email and password, else None. Unknown emails take as long."""
+        async with self.pool.acquire() as conn:
+            user = await users_sql.by_email(conn, email)
+        ok = await self.hashing.verify(user["password_hash"] if user else None, password_hex)
+        if not ok or user is None or not user["is_active"]:
+            return None
+        return user
+
+    async def check_password(self, user_id: int, password_hex: str) -> bool:
+        async with self.pool.acquire() as conn:
+            user = await users_sql.get(conn, user_id)
+        return await self.hashing.verify(user["password_hash"] if user else None, password_hex)
+
+    async def set_password(self, user_id: int, password_hex: str, *, void_jwts: bool = True) -> None:
+        stored = await self.hashing.hash(password_hex)
+        async with self.pool.acquire() as conn:
+            await users_sql.set_password(conn, user_id, stored, void_jwts=void_jwts)
+        await self._revocations.user_changed(user_id)
+
+    async def issue_token(
+        self,
+        user_id: int,
+        *,
+        name: str,
+        kind: str,
+        abilities: list[str] | tuple[str, ...] = ("*",),
+        expires_at: datetime | None = None,
+        conn: asyncpg.Connection | None = None,
+    ) -> IssuedToken:
+        secret = new_secret()
+        args = dict(
+            user_id=user_id,
+            name=name,
+            kind=kind,
+            token_hash=sha256_hex(secret),
+            abilities=list(abilities),
+            expires_at=expires_at,
+        )
+        if conn is not None:
+            record = await tokens_sql.create(conn, **args)
+        else:
+            async with self.pool.acquire() as c:
+                record = await tokens_sql.create(c, **args)
+        return IssuedToken(record, secret)
+
+    def issue_jwt(self, user: asyncpg.Record) -> str:
+        return issue_jwt(self._app_key, user["id"], user["token_epoch"], self._jwt_ttl_s)
+
+    async def revoke_token(self, user_id: int, token_id: int) -> bool:
+        async with self.pool.acquire() as conn:
+            token_hash = await tokens_sql.delete(conn, user_id, token_id)
+        if token_hash is None:
+            return False
+        await self._revocations.tokens_revoked([token_hash])
+        return True
+
+    async def revoke_token_hash(self, token_hash: str) -> bool:
+        async with self.pool.acquire() as conn:
+            deleted = await tokens_sql.delete_by_hash(conn, token_hash)
+        if deleted:
+            await self._revocations.tokens_revoked([token_hash])
+        return deleted
+
+    async def token_abilities_changed(self, token_hash: str) -> None:
+        await self._revocations.tokens_revoked([token_hash])
+
+    async def revoke_all_tokens(self, user_id: int) -> int:
+        async with self.pool.acquire() as conn:
+            hashes = await tokens_sql.delete_all_for_user(conn, user_id)
+        await self._revocations.tokens_revoked(hashes)
+        return len(hashes)
+
+    async def delete_user(self, user_id: int) -> bool:
+        """The account and everything that cascades from it; its tokens stop working at once."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            hashes = await tokens_sql.delete_all_for_user(conn, user_id)
+            deleted = await users_sql.delete(conn, user_id)
+        await self._revocations.tokens_revoked(hashes)
+        await self._revocations.user_changed(user_id)
+        return deleted
+
+    async def update_user(self, user_id: int, fields: dict) -> asyncpg.Record:
+        async with self.pool.acquire() as conn:
+            user = await users_sql.update(conn, user_id, fields)
+        if {"is_active", "is_premium", "is_admin"} & set(fields):
+            await self._revocations.user_changed(user_id)
+        return user
+
+    async def set_premium(self, email: str, premium: bool) -> asyncpg.Record | None:
+        async with self.pool.acquire() as conn:
+            user = await users_sql.set_premium(conn, email, premium)
+        if user is not None:
+            await self._revocations.user_changed(user["id"])
+        return user

@@ -1,0 +1,41 @@
+"""What a route requires of its caller. Call these first thing in a handler."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from domain.errors import Forbidden, Unauthenticated
+from gateway.auth.identity import Identity, identity_of
+
+
+def require_user(request: web.Request) -> Identity:
+    identity = identity_of(request)
+    if not identity.authenticated:
+        raise Unauthenticated()
+    return identity
+
+
+def has_ability(identity: Identity, *abilities: str) -> bool:
+    """Sessions and JWTs are not ability-limited; a token passes with any listed ability or `*`."""
+    if identity.abilities is None:
+        return True
+    return "*" in identity.abilities or any(a in identity.abilities for a in abilities)
+
+
+def require_abilities(request: web.Request, *abilities: str) -> Identity:
+    identity = require_user(request)
+    if not has_ability(identity, *abilities):
+        raise Forbidden(
+            f"This personal access token does not have the required {abilities[0]} ability.",
+            code="missing_ability",
+            meta={"required": list(abilities)},
+        )
+    return identity
+
+
+def require_session(request: web.Request) -> Identity:
+    """Browser-session-only routes (000's token management): any token is refused with 403."""
+    identity = require_user(request)
+    if identity.mode != "session":
+        raise Forbidden("This action is only available from a signed-in browser session.", code="session_required")
+    return identity

@@ -1,0 +1,111 @@
+"""One authentication middleware for every contract.
+
+Credentials, first match wins: `Authorization: Bearer` (a JWT of ours, or a personal access token
+as `<id>|<secret>` or the bare secret), the `api_token` cookie (003's OAuth callbacks set it), the
+browser session cookie. A bad or expired credential leaves the request anonymous; routes that need
+a user answer 401 through the guards. A session request that changes state must carry the XSRF
+header (403 otherwise).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from domain.errors import Forbidden
+from domain.tokens import looks_like_jwt, parse_pat, read_jwt
+from gateway.auth.identity import ANONYMOUS, Identity, identity_key
+from gateway.auth.sessions import SESSION_COOKIE, SessionStore, xsrf_ok
+from gateway.auth.token_cache import TokenCache
+from gateway.keys import sessions_key, settings_key, token_cache_key
+
+API_TOKEN_COOKIE = "api_token"
+
+
+async def _from_pat(cache: TokenCache, raw: str, via: str) -> Identity:
+    parsed = parse_pat(raw)
+    if parsed is None:
+        return ANONYMOUS
+    entry = await cache.lookup(parsed.secret_hash)
+    if (
+        entry is None
+        or (parsed.token_id is not None and parsed.token_id != entry.token_id)
+        or entry.expired(datetime.now(UTC))
+        or not entry.is_active
+    ):
+        return ANONYMOUS
+    cache.mark_used(entry.token_id)
+    return Identity(
+        user_id=entry.user_id,
+        mode="pat",
+        token_id=entry.token_id,
+        abilities=entry.abilities,
+        is_premium=entry.is_premium,
+        is_admin=entry.is_admin,
+        email_verified=entry.email_verified,
+        via=via,
+    )
+
+
+async def _from_jwt(cache: TokenCache, app_key: str, raw: str) -> Identity:
+    claims = read_jwt(app_key, raw)
+    if claims is None:
+        return ANONYMOUS
+    user = await cache.lookup_user(claims.user_id)
+    if user is None or not user.is_active or user.token_epoch != claims.epoch:
+        return ANONYMOUS
+    # A JWT is the whole account's credential (002 has no abilities): not ability-limited.
+    return Identity(
+        user_id=user.user_id,
+        mode="pat",
+        is_premium=user.is_premium,
+        is_admin=user.is_admin,
+        email_verified=user.email_verified,
+        via="jwt",
+    )
+
+
+async def _from_session(request: web.Request, sessions: SessionStore, cache: TokenCache, sid: str) -> Identity:
+    session = await sessions.load(sid)
+    if session is None:
+        return ANONYMOUS
+    user = await cache.lookup_user(session.user_id)
+    if user is None or not user.is_active:
+        return ANONYMOUS
+    if not xsrf_ok(request, session):
+        raise Forbidden("CSRF token mismatch.", code="xsrf_mismatch")
+    return Identity(
+        user_id=user.user_id,
+        mode="session",
+        is_premium=user.is_premium,
+        is_admin=user.is_admin,
+        email_verified=user.email_verified,
+        via="session",
+        session_id=sid,
+    )
+
+
+async def resolve(request: web.Request) -> Identity:
+    app = request.config_dict
+    cache: TokenCache = app[token_cache_key]
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        raw = header[7:].strip()
+        if looks_like_jwt(raw):
+            return await _from_jwt(cache, app[settings_key].app_key, raw)
+        return await _from_pat(cache, raw, "bearer")
+    cookie = request.cookies.get(API_TOKEN_COOKIE)
+    if cookie:
+        return await _from_pat(cache, cookie, "cookie")
+    sid = request.cookies.get(SESSION_COOKIE)
+    if sid:
+        return await _from_session(request, app[sessions_key], cache, sid)
+    return ANONYMOUS
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request[identity_key] = await resolve(request)
+    return await handler(request)

@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     github_client_id: str | None = None
     github_client_secret: str | None = None
     github_redirect: str | None = None
+    # Provider endpoints: the real ones by default; tests point them at local servers.
+    google_oauth_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_oauth_token_url: str = "https://oauth2.googleapis.com/token"
+    google_oauth_userinfo_url: str = "https://openidconnect.googleapis.com/v1/userinfo"
+    google_tokeninfo_url: str = "https://oauth2.googleapis.com/tokeninfo"
+    github_oauth_authorize_url: str = "https://github.com/login/oauth/authorize"
+    github_oauth_token_url: str = "https://github.com/login/oauth/access_token"
+    github_api_url: str = "https://api.github.com"
     gorq_api_key: str | None = None
     gorq_base_url: str = "https://api.gorq.ai"
     gorq_default_model: str | None = None

@@ -1,0 +1,87 @@
+"""Redis throttles: counting per window, the 429 in each envelope, and the headers."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from aiohttp import web
+
+from domain.errors import RateLimited
+from gateway.app import create_app
+from gateway.contracts import Contract
+from gateway.keys import throttles_key
+from gateway.throttle import Limit, Throttles
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_counts_per_window_and_resets_with_the_next(redis_client):
+    clock = Clock(1_000_000.0)
+    throttles = Throttles(redis_client, clock=clock)
+    limit = Limit(f"t-{uuid.uuid4().hex[:6]}", 3, 60)
+    verdicts = [await throttles.hit(limit, "ip-1") for _ in range(4)]
+    assert [v.allowed for v in verdicts] == [True, True, True, False]
+    assert [v.remaining for v in verdicts] == [2, 1, 0, 0]
+    assert verdicts[-1].reset_at == 1_000_020  # next multiple of 60
+    assert verdicts[-1].retry_after == 20
+    assert (await throttles.hit(limit, "ip-2")).allowed  # keys are independent
+    clock.now += 60
+    assert (await throttles.hit(limit, "ip-1")).allowed
+
+
+async def test_enforce_raises_with_headers(redis_client):
+    throttles = Throttles(redis_client)
+    limit = Limit(f"t-{uuid.uuid4().hex[:6]}", 1, 60)
+
+    class FakeRequest(dict):
+        pass
+
+    request = FakeRequest()
+    await throttles.enforce(request, limit, "k")
+    with pytest.raises(RateLimited) as info:
+        await throttles.enforce(request, limit, "k")
+    headers = info.value.headers
+    assert headers["X-RateLimit-Limit"] == "1" and headers["X-RateLimit-Remaining"] == "0"
+    assert int(headers["Retry-After"]) >= 1 and "X-RateLimit-Reset" in headers
+
+
+@pytest.fixture
+async def limited_client(aiohttp_client, settings, ray_session):
+    name = f"t-{uuid.uuid4().hex[:6]}"
+
+    async def limited(request: web.Request) -> web.Response:
+        await request.config_dict[throttles_key].enforce(request, Limit(name, 2, 60), "everyone")
+        return web.json_response({"ok": True})
+
+    def add_routes(contract: Contract, app: web.Application) -> None:
+        app.router.add_get("/_t/limited", limited)
+
+    return await aiohttp_client(create_app(settings, add_routes=add_routes))
+
+
+@pytest.mark.parametrize(
+    "prefix,check",
+    [
+        ("/api", lambda b: b["success"] is False and b["code"] == 429 and b["message"] == "Too Many Attempts."),
+        ("/api/v1", lambda b: b["error"]["code"] == "rate_limited" and b["error"]["meta"]["limit"] == 2),
+        ("", lambda b: b["status"] == 0 and b["details"]["error_type"] == "rate_limited"),
+    ],
+)
+async def test_429_in_each_envelope_with_retry_after(limited_client, prefix, check):
+    first = await limited_client.get(prefix + "/_t/limited")
+    assert first.status == 200
+    assert first.headers["X-RateLimit-Limit"] == "2"
+    assert first.headers["X-RateLimit-Remaining"] == "1"
+    await limited_client.get(prefix + "/_t/limited")
+    third = await limited_client.get(prefix + "/_t/limited")
+    assert third.status == 429
+    assert int(third.headers["Retry-After"]) >= 1
+    assert third.headers["X-RateLimit-Remaining"] == "0"
+    assert check(await third.json())

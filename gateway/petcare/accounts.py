@@ -1,7 +1,162 @@
-"""Placeholder: this surface arrives with the identity issue (being built)."""
+"""002's account endpoints: registration (API-key guarded), email and OAuth2-form login, profile,
+password change. Every account is the shared `users` row, so a user made here signs in through any
+contract, and the reverse.
 
+002 clients send plain passwords; they are prehashed to the SHA-256 hex every contract stores.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
 from aiohttp import web
+
+from domain.accounts import Accounts
+from domain.errors import BadRequest, Invalid, Unauthenticated
+from domain.passwords import prehash
+from gateway.api.user_views import display_name
+from gateway.auth.limits import throttle_auth, throttle_register
+from gateway.json_io import json_response
+from gateway.keys import accounts_key, settings_key
+from gateway.petcare.account_models import (
+    AccessTokenForm,
+    EmailLoginIn,
+    PasswordResetIn,
+    UserCreateIn,
+    UserUpdateIn,
+)
+from gateway.petcare.envelope import success
+from gateway.petcare.guards import require_api_key, require_petcare_user
+from gateway.petcare.user_views import login_user_view, user_view
+from gateway.validation import parse
+from storage import groups as groups_sql
+from storage import users as users_sql
+
+TOKEN_TYPE = "bearer"
+
+
+async def _load(accounts: Accounts, user_id: int) -> tuple[asyncpg.Record, int | None]:
+    """The user row and their personal group id (002 shows it on every profile)."""
+    async with accounts.pool.acquire() as conn:
+        user = await users_sql.get_or_404(conn, user_id)
+        group_id = await groups_sql.personal_group_id(conn, user_id)
+    return user, group_id
+
+
+async def _profile(request: web.Request, user_id: int) -> tuple[asyncpg.Record, dict[str, Any]]:
+    user, group_id = await _load(request.config_dict[accounts_key], user_id)
+    return user, user_view(user, group_id, request.config_dict[settings_key])
+
+
+async def _authenticate_username(accounts: Accounts, username: str, password_hex: str) -> asyncpg.Record | None:
+    """The OAuth2 form's `username`: the reference matches the user's name; an email works too
+    (OAuth2 client libraries put whatever the person typed there, often an address)."""
+    if "@" in username:
+        user = await accounts.authenticate(username, password_hex)
+        if user is not None:
+            return user
+    async with accounts.pool.acquire() as conn:
+        user = await users_sql.by_name(conn, username)
+    # verify() costs the same for an unknown name, so timing does not reveal which names exist
+    ok = await accounts.hashing.verify(user["password_hash"] if user else None, password_hex)
+    if not ok or user is None or not user["is_active"]:
+        return None
+    return user
+
+
+async def create_user(request: web.Request) -> web.Response:
+    await throttle_register(request)
+    key = await require_api_key(request)
+    body = await parse(request, UserCreateIn)
+    accounts = request.config_dict[accounts_key]
+    try:
+        # Not marked verified: the API key vouches for the client, not for the mailbox, and a
+        # verified address is what account linking by email trusts.
+        user = await accounts.register(
+            email=body.email, password_hex=prehash(body.pwd), name=body.name, source=key["name"]
+        )
+    except Invalid as exc:
+        if exc.code == "already_taken" and "email" in exc.fields:
+            raise BadRequest("User already exists", code="user_exists") from exc
+        raise
+    _, view = await _profile(request, user["id"])
+    return success(view, "User registered successfully")
+
+
+async def email_login(request: web.Request) -> web.Response:
+    body = await parse(request, EmailLoginIn)
+    await throttle_auth(request, body.email)
+    accounts = request.config_dict[accounts_key]
+    user = await accounts.authenticate(body.email, prehash(body.pwd))
+    if user is None:
+        raise Unauthenticated("Incorrect email or password", code="invalid_credentials")
+    data = {
+        "access_token": accounts.issue_jwt(user),
+        "token_type": TOKEN_TYPE,
+        "user": login_user_view(user, request.config_dict[settings_key]),
+    }
+    return success(data, "Email login successful")
+
+
+async def access_token(request: web.Request) -> web.Response:
+    form = await parse(request, AccessTokenForm)
+    await throttle_auth(request, form.username)
+    accounts = request.config_dict[accounts_key]
+    user = await _authenticate_username(accounts, form.username, prehash(form.password))
+    if user is None:
+        raise Unauthenticated("Incorrect username or password", code="invalid_credentials")
+    # OAuth2 token responses are bare JSON (RFC 6749 §5.1), not the envelope; the reference adds `message`.
+    return json_response(
+        {
+            "access_token": accounts.issue_jwt(user),
+            "token_type": TOKEN_TYPE,
+            "message": "Access token generated successfully",
+        }
+    )
+
+
+async def me(request: web.Request) -> web.Response:
+    identity = require_petcare_user(request)
+    user, view = await _profile(request, identity.user_id)
+    return success(view, f"Welcome, {display_name(user) or ''}!")
+
+
+async def update_user(request: web.Request) -> web.Response:
+    identity = require_petcare_user(request)
+    body = await parse(request, UserUpdateIn)
+    fields: dict[str, Any] = {}
+    if body.name is not None:
+        fields["name"] = body.name
+    if body.picture is not None:
+        fields["avatar"] = body.picture or None
+    await request.config_dict[accounts_key].update_user(identity.user_id, fields)
+    _, view = await _profile(request, identity.user_id)
+    return success(view, "User info updated successfully")
+
+
+async def reset_password(request: web.Request) -> web.Response:
+    identity = require_petcare_user(request)
+    body = await parse(request, PasswordResetIn)
+    accounts = request.config_dict[accounts_key]
+    user, _ = await _load(accounts, identity.user_id)
+    # Checking the old password is a guessing surface like a login: same throttle, same account key.
+    await throttle_auth(request, user["email"])
+    if not await accounts.check_password(identity.user_id, prehash(body.old_pwd)):
+        # 400 as in the reference (the document's 401 is for missing or bad tokens, not this).
+        raise BadRequest("Old password is incorrect", code="incorrect_password")
+    # This voids every JWT issued before it, including the caller's: hand back a fresh one.
+    await accounts.set_password(identity.user_id, prehash(body.new_pwd))
+    user, view = await _profile(request, identity.user_id)
+    view["access_token"] = accounts.issue_jwt(user)
+    view["token_type"] = TOKEN_TYPE
+    return success(view, "Password reset successfully")
 
 
 def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
-    pass
+    router.add_post(prefix + "/user/create", create_user)
+    router.add_get(prefix + "/user/me", me)
+    router.add_post(prefix + "/user/update", update_user)
+    router.add_post(prefix + "/user/reset_password", reset_password)
+    router.add_post(prefix + "/auth/email/login", email_login)
+    router.add_post(prefix + "/auth/access_token", access_token)

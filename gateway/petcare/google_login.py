@@ -1,7 +1,70 @@
-"""Placeholder: this surface arrives with the identity issue (being built)."""
+"""002: POST /auth/google/login, Google sign-in answered with a JWT.
+
+The reference takes `{token}` (a Google ID token); the document takes `{code, redirect_uri}` (an
+authorization code the client obtained). Both are accepted; whoever the Google identity resolves
+to (linked user, same verified email, or a new account) is signed in, exactly as on /api.
+"""
+
+from __future__ import annotations
 
 from aiohttp import web
+from pydantic import BaseModel, Field, field_validator
+
+from domain.errors import BadRequest, Invalid, Unauthenticated
+from domain.oauth import SocialAccounts
+from gateway.api import oauth_providers
+from gateway.auth.limits import throttle_auth
+from gateway.keys import accounts_key, pool_key, settings_key, token_cache_key
+from gateway.petcare.envelope import success
+from gateway.petcare.user_views import login_user_view
+from gateway.validation import parse
+
+# What makes a `{token}` itself unacceptable (as opposed to Google being unreachable): a 401,
+# as the reference answers for a token it cannot verify.
+_BAD_TOKEN_CODES = frozenset({"oauth_invalid_credential", "oauth_wrong_audience"})
+
+
+class GoogleLoginIn(BaseModel):
+    token: str | None = Field(default=None, max_length=8192)
+    code: str | None = Field(default=None, max_length=2048)
+    redirect_uri: str | None = Field(default=None, max_length=2048)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_absent(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+
+async def google_login(request: web.Request) -> web.Response:
+    await throttle_auth(request)
+    body = await parse(request, GoogleLoginIn)
+    if body.token is None and body.code is None:
+        raise Invalid(
+            "Either token or code is required",
+            fields={"token": ["Either token or code is required."], "code": ["Either token or code is required."]},
+        )
+    settings = request.config_dict[settings_key]
+    client = oauth_providers.google(settings)
+    if body.token is not None:
+        try:
+            profile = await client.profile_from_id_token(body.token)
+        except BadRequest as exc:
+            if exc.code in _BAD_TOKEN_CODES:
+                raise Unauthenticated("Invalid Google token", code=exc.code) from exc
+            raise
+    else:
+        profile = await client.profile_from_code(body.code, body.redirect_uri)
+    social = SocialAccounts(request.config_dict[pool_key], request.config_dict[token_cache_key])
+    user = (await social.sign_in(profile)).user
+    data = {
+        "access_token": request.config_dict[accounts_key].issue_jwt(user),
+        "token_type": "bearer",
+        "user": login_user_view(user, settings),
+    }
+    return success(data, "Google login successful")
 
 
 def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
-    pass
+    router.add_post(prefix + "/auth/google/login", google_login)

@@ -1,0 +1,79 @@
+"""Request bodies of 002's account endpoints, with the body's own field names (they name 422 details)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, StringConstraints
+
+from domain.passwords import MAX_PLAIN_PASSWORD
+
+# Deliberately loose (one @, a dot in the domain, no spaces): the mailbox is the real check, and a
+# stricter pattern refuses addresses that work.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# 002's names (users, pets, groups) are 1–50 characters.
+NAME_MAX = 50
+# users.avatar's column limit
+PICTURE_MAX = 2048
+
+
+def is_email(value: str) -> bool:
+    return bool(_EMAIL.match(value))
+
+
+def _email(value: str) -> str:
+    if not is_email(value):
+        raise ValueError("The email must be a valid email address.")
+    return value
+
+
+def _picture(value: str) -> str:
+    if value and not value.lower().startswith(("http://", "https://")):
+        raise ValueError("The picture must be a valid URL.")
+    return value
+
+
+def _blank_is_none(value: object) -> object:
+    # HTML and OAuth2 client forms send an unset optional field as an empty string.
+    return None if value == "" else value
+
+
+Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), AfterValidator(_email)]
+# Login emails are not format-checked: an address we would refuse simply matches no account.
+LoginEmail = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
+Picture = Annotated[str, StringConstraints(strip_whitespace=True, max_length=PICTURE_MAX), AfterValidator(_picture)]
+# Passwords are never stripped: spaces are characters of the password.
+Password = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PLAIN_PASSWORD)]
+
+
+class UserCreateIn(BaseModel):
+    email: Email
+    name: Name
+    pwd: Password
+
+
+class EmailLoginIn(BaseModel):
+    email: LoginEmail
+    pwd: Password
+
+
+class AccessTokenForm(BaseModel):
+    """OAuth2's password grant form (RFC 6749 §4.3), as FastAPI's OAuth2PasswordRequestForm reads it."""
+
+    grant_type: Annotated[Literal["password"] | None, BeforeValidator(_blank_is_none)] = None
+    username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    password: Password
+    scope: str = ""
+
+
+class UserUpdateIn(BaseModel):
+    # None or absent: unchanged. An empty picture clears it (the document shows "" for no picture).
+    name: Name | None = None
+    picture: Picture | None = None
+
+
+class PasswordResetIn(BaseModel):
+    old_pwd: Password
+    new_pwd: Password

@@ -1,7 +1,240 @@
-"""Placeholder: this surface arrives with the identity issue (being built)."""
+"""003's Google and GitHub sign-in on /api: browser redirect + callback, API token exchange, and
+linking/unlinking providers on a signed-in account.
+
+A callback answers JSON when the client asks for it (Laravel's expectsJson: Accept names JSON
+first, or an XMLHttpRequest); otherwise it sets the HttpOnly `api_token` cookie and sends the
+browser to `${FRONTEND_URL}/auth/complete`, so the token never appears in a URL.
+"""
+
+from __future__ import annotations
+
+import re
 
 from aiohttp import web
+from pydantic import BaseModel, Field, field_validator
+
+from domain.errors import BadRequest, Invalid
+from domain.oauth import GitHubOAuth, OAuthProvider, ProviderProfile, SocialAccounts
+from gateway.api import envelope, oauth_providers
+from gateway.api.oauth_state import OAuthStates, invalid_state
+from gateway.api.user_views import user_view
+from gateway.auth.guards import require_user
+from gateway.auth.limits import throttle_auth
+from gateway.auth.middleware import API_TOKEN_COOKIE
+from gateway.keys import accounts_key, pool_key, redis_key, settings_key, token_cache_key
+from gateway.validation import parse
+
+AUTHENTICATED = {"google": "Authenticated via Google", "github": "Authenticated via Github"}
+# The cookie outlives a browser session like the token it carries; logout expires both.
+COOKIE_MAX_AGE_S = 30 * 24 * 60 * 60
+MAX_CODE_CHARS = 2048
+# An ID token is a few KB at most.
+MAX_CREDENTIAL_CHARS = 8192
+_PROVIDER_ERROR = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class _ExchangeIn(BaseModel):
+    redirect_uri: str | None = Field(default=None, max_length=2048)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_absent(cls, value: object) -> object:
+        # Laravel's required_without treats an empty string as absent
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+
+class GoogleTokenIn(_ExchangeIn):
+    code: str | None = Field(default=None, max_length=MAX_CODE_CHARS)
+    credential: str | None = Field(default=None, max_length=MAX_CREDENTIAL_CHARS)
+
+
+class GitHubTokenIn(_ExchangeIn):
+    code: str | None = Field(default=None, max_length=MAX_CODE_CHARS)
+    access_token: str | None = Field(default=None, max_length=MAX_CODE_CHARS)
+
+
+class UnlinkIn(BaseModel):
+    provider: str
+
+    @field_validator("provider")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value.strip().lower() not in oauth_providers.PROVIDERS:
+            raise ValueError("The selected provider is invalid.")
+        return value.strip().lower()
+
+
+def expects_json(request: web.Request) -> bool:
+    if request.headers.get("X-Requested-With", "").lower() == "xmlhttprequest":
+        return True
+    first = request.headers.get("Accept", "").split(",", 1)[0].split(";", 1)[0].strip().lower()
+    return "/json" in first or "+json" in first
+
+
+def _found(location: str) -> web.Response:
+    return web.Response(status=302, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+def _states(request: web.Request) -> OAuthStates:
+    return OAuthStates(request.config_dict[redis_key])
+
+
+def _social(request: web.Request) -> SocialAccounts:
+    return SocialAccounts(request.config_dict[pool_key], request.config_dict[token_cache_key])
+
+
+def _client(request: web.Request) -> OAuthProvider:
+    client = oauth_providers.provider(request.config_dict[settings_key], request.match_info["provider"])
+    client.ensure_configured()
+    return client
+
+
+def _callback_code(request: web.Request, client: OAuthProvider) -> str:
+    """The code the provider sent back, or a 400 saying why there is none."""
+    error = request.query.get("error")
+    if error:
+        shown = error if _PROVIDER_ERROR.match(error) else "error"
+        raise BadRequest(f"{client.label} sign-in was not completed ({shown}).", code="oauth_denied")
+    code = request.query.get("code", "").strip()
+    if not code:
+        raise BadRequest("The authorization code is missing.", code="oauth_code_missing")
+    if len(code) > MAX_CODE_CHARS:
+        raise BadRequest(f"Invalid or expired {client.label} authorization code.", code="oauth_invalid_code")
+    return code
+
+
+async def _signed_in(request: web.Request, profile: ProviderProfile, *, as_json: bool) -> web.Response:
+    settings = request.config_dict[settings_key]
+    result = await _social(request).sign_in(profile)
+    user = result.user
+    token = await request.config_dict[accounts_key].issue_token(
+        user["id"], name=f"{profile.provider}-oauth", kind="oauth"
+    )
+    if as_json:
+        return envelope.success(
+            {"user": user_view(user, settings), "token": token.plain_text}, AUTHENTICATED[profile.provider]
+        )
+    response = _found(f"{settings.frontend_url.rstrip('/')}/auth/complete")
+    response.set_cookie(
+        API_TOKEN_COOKIE,
+        token.plain_text,
+        max_age=COOKIE_MAX_AGE_S,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=settings.app_env == "production",
+    )
+    return response
+
+
+async def redirect(request: web.Request) -> web.Response:
+    """GET /api/auth/{provider}/redirect → 302 to the provider's consent page."""
+    client = _client(request)
+    state = await _states(request).issue(client.name, "login", client.redirect_uri)
+    return _found(client.authorize_url(state, client.redirect_uri))
+
+
+async def callback(request: web.Request) -> web.Response:
+    """GET /api/auth/{provider}/callback?code=&state= → JSON {user, token} or cookie + 302."""
+    client = _client(request)
+    state = await _states(request).consume(request.query.get("state"), provider=client.name, intent="login")
+    code = _callback_code(request, client)
+    profile = await client.profile_from_code(code, state.redirect_uri)
+    return await _signed_in(request, profile, as_json=expects_json(request))
+
+
+async def google_token(request: web.Request) -> web.Response:
+    """POST /api/auth/google/token {code | credential, redirect_uri?} → {user, token}."""
+    await throttle_auth(request)
+    body = await parse(request, GoogleTokenIn)
+    if body.code is None and body.credential is None:
+        raise Invalid(
+            fields={
+                "code": ["The code field is required when credential is not present."],
+                "credential": ["The credential field is required when code is not present."],
+            }
+        )
+    client = oauth_providers.google(request.config_dict[settings_key])
+    if body.code is not None:
+        profile = await client.profile_from_code(body.code, body.redirect_uri)
+    else:
+        profile = await client.profile_from_id_token(body.credential)
+    return await _signed_in(request, profile, as_json=True)
+
+
+async def github_token(request: web.Request) -> web.Response:
+    """POST /api/auth/github/token {code | access_token, redirect_uri?} → {user, token}."""
+    await throttle_auth(request)
+    body = await parse(request, GitHubTokenIn)
+    if body.code is None and body.access_token is None:
+        raise Invalid(
+            fields={
+                "code": ["The code field is required when access token is not present."],
+                "access_token": ["The access token field is required when code is not present."],
+            }
+        )
+    client: GitHubOAuth = oauth_providers.github(request.config_dict[settings_key])
+    if body.code is not None:
+        profile = await client.profile_from_code(body.code, body.redirect_uri)
+    else:
+        profile = await client.profile_from_access_token(body.access_token)
+    return await _signed_in(request, profile, as_json=True)
+
+
+async def link_redirect(request: web.Request) -> web.Response:
+    """GET /api/auth/link/{provider}/redirect (signed in) → 302 with a state bound to the caller."""
+    identity = require_user(request)
+    client = _client(request)
+    redirect_uri = oauth_providers.callback_url(request.config_dict[settings_key], client.name, link=True)
+    state = await _states(request).issue(client.name, "link", redirect_uri, identity.user_id)
+    return _found(client.authorize_url(state, redirect_uri))
+
+
+async def link_callback(request: web.Request) -> web.Response:
+    """GET /api/auth/link/{provider}/callback (signed in) → the provider attached to the caller.
+
+    The state must have been issued to the same user: otherwise someone could send a victim a link
+    flow they started and attach the victim's provider identity to their own account.
+    """
+    identity = require_user(request)
+    client = _client(request)
+    state = await _states(request).consume(request.query.get("state"), provider=client.name, intent="link")
+    if state.user_id != identity.user_id:
+        raise invalid_state()
+    code = _callback_code(request, client)
+    profile = await client.profile_from_code(code, state.redirect_uri)
+    social = _social(request)
+    user = await social.link(identity.user_id, profile)
+    data = {
+        "user": user_view(user, request.config_dict[settings_key]),
+        "provider": client.name,
+        "providers": await social.linked_providers(identity.user_id),
+    }
+    return envelope.success(data, "Provider linked")
+
+
+async def unlink(request: web.Request) -> web.Response:
+    """POST /api/auth/unlink {provider} (signed in)."""
+    identity = require_user(request)
+    body = await parse(request, UnlinkIn)
+    social = _social(request)
+    user = await social.unlink(identity.user_id, body.provider)
+    data = {
+        "user": user_view(user, request.config_dict[settings_key]),
+        "provider": body.provider,
+        "providers": await social.linked_providers(identity.user_id),
+    }
+    return envelope.success(data, "Provider unlinked")
 
 
 def setup_routes(app: web.Application) -> None:
-    pass
+    provider = "{provider:" + oauth_providers.PROVIDER_PATTERN + "}"
+    app.router.add_get(f"/auth/{provider}/redirect", redirect)
+    app.router.add_get(f"/auth/{provider}/callback", callback)
+    app.router.add_post("/auth/google/token", google_token)
+    app.router.add_post("/auth/github/token", github_token)
+    app.router.add_get(f"/auth/link/{provider}/redirect", link_redirect)
+    app.router.add_get(f"/auth/link/{provider}/callback", link_callback)
+    app.router.add_post("/auth/unlink", unlink)

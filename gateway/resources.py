@@ -85,7 +85,7 @@ async def identity_ctx(app: web.Application) -> AsyncIterator[None]:
     cache = TokenCache(app[pool_key], app[redis_key])
     cache.start()
     app[token_cache_key] = cache
-    app[sessions_key] = SessionStore(app[redis_key], secure_cookies=s.app_env == "production")
+    app[sessions_key] = SessionStore(app[redis_key], app_key=s.app_key, secure_cookies=s.app_env == "production")
     app[throttles_key] = Throttles(app[redis_key])
     app[accounts_key] = Accounts(app[pool_key], hashing, cache, app_key=s.app_key, jwt_ttl_s=s.jwt_ttl_s)
     yield

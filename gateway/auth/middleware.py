@@ -1,10 +1,10 @@
 """One authentication middleware for every contract.
 
 Credentials, first match wins: `Authorization: Bearer` (a JWT of ours, or a personal access token
-as `<id>|<secret>` or the bare secret), the `api_token` cookie (003's OAuth callbacks set it), the
-browser session cookie. A bad or expired credential leaves the request anonymous; routes that need
+as `<id>|<secret>` or the bare secret), a live browser session cookie, the `api_token` cookie
+(003's OAuth callbacks set it). A bad or expired credential leaves the request anonymous; routes that need
 a user answer 401 through the guards. A session request that changes state must carry the XSRF
-header (403 otherwise).
+header, or, for a plain HTML form, the `_token` field (403 otherwise).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from aiohttp.typedefs import Handler
 from domain.errors import Forbidden
 from domain.tokens import looks_like_jwt, parse_pat, read_jwt
 from gateway.auth.identity import ANONYMOUS, Identity, identity_key
-from gateway.auth.sessions import SESSION_COOKIE, SessionStore, xsrf_ok
+from gateway.auth.sessions import SESSION_COOKIE, SessionStore, xsrf_form_ok, xsrf_ok
 from gateway.auth.token_cache import TokenCache
 from gateway.keys import sessions_key, settings_key, token_cache_key
 
@@ -74,7 +74,7 @@ async def _from_session(request: web.Request, sessions: SessionStore, cache: Tok
     user = await cache.lookup_user(session.user_id)
     if user is None or not user.is_active:
         return ANONYMOUS
-    if not xsrf_ok(request, session):
+    if not xsrf_ok(request, session) and not await xsrf_form_ok(request, session):
         raise Forbidden("CSRF token mismatch.", code="xsrf_mismatch")
     return Identity(
         user_id=user.user_id,
@@ -96,12 +96,16 @@ async def resolve(request: web.Request) -> Identity:
         if looks_like_jwt(raw):
             return await _from_jwt(cache, app[settings_key].app_key, raw)
         return await _from_pat(cache, raw, "bearer")
+    # A live browser session wins over a 003 `api_token` cookie the same browser may also hold:
+    # the session-only pages (token management, /developer) must see the session.
+    sid = request.cookies.get(SESSION_COOKIE)
+    if sid:
+        identity = await _from_session(request, app[sessions_key], cache, sid)
+        if identity.authenticated:
+            return identity
     cookie = request.cookies.get(API_TOKEN_COOKIE)
     if cookie:
         return await _from_pat(cache, cookie, "cookie")
-    sid = request.cookies.get(SESSION_COOKIE)
-    if sid:
-        return await _from_session(request, app[sessions_key], cache, sid)
     return ANONYMOUS
 
 

@@ -2,12 +2,14 @@
 
 The session cookie is HttpOnly; the `XSRF-TOKEN` cookie is readable by the page, which must echo
 it in `X-XSRF-TOKEN` on every state-changing request (a cross-site form cannot read the cookie,
-so it cannot). Redis keys hold the SHA-256 of the session id, so a dump of Redis does not hand
-out live sessions.
+so it cannot). Plain HTML forms, which cannot set headers, send it as the `_token` field instead
+(Laravel's name), rendered into the page by the server. Redis keys hold the SHA-256 of the
+session id, so a dump of Redis does not hand out live sessions.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
@@ -23,6 +25,8 @@ from domain.tokens import sha256_hex
 SESSION_COOKIE = "roost_session"
 XSRF_COOKIE = "XSRF-TOKEN"
 XSRF_HEADER = "X-XSRF-TOKEN"
+XSRF_FORM_FIELD = "_token"
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 SESSION_TTL_S = 2 * 60 * 60
 # A session's expiry is pushed back at most this often, not on every request.
 TOUCH_EVERY_S = 60
@@ -37,18 +41,26 @@ class Session:
     touched_at: float
 
 
+def derive_xsrf(app_key: str, session_id: str) -> str:
+    """The session's XSRF token, derived rather than stored: Redis never holds it, and it cannot
+    be forged without APP_KEY even by someone who can read the cookie jar of another site."""
+    return hmac.new(app_key.encode(), b"xsrf:" + session_id.encode(), hashlib.sha256).hexdigest()
+
+
 def _key(session_id: str) -> str:
     return f"roost:session:{sha256_hex(session_id)}"
 
 
 class SessionStore:
-    def __init__(self, redis: aioredis.Redis, *, secure_cookies: bool, ttl_s: int = SESSION_TTL_S) -> None:
+    def __init__(self, redis: aioredis.Redis, *, app_key: str, secure_cookies: bool, ttl_s: int = SESSION_TTL_S) -> None:
+        self._app_key = app_key
         self._redis = redis
         self._secure = secure_cookies
         self._ttl_s = ttl_s
 
     async def create(self, user_id: int) -> Session:
-        session = Session(secrets.token_urlsafe(32), user_id, secrets.token_urlsafe(32), time.time())
+        sid = secrets.token_urlsafe(32)
+        session = Session(sid, user_id, derive_xsrf(self._app_key, sid), time.time())
         await self._write(session)
         return session
 
@@ -59,7 +71,7 @@ class SessionStore:
         if raw is None:
             return None
         data = orjson.loads(raw)
-        session = Session(session_id, int(data["uid"]), data["xsrf"], float(data["t"]))
+        session = Session(session_id, int(data["uid"]), derive_xsrf(self._app_key, session_id), float(data["t"]))
         if time.time() - session.touched_at > TOUCH_EVERY_S:
             session = Session(session.session_id, session.user_id, session.xsrf, time.time())
             await self._write(session)
@@ -76,7 +88,7 @@ class SessionStore:
                 await self._redis.delete(key)
 
     async def _write(self, session: Session) -> None:
-        body = orjson.dumps({"uid": session.user_id, "xsrf": session.xsrf, "t": session.touched_at})
+        body = orjson.dumps({"uid": session.user_id, "t": session.touched_at})
         await self._redis.set(_key(session.session_id), body, ex=self._ttl_s)
 
     def set_cookies(self, response: web.StreamResponse, session: Session) -> None:
@@ -89,10 +101,33 @@ class SessionStore:
         response.del_cookie(XSRF_COOKIE, path="/")
 
 
+def _same(sent: str, expected: str) -> bool:
+    # As bytes: compare_digest refuses non-ASCII str, and a client may send anything.
+    return bool(sent) and hmac.compare_digest(sent.encode("utf-8", "surrogateescape"), expected.encode())
+
+
 def xsrf_ok(request: web.Request, session: Session) -> bool:
     """Safe methods pass; others must echo the session's XSRF token in the header."""
     if request.method in SAFE_METHODS:
         return True
     sent = request.headers.get(XSRF_HEADER, "")
     # Browsers and axios send the cookie's value URL-encoded, as Laravel's does.
-    return bool(sent) and hmac.compare_digest(unquote(sent), session.xsrf)
+    return _same(unquote(sent), session.xsrf)
+
+
+async def xsrf_form_ok(request: web.Request, session: Session) -> bool:
+    """The form-body proof: a state-changing form post carrying the session's token as `_token`.
+
+    Reads the form (aiohttp keeps it, so the handler reads the same body again for free). A body
+    that cannot be parsed as a form proves nothing.
+    """
+    if request.method in SAFE_METHODS:
+        return True
+    if request.content_type not in FORM_TYPES:
+        return False
+    try:
+        form = await request.post()
+    except (ValueError, LookupError):  # undecodable bytes, unknown charset, broken multipart
+        return False
+    sent = form.get(XSRF_FORM_FIELD)
+    return isinstance(sent, str) and _same(sent, session.xsrf)

@@ -1,7 +1,18 @@
-"""Placeholder: this surface arrives with the identity issue (being built)."""
+"""Root browser pages of the /api documents: 000's sign-in, sign-out and /developer.
+
+Their errors use the /api envelope (gateway/contracts.py lists these paths as WEB).
+"""
+
+from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.web.developer import developer_page
+from gateway.web.login import login, login_form, logout
+
 
 def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
-    pass
+    router.add_get(prefix + "/login", login_form)
+    router.add_post(prefix + "/login", login)
+    router.add_post(prefix + "/logout", logout)
+    router.add_get(prefix + "/developer", developer_page)

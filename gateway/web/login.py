@@ -1,0 +1,107 @@
+"""Browser sessions: `GET/POST /login` and `POST /logout` (000's SPA and the /developer page).
+
+A JSON client (the SPA) gets the /api envelope; a plain HTML form gets pages and redirects. Both
+end with the same two cookies: the HttpOnly session cookie (the session lives in Redis) and the
+readable `XSRF-TOKEN` that state-changing requests must echo.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import asyncpg
+from aiohttp import web
+from pydantic import BaseModel, StringConstraints
+
+from domain.errors import RoostError, Unauthenticated
+from domain.passwords import prehash
+from gateway.api import envelope
+from gateway.api.user_views import user_view
+from gateway.auth.identity import identity_of
+from gateway.auth.limits import throttle_auth
+from gateway.auth.sessions import XSRF_COOKIE
+from gateway.keys import accounts_key, sessions_key, settings_key
+from gateway.validation import read_body, validate
+from gateway.web import templates
+from gateway.web.responses import html_response, is_browser_form, new_nonce, redirect, safe_next
+
+BAD_CREDENTIALS = "These credentials do not match our records."
+
+
+class LoginIn(BaseModel):
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    # plain, as typed into a browser form; prehash() bounds its length
+    password: Annotated[str, StringConstraints(min_length=1)]
+
+
+def _login_page(request: web.Request, next_url: str, *, email: str = "", error: str | None = None,
+                status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    nonce = new_nonce()
+    text = templates.login_page(
+        nonce=nonce, next_url=next_url, email=email, error=error, xsrf=request.cookies.get(XSRF_COOKIE)
+    )
+    return html_response(text, nonce=nonce, status=status, headers=headers)
+
+
+def _first_message(err: RoostError) -> str:
+    for messages in err.fields.values():
+        if messages:
+            return messages[0]
+    return err.message
+
+
+async def login_form(request: web.Request) -> web.Response:
+    next_url = safe_next(request.query.get("next"))
+    if identity_of(request).mode == "session":
+        return redirect(next_url)
+    return _login_page(request, next_url)
+
+
+async def _authenticate(request: web.Request, body: Any) -> asyncpg.Record:
+    email = body.get("email") if isinstance(body, dict) else None
+    await throttle_auth(request, email if isinstance(email, str) else None)
+    creds = validate(LoginIn, body)
+    user = await request.config_dict[accounts_key].authenticate(creds.email, prehash(creds.password))
+    if user is None:
+        raise Unauthenticated(BAD_CREDENTIALS, code="invalid_credentials")
+    return user
+
+
+async def login(request: web.Request) -> web.Response:
+    html = is_browser_form(request)
+    body = await read_body(request)
+    fields = body if isinstance(body, dict) else {}
+    next_url = safe_next(request.query.get("next") or fields.get("next"))
+    try:
+        user = await _authenticate(request, body)
+    except RoostError as err:
+        if not html:
+            raise
+        email = fields.get("email") if isinstance(fields.get("email"), str) else ""
+        return _login_page(
+            request, next_url, email=email, error=_first_message(err), status=err.status, headers=err.headers
+        )
+
+    sessions = request.config_dict[sessions_key]
+    current = identity_of(request)
+    # A new session id at every sign-in, so an id planted before it is worth nothing after it.
+    if current.mode == "session" and current.session_id:
+        await sessions.destroy(current.session_id)
+    session = await sessions.create(user["id"])
+    if html:
+        response = redirect(next_url)
+    else:
+        response = envelope.success({"user": user_view(user, request.config_dict[settings_key])}, "Logged in")
+    sessions.set_cookies(response, session)
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    """Ends the session behind the cookie; the middleware has already checked the XSRF proof."""
+    identity = identity_of(request)
+    sessions = request.config_dict[sessions_key]
+    if identity.mode == "session" and identity.session_id:
+        await sessions.destroy(identity.session_id)
+    response = redirect("/login") if is_browser_form(request) else envelope.success(None, "Logged out")
+    sessions.clear_cookies(response)
+    return response

@@ -81,7 +81,7 @@ async def _accounts(settings: Settings) -> AsyncIterator:
         redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
         try:
             # Never start()ed: no listener, no write-behind; only its publishing is used.
-            revocations = TokenCache(pool, redis) if redis is not None else _NoRevocations()
+            revocations = TokenCache(pool, redis, prefix=settings.redis_prefix) if redis is not None else _NoRevocations()
             yield Accounts(pool, hashing, revocations, app_key=settings.app_key, jwt_ttl_s=settings.jwt_ttl_s)
         finally:
             if redis is not None:

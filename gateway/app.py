@@ -14,6 +14,7 @@ from gateway.keys import contract_key, metrics_key, settings_key
 from gateway.metrics import Metrics, metrics_handler, metrics_middleware
 from gateway.middlewares import error_middleware, request_id_middleware
 from gateway.petcare.routes import setup_routes as setup_petcare_routes
+from gateway.web.media import setup_routes as setup_media_routes
 from gateway.web.pages import setup_routes as setup_web_routes
 from gateway.auth.middleware import auth_middleware
 from gateway.resources import actors_ctx, identity_ctx, jobs_ctx, postgres_ctx, ray_ctx, redis_ctx
@@ -52,4 +53,5 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
     app.add_subapp("/api", api_app)
     setup_petcare_routes(app.router, settings.petcare_prefix)
     setup_web_routes(app.router)
+    setup_media_routes(app.router)
     return app

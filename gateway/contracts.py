@@ -34,7 +34,7 @@ def contract_for_path(path: str) -> Contract:
         return Contract.API
     if path in OPS_PATHS:
         return Contract.OPS
-    if path in WEB_PATHS:
+    if path in WEB_PATHS or _under(path, "/storage"):
         return Contract.WEB
     return Contract.PETCARE
 

@@ -82,11 +82,13 @@ async def identity_ctx(app: web.Application) -> AsyncIterator[None]:
         memory_kib=s.password_hash_memory_kib,
         max_concurrent=s.password_hash_concurrency,
     )
-    cache = TokenCache(app[pool_key], app[redis_key])
+    cache = TokenCache(app[pool_key], app[redis_key], prefix=s.redis_prefix)
     cache.start()
     app[token_cache_key] = cache
-    app[sessions_key] = SessionStore(app[redis_key], app_key=s.app_key, secure_cookies=s.app_env == "production")
-    app[throttles_key] = Throttles(app[redis_key])
+    app[sessions_key] = SessionStore(
+        app[redis_key], app_key=s.app_key, secure_cookies=s.app_env == "production", prefix=s.redis_prefix
+    )
+    app[throttles_key] = Throttles(app[redis_key], prefix=s.redis_prefix)
     app[accounts_key] = Accounts(app[pool_key], hashing, cache, app_key=s.app_key, jwt_ttl_s=s.jwt_ttl_s)
     yield
     await cache.stop()

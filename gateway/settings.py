@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     ray_address: str | None = None
     roost_data_dir: Path = Path("./var")
     roost_shards: int = Field(default=4, ge=1, le=1024)
+    # Every Redis key and channel Roost uses starts with this; deployments sharing a Redis need two.
+    redis_prefix: str = Field(default="roost", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     # Named actors live in this Ray namespace; two deployments sharing a cluster need two names.
     roost_ray_namespace: str = "roost"
 

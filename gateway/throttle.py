@@ -47,15 +47,16 @@ verdict_key = web.RequestKey("ratelimit_verdict", Verdict)
 
 
 class Throttles:
-    def __init__(self, redis: aioredis.Redis, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, redis: aioredis.Redis, *, prefix: str = "roost", clock: Callable[[], float] = time.time) -> None:
         self._redis = redis
+        self._prefix = prefix
         self._clock = clock
 
     async def hit(self, limit: Limit, key: str) -> Verdict:
         now = self._clock()
         window = int(now // limit.window_s)
         reset_at = (window + 1) * limit.window_s
-        rkey = f"roost:throttle:{limit.name}:{key}:{window}"
+        rkey = f"{self._prefix}:throttle:{limit.name}:{key}:{window}"
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(rkey)
             pipe.expire(rkey, limit.window_s + 1)
@@ -83,7 +84,7 @@ class Throttles:
 
     async def reset(self, limit: Limit, key: str) -> None:
         window = int(self._clock() // limit.window_s)
-        await self._redis.delete(f"roost:throttle:{limit.name}:{key}:{window}")
+        await self._redis.delete(f"{self._prefix}:throttle:{limit.name}:{key}:{window}")
 
 
 async def add_ratelimit_headers(request: web.Request, response: web.StreamResponse) -> None:

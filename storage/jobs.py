@@ -252,3 +252,12 @@ async def fail_attempt(
         error,
         retry_in_s,
     )
+
+
+async def redact_payload(conn: asyncpg.Connection, job_id: int, keys: list[str]) -> None:
+    """Drop secrets a job no longer needs from its stored payload (e.g. a sent mail's links)."""
+    await conn.execute(
+        """update jobs set payload = (payload - $2::text[]) || '{"redacted": true}'::jsonb where id = $1""",
+        job_id,
+        keys,
+    )

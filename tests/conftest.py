@@ -86,6 +86,8 @@ def settings(services: Endpoints, database_url: str, tmp_path_factory: pytest.Te
         roost_data_dir=tmp_path_factory.mktemp("roost-data"),
         roost_shards=4,
         roost_ray_namespace=f"roost-test-{uuid.uuid4().hex[:8]}",
+        # concurrent test runs on one Redis must not share throttle counters or sessions
+        redis_prefix=f"roost-test-{uuid.uuid4().hex[:8]}",
         # the cheapest argon2id that is still argon2id: tests hash hundreds of passwords
         password_hash_time_cost=1,
         password_hash_memory_kib=8192,

@@ -25,6 +25,7 @@ def cli_env(settings) -> dict[str, str]:
         APP_KEY=settings.app_key,
         DATABASE_URL=settings.database_url,
         REDIS_URL=settings.redis_url,
+        REDIS_PREFIX=settings.redis_prefix,
         ROOST_DATA_DIR=str(settings.roost_data_dir),
         PASSWORD_HASH_TIME_COST=str(settings.password_hash_time_cost),
         PASSWORD_HASH_MEMORY_KIB=str(settings.password_hash_memory_kib),

@@ -78,7 +78,7 @@ def _found(location: str) -> web.Response:
 
 
 def _states(request: web.Request) -> OAuthStates:
-    return OAuthStates(request.config_dict[redis_key])
+    return OAuthStates(request.config_dict[redis_key], prefix=request.config_dict[settings_key].redis_prefix)
 
 
 def _social(request: web.Request) -> SocialAccounts:

@@ -33,8 +33,8 @@ class OAuthState:
     user_id: int | None = None
 
 
-def _key(state: str) -> str:
-    return f"oauth:state:{sha256_hex(state)}"
+def _key(prefix: str, state: str) -> str:
+    return f"{prefix}:oauth:state:{sha256_hex(state)}"
 
 
 def invalid_state() -> BadRequest:
@@ -42,14 +42,15 @@ def invalid_state() -> BadRequest:
 
 
 class OAuthStates:
-    def __init__(self, redis: aioredis.Redis, *, ttl_s: int = STATE_TTL_S) -> None:
+    def __init__(self, redis: aioredis.Redis, *, prefix: str = "roost", ttl_s: int = STATE_TTL_S) -> None:
         self.redis = redis
+        self.prefix = prefix
         self.ttl_s = ttl_s
 
     async def issue(self, provider: str, intent: Intent, redirect_uri: str, user_id: int | None = None) -> str:
         state = secrets.token_urlsafe(STATE_BYTES)
         record = {"provider": provider, "intent": intent, "redirect_uri": redirect_uri, "user_id": user_id}
-        await self.redis.set(_key(state), orjson.dumps(record), ex=self.ttl_s)
+        await self.redis.set(_key(self.prefix, state), orjson.dumps(record), ex=self.ttl_s)
         return state
 
     async def consume(self, state: str | None, *, provider: str, intent: Intent) -> OAuthState:
@@ -57,8 +58,8 @@ class OAuthStates:
         if not state or len(state) > MAX_STATE_CHARS:
             raise invalid_state()
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.get(_key(state))
-            pipe.delete(_key(state))
+            pipe.get(_key(self.prefix, state))
+            pipe.delete(_key(self.prefix, state))
             raw, _ = await pipe.execute()
         if raw is None:
             raise invalid_state()

@@ -47,13 +47,22 @@ def derive_xsrf(app_key: str, session_id: str) -> str:
     return hmac.new(app_key.encode(), b"xsrf:" + session_id.encode(), hashlib.sha256).hexdigest()
 
 
-def _key(session_id: str) -> str:
-    return f"roost:session:{sha256_hex(session_id)}"
+def _key(prefix: str, session_id: str) -> str:
+    return f"{prefix}:session:{sha256_hex(session_id)}"
 
 
 class SessionStore:
-    def __init__(self, redis: aioredis.Redis, *, app_key: str, secure_cookies: bool, ttl_s: int = SESSION_TTL_S) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        app_key: str,
+        secure_cookies: bool,
+        prefix: str = "roost",
+        ttl_s: int = SESSION_TTL_S,
+    ) -> None:
         self._app_key = app_key
+        self._prefix = prefix
         self._redis = redis
         self._secure = secure_cookies
         self._ttl_s = ttl_s
@@ -67,7 +76,7 @@ class SessionStore:
     async def load(self, session_id: str) -> Session | None:
         if not session_id or len(session_id) > 128:
             return None
-        raw = await self._redis.get(_key(session_id))
+        raw = await self._redis.get(_key(self._prefix, session_id))
         if raw is None:
             return None
         data = orjson.loads(raw)
@@ -78,18 +87,18 @@ class SessionStore:
         return session
 
     async def destroy(self, session_id: str) -> None:
-        await self._redis.delete(_key(session_id))
+        await self._redis.delete(_key(self._prefix, session_id))
 
     async def destroy_all_for_user(self, user_id: int) -> None:
         """Sessions are keyed by id, not user; a user-wide logout scans (rare: account deletion)."""
-        async for key in self._redis.scan_iter(match="roost:session:*", count=500):
+        async for key in self._redis.scan_iter(match=f"{self._prefix}:session:*", count=500):
             raw = await self._redis.get(key)
             if raw is not None and int(orjson.loads(raw)["uid"]) == user_id:
                 await self._redis.delete(key)
 
     async def _write(self, session: Session) -> None:
         body = orjson.dumps({"uid": session.user_id, "t": session.touched_at})
-        await self._redis.set(_key(session.session_id), body, ex=self._ttl_s)
+        await self._redis.set(_key(self._prefix, session.session_id), body, ex=self._ttl_s)
 
     def set_cookies(self, response: web.StreamResponse, session: Session) -> None:
         common = dict(path="/", secure=self._secure, samesite="Lax", max_age=self._ttl_s)

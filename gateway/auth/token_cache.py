@@ -26,7 +26,7 @@ from storage import users as users_sql
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "roost:auth:invalidate"
+CHANNEL = "auth:invalidate"  # after the deployment's REDIS_PREFIX
 # Safety net only: pub/sub evicts within milliseconds; this bounds the damage of a lost message.
 ENTRY_TTL_S = 30.0
 MAX_ENTRIES = 50_000
@@ -66,7 +66,10 @@ class UserEntry:
 
 
 class TokenCache:
-    def __init__(self, pool: asyncpg.Pool, redis: aioredis.Redis, *, ttl_s: float = ENTRY_TTL_S) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, redis: aioredis.Redis, *, prefix: str = "roost", ttl_s: float = ENTRY_TTL_S
+    ) -> None:
+        self._channel = f"{prefix}:{CHANNEL}"
         self._pool = pool
         self._redis = redis
         self._ttl_s = ttl_s
@@ -149,7 +152,7 @@ class TokenCache:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for m in messages:
-                    pipe.publish(CHANNEL, m)
+                    pipe.publish(self._channel, m)
                 await pipe.execute()
         except Exception:
             # The change is committed; other replicas' entries die with their TTL at worst.
@@ -212,7 +215,7 @@ class TokenCache:
                 return
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(CHANNEL)
+                await pubsub.subscribe(self._channel)
                 # Entries cached before this subscription may have missed invalidations.
                 self._entries.clear()
                 self._by_user.clear()

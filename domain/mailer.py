@@ -1,0 +1,158 @@
+"""Account mail: what the messages say, and handing them to the `mail.send` job.
+
+Handlers call `send_password_reset` / `send_verification`; the job (jobs/mail.py) delivers over
+SMTP with retries, or writes the message to the log and the `mail_outbox` table when
+MAIL_MAILER=log (the embedded default). Links point at the SPA (FRONTEND_URL) for password resets
+and at this backend (APP_URL) for verification, whose callback then redirects to the SPA.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
+    from jobs.runtime import JobRunner
+
+MAIL_JOB = "mail.send"
+# An unreachable SMTP server is usually back within minutes; five attempts with the runner's
+# backoff (1 s doubling, capped) cover about half a minute before a reset mail is given up.
+MAIL_MAX_ATTEMPTS = 5
+RESET_TTL_MINUTES = 120
+VERIFICATION_TTL_HOURS = 24
+
+
+@dataclass(frozen=True)
+class MailTransport:
+    """Where and how mail goes. Everything here is stored in the job row, so no secrets: the SMTP
+    password stays in the worker's environment (see jobs/mail.py)."""
+
+    mailer: str  # "smtp" | "log"
+    host: str
+    port: int
+    encryption: str  # "tls" (STARTTLS) | "ssl" (implicit TLS) | "none"
+    username: str | None
+    from_address: str
+    from_name: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MailTransport:
+        return cls(
+            mailer=settings.mail_mailer,
+            host=settings.mail_host,
+            port=settings.mail_port,
+            encryption=settings.mail_encryption,
+            username=settings.mail_username,
+            from_address=settings.mail_from_address,
+            from_name=settings.mail_from_name,
+        )
+
+
+@dataclass(frozen=True)
+class Message:
+    to: str
+    subject: str
+    text: str
+    html: str | None
+    kind: str
+
+
+class Mailer:
+    def __init__(self, jobs: JobRunner, transport: MailTransport, *, app_url: str, frontend_url: str) -> None:
+        self._jobs = jobs
+        self._transport = transport
+        self._app_url = app_url.rstrip("/")
+        self._frontend_url = frontend_url.rstrip("/")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, jobs: JobRunner) -> Mailer:
+        return cls(
+            jobs, MailTransport.from_settings(settings), app_url=settings.app_url, frontend_url=settings.frontend_url
+        )
+
+    # -- links --------------------------------------------------------------------------------
+
+    def reset_link(self, email: str, token: str) -> str:
+        return f"{self._frontend_url}/auth/reset-password?{urlencode({'token': token, 'email': email})}"
+
+    def verification_link(self, token: str) -> str:
+        return f"{self._app_url}/api/auth/verify/{quote(token, safe='')}"
+
+    # -- messages -----------------------------------------------------------------------------
+
+    async def send_password_reset(self, email: str, token: str, *, name: str | None = None) -> int:
+        link = self.reset_link(email, token)
+        hours = RESET_TTL_MINUTES // 60
+        text = (
+            f"{_greeting(name)}\n\n"
+            "We received a request to reset the password of your account.\n"
+            f"Choose a new password here (the link works for {hours} hours):\n\n"
+            f"{link}\n\n"
+            "If you did not ask for this, you can ignore this email; your password stays as it is.\n"
+        )
+        body = _html(
+            name,
+            "We received a request to reset the password of your account.",
+            link,
+            "Reset password",
+            f"The link works for {hours} hours. If you did not ask for this, you can ignore this email.",
+        )
+        return await self.send(Message(email, "Reset your password", text, body, "password_reset"))
+
+    async def send_verification(self, email: str, token: str, *, name: str | None = None) -> int:
+        link = self.verification_link(token)
+        text = (
+            f"{_greeting(name)}\n\n"
+            "Please confirm your email address by opening this link "
+            f"(it works for {VERIFICATION_TTL_HOURS} hours):\n\n"
+            f"{link}\n\n"
+            "If you did not create an account, you can ignore this email.\n"
+        )
+        body = _html(
+            name,
+            "Please confirm your email address.",
+            link,
+            "Verify email address",
+            f"The link works for {VERIFICATION_TTL_HOURS} hours. If you did not create an account, "
+            "you can ignore this email.",
+        )
+        return await self.send(Message(email, "Verify your email address", text, body, "verification"))
+
+    async def send(self, message: Message, *, idempotency_key: str | None = None) -> int:
+        """Queue the message for delivery; returns the job id."""
+        return await self._jobs.submit(
+            MAIL_JOB,
+            payload(message, self._transport),
+            idempotency_key=idempotency_key,
+            max_attempts=MAIL_MAX_ATTEMPTS,
+        )
+
+
+def payload(message: Message, transport: MailTransport) -> dict[str, Any]:
+    """The `mail.send` job's payload."""
+    return {
+        "to": message.to,
+        "subject": message.subject,
+        "text": message.text,
+        "html": message.html,
+        "kind": message.kind,
+        "transport": asdict(transport),
+    }
+
+
+def _greeting(name: str | None) -> str:
+    return f"Hello {name}," if name else "Hello,"
+
+
+def _html(name: str | None, lead: str, link: str, button: str, note: str) -> str:
+    e = html.escape
+    return (
+        "<!doctype html><html><body style=\"font-family: sans-serif; line-height: 1.5\">"
+        f"<p>{e(_greeting(name))}</p><p>{e(lead)}</p>"
+        f"<p><a href=\"{e(link)}\">{e(button)}</a></p>"
+        f"<p>Or copy this address into your browser:<br>{e(link)}</p>"
+        f"<p>{e(note)}</p></body></html>"
+    )

@@ -1,0 +1,155 @@
+"""003's avatar upload (POST /api/user/avatar) and the avatar files under the media folder.
+
+Files live at `<media_dir>/avatars/<user_id>/<random>.<ext>`; `users.avatar` holds the relative
+`avatars/<user_id>/<file>`, which user_views renders as `${APP_URL}/storage/avatars/...` and
+gateway/web/media.py serves. The type is decided by the file's first bytes, never by its name
+or the client's Content-Type alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+from aiohttp import BodyPartReader, web
+
+from domain.errors import Invalid, PayloadTooLarge
+from gateway.api.envelope import success
+from gateway.api.user_views import absolute_avatar
+from gateway.auth.guards import require_user
+from gateway.keys import accounts_key, pool_key, settings_key
+from storage import users as users_sql
+
+log = logging.getLogger(__name__)
+
+MAX_AVATAR_BYTES = 5 * 1024 * 1024  # 003: max 5 MB (Laravel's max:5120 kilobytes)
+ALLOWED_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp")
+READ_CHUNK = 64 * 1024
+FIELD = "avatar"
+
+
+def image_type(head: bytes) -> str | None:
+    """The extension for an image we accept, from its magic bytes; None for anything else."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def _invalid(message: str) -> Invalid:
+    return Invalid(fields={FIELD: [message]})
+
+
+async def _read_part(part: BodyPartReader, hard_limit: int) -> bytes:
+    """The part's bytes. Past 5 MB the rest is still read (and dropped), so the client gets its
+    422 instead of a reset connection; past the gateway's body limit it is a 413."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await part.read_chunk(READ_CHUNK):
+        size += len(chunk)
+        if size > hard_limit:
+            raise PayloadTooLarge(meta={"max_bytes": hard_limit})
+        if size <= MAX_AVATAR_BYTES + 1:
+            chunks.append(chunk)
+    if size > MAX_AVATAR_BYTES:
+        raise _invalid(f"The avatar may not be greater than {MAX_AVATAR_BYTES // 1024} kilobytes.")
+    return b"".join(chunks)
+
+
+async def read_upload(request: web.Request, hard_limit: int) -> tuple[bytes, str]:
+    """The `avatar` file of a multipart form and its extension; 422 for anything else."""
+    if request.content_type != "multipart/form-data":
+        raise _invalid("The avatar field is required.")
+    try:
+        reader = await request.multipart()
+        async for part in reader:
+            if not isinstance(part, BodyPartReader) or part.name != FIELD:
+                continue
+            if part.filename is None:  # a text field named avatar
+                raise _invalid("The avatar must be an image.")
+            suffix = Path(part.filename).suffix.lower().lstrip(".")
+            if suffix and suffix not in ALLOWED_EXTENSIONS:
+                raise _invalid("The avatar must be a file of type: " + ", ".join(ALLOWED_EXTENSIONS) + ".")
+            data = await _read_part(part, hard_limit)
+            if not data:
+                raise _invalid("The avatar failed to upload.")
+            kind = image_type(data[:16])
+            if kind is None:
+                raise _invalid("The avatar must be an image.")
+            return data, kind
+    except (ValueError, AssertionError) as exc:  # a malformed multipart body
+        raise _invalid("The avatar failed to upload.") from exc
+    raise _invalid("The avatar field is required.")
+
+
+def _user_dir(media_dir: Path, user_id: int) -> Path:
+    return media_dir / "avatars" / str(user_id)
+
+
+def _write(media_dir: Path, user_id: int, data: bytes, ext: str) -> str:
+    folder = _user_dir(media_dir, user_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{secrets.token_hex(16)}.{ext}"
+    tmp = folder / f".{name}.part"
+    tmp.write_bytes(data)
+    os.replace(tmp, folder / name)  # readers never see half a file
+    return f"avatars/{user_id}/{name}"
+
+
+def stored_path(media_dir: Path, user_id: int, avatar: str | None) -> Path | None:
+    """The file behind a stored avatar of this user, if it is one of ours (not an external URL,
+    not someone else's, never outside the media folder)."""
+    if not avatar:
+        return None
+    rel = avatar.lstrip("/")
+    rel = rel.removeprefix("storage/")
+    prefix = f"avatars/{user_id}/"
+    if not rel.startswith(prefix) or "/" in rel[len(prefix):]:
+        return None
+    folder = _user_dir(media_dir, user_id).resolve()
+    path = (folder / rel[len(prefix):]).resolve()
+    return path if path.parent == folder else None
+
+
+async def remove_stored(media_dir: Path, user_id: int, avatar: str | None) -> None:
+    path = stored_path(media_dir, user_id, avatar)
+    if path is not None:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+
+
+async def remove_all(media_dir: Path, user_id: int) -> None:
+    """Every avatar file of a user (account deletion), including any a lost race left behind."""
+    await asyncio.to_thread(shutil.rmtree, _user_dir(media_dir, user_id), True)
+
+
+async def upload(request: web.Request) -> web.Response:
+    """POST /api/user/avatar → 200 "Avatar uploaded" {avatar_url}; the previous file is deleted."""
+    identity = require_user(request)
+    settings = request.config_dict[settings_key]
+    user_id = identity.user_id
+    data, ext = await read_upload(request, settings.max_body_bytes)
+    media_dir = settings.media_dir
+    async with request.config_dict[pool_key].acquire() as conn:
+        previous = (await users_sql.get_or_404(conn, user_id))["avatar"]
+    relative = await asyncio.to_thread(_write, media_dir, user_id, data, ext)
+    try:
+        await request.config_dict[accounts_key].update_user(user_id, {"avatar": relative})
+    except BaseException:
+        await remove_stored(media_dir, user_id, relative)
+        raise
+    if previous != relative:
+        await remove_stored(media_dir, user_id, previous)
+    return success({"avatar_url": absolute_avatar(settings, relative)}, "Avatar uploaded")
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_post("/user/avatar", upload)

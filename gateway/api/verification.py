@@ -1,0 +1,94 @@
+"""003's email verification: send a link (POST /api/auth/verify/send), follow it (GET
+/api/auth/verify/{token}).
+
+The link points at this backend, which marks the address verified and then answers JSON or, for
+a browser, redirects to `${FRONTEND_URL}/auth/verified`. Tokens are random; only their SHA-256 is
+stored, with an expiry; each works once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+from pydantic import BaseModel, field_validator
+
+from domain.errors import BadRequest, Invalid, NotFound
+from domain.mailer import VERIFICATION_TTL_HOURS, Mailer
+from domain.tokens import new_secret, sha256_hex
+from gateway.api.browser import prefers_html, redirect
+from gateway.api.credentials import FORM_CONFIG, Email, raw_field
+from gateway.api.envelope import success
+from gateway.api.user_views import display_name, user_view
+from gateway.auth.identity import identity_of
+from gateway.auth.limits import throttle_mail
+from gateway.keys import jobs_key, pool_key, settings_key, token_cache_key
+from gateway.validation import read_body, validate
+from storage import users as users_sql
+from storage import verification_tokens
+
+TOKEN_MAX = 512  # ours are 40 characters
+
+
+class VerifySendIn(BaseModel):
+    model_config = FORM_CONFIG
+
+    email: Email | None = None
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _blank_is_absent(cls, value: object) -> object:
+        # Laravel's ConvertEmptyStringsToNull: an empty field means "not given" (use the caller)
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+async def send(request: web.Request) -> web.Response:
+    """POST /api/auth/verify/send {email} (or signed in, no body) → 200 "Verification email sent"."""
+    body = await read_body(request) if request.body_exists else {}
+    identity = identity_of(request)
+    own_address = identity.authenticated and (not isinstance(body, dict) or not raw_field(body, "email"))
+    if not own_address:  # throttled before the lookup, so it cannot be used to probe addresses
+        await throttle_mail(request, raw_field(body, "email"))
+    data = validate(VerifySendIn, body)
+    if data.email is None and not identity.authenticated:
+        raise Invalid(fields={"email": ["The email field is required."]})
+    async with request.config_dict[pool_key].acquire() as conn:
+        if data.email is not None:
+            user = await users_sql.by_email(conn, data.email)
+        else:
+            user = await users_sql.get(conn, identity.user_id)
+        if user is None:
+            raise NotFound("User not found", code="user_not_found")
+        if own_address:
+            await throttle_mail(request, user["email"])
+        if user["email_verified_at"] is not None:
+            return success(None, "Email already verified")
+        token = new_secret()
+        expires_at = datetime.now(UTC) + timedelta(hours=VERIFICATION_TTL_HOURS)
+        await verification_tokens.create(conn, user["id"], sha256_hex(token), expires_at)
+    mailer = Mailer.from_settings(request.config_dict[settings_key], request.config_dict[jobs_key])
+    await mailer.send_verification(user["email"], token, name=display_name(user))
+    return success(None, "Verification email sent")
+
+
+async def verify(request: web.Request) -> web.Response:
+    """GET /api/auth/verify/{token} → JSON 200 "Email verified" {user}, or 302 for browsers."""
+    token = request.match_info["token"]
+    if len(token) > TOKEN_MAX:
+        raise BadRequest("Invalid verification token", code="invalid_verification_token")
+    async with request.config_dict[pool_key].acquire() as conn, conn.transaction():
+        user_id = await verification_tokens.take(conn, sha256_hex(token))
+        user = await users_sql.mark_verified(conn, user_id) if user_id is not None else None
+    if user is None:
+        raise BadRequest("Invalid verification token", code="invalid_verification_token")
+    # cached credentials carry `email_verified`; every gateway must see the change
+    await request.config_dict[token_cache_key].user_changed(user["id"])
+    settings = request.config_dict[settings_key]
+    if prefers_html(request):
+        return redirect(f"{settings.frontend_url.rstrip('/')}/auth/verified")
+    return success({"user": user_view(user, settings)}, "Email verified")
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_post("/auth/verify/send", send)
+    app.router.add_get("/auth/verify/{token}", verify)

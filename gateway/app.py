@@ -25,6 +25,21 @@ from gateway.settings import Settings
 RouteHook = Callable[[Contract, web.Application], None]
 
 
+def _api_domain_app(settings: Settings) -> web.Application:
+    """003's subdomain mode: on the API_DOMAIN host the /api routes answer at the root.
+
+    aiohttp consults domain-matched apps before any path, so everything on that host is served
+    here: the probes are repeated, and API_PREFIX_FALLBACK keeps /api/... working there too.
+    The main host always keeps /api, because 000's clients live there.
+    """
+    domain_app = create_api_app(settings)
+    domain_app.router.add_get("/healthz", healthz)
+    domain_app.router.add_get("/readyz", readyz)
+    if settings.api_prefix_fallback:
+        domain_app.add_subapp("/api", create_api_app(settings))
+    return domain_app
+
+
 def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> web.Application:
     """The whole gateway. `add_routes(contract, app)` runs on each contract's app before it is
     mounted (mounting freezes a router), for embedders and tests that add their own routes."""
@@ -45,6 +60,8 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_handler)
     # /api/v1 before /api: sub-apps are matched in the order they were added.
+    if settings.api_domain:
+        app.add_domain(settings.api_domain, _api_domain_app(settings))
     events_app, api_app = create_events_app(settings), create_api_app(settings)
     if add_routes is not None:
         for contract, sub in ((Contract.EVENTS, events_app), (Contract.API, api_app), (Contract.PETCARE, app)):

@@ -6,6 +6,8 @@ import enum
 
 from aiohttp import web
 
+from gateway.keys import settings_key
+
 
 class Contract(str, enum.Enum):
     API = "api"  # 000 + 003 at /api, the union envelope
@@ -45,5 +47,13 @@ request_contract_key = web.RequestKey("contract", Contract)
 def contract_of(request: web.Request) -> Contract:
     cached = request.get(request_contract_key)
     if cached is None:
-        cached = request[request_contract_key] = contract_for_path(request.path)
+        cached = request[request_contract_key] = _contract_for_request(request)
     return cached
+
+
+def _contract_for_request(request: web.Request) -> Contract:
+    api_domain = request.config_dict[settings_key].api_domain
+    if api_domain and request.host.split(":")[0].lower() == api_domain.split(":")[0].lower():
+        # 003's subdomain: every path on that host is the /api contract (probes aside)
+        return Contract.OPS if request.path in OPS_PATHS else Contract.API
+    return contract_for_path(request.path)

@@ -79,17 +79,20 @@ async def test_killed_shard_restarts_and_reloads_from_postgres(counters, keyspac
 
     kill_shard(counters, 3, restart=True)
 
-    # The restarted actor starts empty; values come back from PostgreSQL on first use.
-    deadline = asyncio.get_running_loop().time() + 60
+    # ray.kill returns before the actor is dead: wait until a new process answers as shard 3.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
     while True:
         try:
-            values = await asyncio.gather(*(counters.call("get", k) for k in keys))
-            break
+            stats = await counters.handle(3).stats.remote()
+            if stats["pid"] != old_pid:
+                break
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.2)
+            pass
+        assert loop.time() < deadline, "shard 3 did not come back"
+        await asyncio.sleep(0.2)
+    # The restarted actor starts empty; values come back from PostgreSQL on first use.
+    assert stats["batches"] == 0
+    values = await asyncio.gather(*(counters.call("get", k) for k in keys))
     assert values == [7] * 5
-    stats = (await counters.shard_stats())[3]
-    assert stats["pid"] != old_pid
     assert await counters.call("add", keys[0], 1) == 8

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api import accounts, api_tokens, envelope, oauth
+from gateway.api import accounts, api_tokens, envelope, health_records, oauth, pets
 
 
 async def ping(request: web.Request) -> web.Response:
@@ -17,3 +17,5 @@ def setup_routes(app: web.Application) -> None:
     accounts.setup_routes(app)
     oauth.setup_routes(app)
     api_tokens.setup_routes(app)
+    pets.setup_routes(app)
+    health_records.setup_routes(app)

@@ -26,6 +26,7 @@ class RoostError(Exception):
         fields: dict[str, list[str]] | None = None,
         data: Any = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         self.message = message if message is not None else type(self).message
         self.code = code or type(self).code
@@ -35,17 +36,22 @@ class RoostError(Exception):
         # Some documents put structured data in the error body's `data` (e.g. the daily quota).
         self.data = data
         self.headers = headers or {}
+        # Top-level fields a document adds to its error body (000's pet-type gate: `error_code`).
+        self.extra = extra or {}
         super().__init__(self.message)
 
     def __reduce__(self):  # errors cross Ray process boundaries; keep their keywords
-        return (_rebuild, (type(self), self.message, self.code, self.meta, self.fields, self.data, self.headers))
+        return (
+            _rebuild,
+            (type(self), self.message, self.code, self.meta, self.fields, self.data, self.headers, self.extra),
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
 
 
-def _rebuild(cls, message, code, meta, fields, data, headers):
-    return cls(message, code=code, meta=meta, fields=fields, data=data, headers=headers)
+def _rebuild(cls, message, code, meta, fields, data, headers, extra):
+    return cls(message, code=code, meta=meta, fields=fields, data=data, headers=headers, extra=extra)
 
 
 class BadRequest(RoostError):

@@ -37,5 +37,6 @@ def error(err: RoostError, request: web.Request) -> web.Response:
         "errors": err.fields or None,
         "code": err.status,
         "timestamp": iso_z(),
+        **err.extra,
     }
     return json_response(body, status=err.status, headers=err.headers)

@@ -93,6 +93,7 @@ def run(scenarios: list[Scenario], config: BenchConfig, out: IO[str]) -> None:
             redis_url=endpoints.redis_url,
             ray_address=endpoints.ray_address,
             namespace=f"roost-bench-{uuid.uuid4().hex[:8]}",
+            work_dir=work_dir,
         )
         for scenario in scenarios:
             if isinstance(scenario, InProcessScenario):

@@ -63,6 +63,26 @@ def _wrk(server: ServerProcess, target: HttpTarget, ctx: BenchContext, cores: Co
 
 
 def run_http_scenario(scenario: HttpScenario, servers: Servers, ctx: BenchContext) -> dict[str, Any]:
+    if scenario.baseline_roost_env is None:
+        return _run(scenario, servers, ctx)
+    with ExitStack() as stack:
+        other = roost_server(
+            work_dir=ctx.work_dir,
+            database_url=ctx.database_url,
+            redis_url=ctx.redis_url,
+            namespace=ctx.namespace,
+            cores=servers.cores,
+            name="roost-baseline",
+            extra_env=scenario.baseline_roost_env,
+        )
+        other.start()
+        stack.callback(other.stop)
+        other.wait_ready()
+        progress(f"{scenario.name}: baseline is Roost with {dict(scenario.baseline_roost_env)} at {other.url}")
+        return _run(scenario, Servers(ours=servers.ours, baseline=other, cores=servers.cores), ctx)
+
+
+def _run(scenario: HttpScenario, servers: Servers, ctx: BenchContext) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if scenario.setup is not None:
         progress(f"{scenario.name}: setup")

@@ -12,6 +12,7 @@ import os
 import pkgutil
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -51,6 +52,7 @@ class BenchContext:
     redis_url: str
     ray_address: str | None
     namespace: str  # a Ray namespace of this run's own
+    work_dir: Path  # this run's scratch folder (server logs, data)
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,9 @@ class HttpScenario:
     ours: HttpTarget
     baseline: HttpTarget
     setup: Setup | None = None
+    # When set, the baseline side is a second Roost started with these environment overrides
+    # (e.g. quota and throttles off) instead of the bare handler: it prices one feature.
+    baseline_roost_env: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -190,18 +190,30 @@ class ServerProcess:
             return "(no log)"
 
 
-def roost_server(*, work_dir: Path, database_url: str, redis_url: str, namespace: str, cores: Cores) -> ServerProcess:
+def roost_server(
+    *,
+    work_dir: Path,
+    database_url: str,
+    redis_url: str,
+    namespace: str,
+    cores: Cores,
+    name: str = "roost",
+    extra_env: Mapping[str, str] | None = None,
+) -> ServerProcess:
     port = free_port()
     env = dict(os.environ)
     env.update(
         APP_ENV="development",
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
-        ROOST_DATA_DIR=str(work_dir / "roost-data"),
-        ROOST_RAY_NAMESPACE=namespace,
+        ROOST_DATA_DIR=str(work_dir / f"{name}-data"),
+        ROOST_RAY_NAMESPACE=f"{namespace}-{name}",
+        # both Roosts of a feature-pricing scenario share one Redis; keep their keys apart
+        REDIS_PREFIX=f"{namespace}-{name}",
     )
+    env.update(extra_env or {})
     argv = [*cores.server_prefix(), sys.executable, "-m", "gateway.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    return ServerProcess("roost", argv, env, port, "/readyz", work_dir / "roost.log")
+    return ServerProcess(name, argv, env, port, "/readyz", work_dir / f"{name}.log")
 
 
 def baseline_server(*, work_dir: Path, database_url: str, cores: Cores) -> ServerProcess:

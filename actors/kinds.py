@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from actors.counters import CounterPersistence, CounterState
+from actors.quota import QuotaState
 from actors.state import KindSpec
 
 KINDS: dict[str, KindSpec] = {
@@ -10,6 +11,8 @@ KINDS: dict[str, KindSpec] = {
     for spec in (
         # generic counters; the benchmarks and tests drive the runtime through it
         KindSpec("counters", CounterState, CounterPersistence),
+        # per-user daily API quota (000), leased by the gateways (gateway/api/quota.py)
+        KindSpec("quota", QuotaState, CounterPersistence),
     )
 }
 

@@ -82,6 +82,9 @@ class LeaseClient:
         if self._clock() < lease.exhausted_until:
             return None
         lease.refill = asyncio.get_running_loop().create_task(self._refill(key, lease, args))
+        # A background refill that fails (actor restarting) is retried by the next take; mark
+        # its exception retrieved so it is not reported as lost when nobody awaited it.
+        lease.refill.add_done_callback(_retrieve)
         return lease.refill
 
     async def _refill(self, key: str, lease: _Lease, args: tuple) -> None:
@@ -92,3 +95,8 @@ class LeaseClient:
             # The budget ran dry; don't ask again on every request, but do look again soon in
             # case the limit was raised.
             lease.exhausted_until = self._clock() + self._exhausted_ttl_s
+
+
+def _retrieve(task: asyncio.Task) -> None:
+    if not task.cancelled():
+        task.exception()

@@ -201,3 +201,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     key_revoke = keys.add_parser("revoke", help="revoke a key by name")
     key_revoke.add_argument("name")
     key_revoke.set_defaults(func=cmd_apikeys_revoke)
+
+    # runtime settings and the API request log (gateway/settings_cli.py)
+    from gateway.settings_cli import add_commands as add_settings_commands
+
+    add_settings_commands(sub)

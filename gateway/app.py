@@ -7,6 +7,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from gateway.api.app import create_api_app
+from gateway.api.resources import quota_ctx, request_log_ctx, runtime_settings_ctx
 from gateway.contracts import Contract
 from gateway.events.app import create_events_app
 from gateway.health import healthz, readyz
@@ -53,7 +54,7 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
     app[settings_key] = settings
     app[metrics_key] = Metrics()
     app[contract_key] = Contract.PETCARE
-    app.cleanup_ctx.extend([postgres_ctx, redis_ctx, identity_ctx, ray_ctx, actors_ctx, jobs_ctx])
+    app.cleanup_ctx.extend([postgres_ctx, redis_ctx, identity_ctx, ray_ctx, actors_ctx, runtime_settings_ctx, quota_ctx, request_log_ctx, jobs_ctx])
     app.on_response_prepare.append(add_ratelimit_headers)
 
     app.router.add_get("/healthz", healthz)

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     throttle_auth_per_minute: int = Field(default=10, ge=1)
     throttle_register_per_hour: int = Field(default=5, ge=1)
     throttle_mail_per_hour: int = Field(default=6, ge=1)
+    # /api minute throttles (000): per user, and per caller on public listings; unset: 60 and 30 in
+    # production, 300 elsewhere (000's figures)
+    throttle_api_per_minute: int | None = Field(default=None, ge=1)
+    throttle_public_api_per_minute: int | None = Field(default=None, ge=1)
+    # How often each gateway re-reads the runtime settings table (`roost settings set`), seconds
+    runtime_settings_poll_s: float = Field(default=2.0, gt=0)
     # Lifetime of 002's JWTs
     jwt_ttl_s: int = Field(default=24 * 60 * 60, ge=60)
 
@@ -91,6 +97,15 @@ class Settings(BaseSettings):
     gorq_base_url: str = "https://api.gorq.ai"
     gorq_default_model: str | None = None
     google_maps_api_key: str | None = None
+
+    # GPT connector: its base URL (confirm redirects to <url>/oauth/callback)
+    gpt_connector_url: str | None = None
+    # The key the connector sends as Bearer to exchange and revoke (unset: 503)
+    gpt_connector_api_key: str | None = None
+    # The secret the connector signs its OAuth session ids with (session_sig, HMAC-SHA256)
+    gpt_connector_hmac_secret: str | None = None
+    # Accounts registered through the GPT bridge stay unverified until the mailed link is opened
+    email_verification_required: bool = True
 
     api_domain: str | None = None
     api_prefix_fallback: bool = False

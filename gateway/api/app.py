@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.api.quota import daily_quota_middleware
+from gateway.api.request_log import request_log_middleware
 from gateway.api.routes import setup_routes
+from gateway.api.throttles import minute_throttle_middleware
 from gateway.contracts import Contract
 from gateway.keys import contract_key
 from gateway.settings import Settings
 
 
 def create_api_app(settings: Settings) -> web.Application:
-    app = web.Application()
+    # outermost first: the log sees every answer (429s included); a throttled request costs no quota
+    app = web.Application(middlewares=[request_log_middleware, minute_throttle_middleware, daily_quota_middleware])
     app[contract_key] = Contract.API
     setup_routes(app)
     return app

@@ -1,7 +1,166 @@
-"""Placeholder: this surface arrives with the pet health issue (being built)."""
+"""000's pet endpoints: pet types, the caller's pets (with list-view health summaries), and one
+pet's create / show / update / status / soft delete.
 
+Order of checks on every route, as the reference answers: authentication and the token's ability
+(401/403), then the pet (404 for missing, deleted or non-numeric ids), then the caller's role on
+it (403 "Access forbidden."), then the body (422).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
 from aiohttp import web
+
+from domain import pet_access
+from domain.errors import Forbidden, Invalid, NotFound
+from gateway.api import envelope
+from gateway.api.pet_models import PetCreate, PetStatusIn, PetUpdate
+from gateway.api.pet_views import pet_view, summary_view, type_view, viewer_permissions
+from gateway.auth.guards import require_abilities
+from gateway.auth.identity import identity_of
+from gateway.keys import pool_key
+from gateway.validation import parse, read_body, validate
+from storage import pets as pets_sql
+from storage.errors import domain_errors
+
+DEFAULT_TYPE_SLUG = "cat"
+_BAD_TYPE = "The selected pet type id is invalid."
+
+
+def _pool(request: web.Request) -> asyncpg.Pool:
+    return request.config_dict[pool_key]
+
+
+async def _pet_type_id(conn: asyncpg.Connection, given: int | None) -> int:
+    """The type a pet gets: the given one (422 on `pet_type_id` if unknown) or cat."""
+    row = await (pets_sql.get_type(conn, given) if given is not None else pets_sql.type_by_slug(conn, DEFAULT_TYPE_SLUG))
+    if row is None:
+        raise Invalid(fields={"pet_type_id": [_BAD_TYPE]})
+    return row["id"]
+
+
+async def _listed(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
+    """Pets for a list view: each with its health summary, all summaries from one query."""
+    summaries = await pets_sql.health_summaries(conn, [r["id"] for r in rows])
+    return [{**pet_view(r), "health_summary": summary_view(summaries.get(r["id"]))} for r in rows]
+
+
+async def pet_types(request: web.Request) -> web.Response:
+    """GET /api/pet-types: public, every type with its capability flags."""
+    async with _pool(request).acquire() as conn:
+        rows = await pets_sql.list_types(conn)
+    return envelope.success([type_view(r) for r in rows], "Pet types retrieved successfully.")
+
+
+async def my_pets(request: web.Request) -> web.Response:
+    """GET /api/my-pets[?pet_type=<slug>]: the caller's own pets, flat; an unknown slug lists
+    nothing (a filter that matches no pet, not an error)."""
+    identity = require_abilities(request, "read")
+    slug = request.query.get("pet_type") or None
+    async with _pool(request).acquire() as conn:
+        rows = await pets_sql.list_owned(conn, identity.user_id, pet_type_slug=slug)
+        data = await _listed(conn, rows)
+    return envelope.success(data, "Pets retrieved successfully.")
+
+
+async def my_pets_sections(request: web.Request) -> web.Response:
+    """GET /api/my-pets/sections. Roost has no fostering or transfers: those sections are empty."""
+    identity = require_abilities(request, "read")
+    async with _pool(request).acquire() as conn:
+        rows = await pets_sql.list_owned(conn, identity.user_id)
+        owned = await _listed(conn, rows)
+    data = {"owned": owned, "fostering_active": [], "fostering_past": [], "transferred_away": []}
+    return envelope.success(data, "Pets retrieved successfully.")
+
+
+async def create_pet(request: web.Request) -> web.Response:
+    identity = require_abilities(request, "create")
+    body = await parse(request, PetCreate)
+    async with _pool(request).acquire() as conn, conn.transaction():
+        type_id = await _pet_type_id(conn, body.pet_type_id)
+        with domain_errors():
+            row = await pets_sql.create(
+                conn,
+                owner_id=identity.user_id,
+                pet_type_id=type_id,
+                name=body.name,
+                country=body.country,
+                birthday=body.birthday,
+                description=body.description,
+                sex=body.sex,
+            )
+    return envelope.success(pet_view(row), "Pet created successfully.", status=201)
+
+
+async def _access(request: web.Request, conn: asyncpg.Connection) -> pet_access.PetAccess:
+    identity = identity_of(request)
+    pet_id = pet_access.parse_id(request.match_info["pet"])
+    return await pet_access.load(conn, pet_id, identity.user_id, is_admin=identity.is_admin)
+
+
+async def show_pet(request: web.Request) -> web.Response:
+    """GET /api/pets/{pet}: owner, editors, viewers and admins; no ability in the document's table
+    and no public pets in Roost, so anyone else (anonymous too) gets 403."""
+    async with _pool(request).acquire() as conn:
+        access = await _access(request, conn)
+    access.require_view()
+    data = {**pet_view(access.pet), "viewer_permissions": viewer_permissions(access)}
+    return envelope.success(data, "Pet retrieved successfully.")
+
+
+async def _change(request: web.Request, build: Callable[[dict[str, Any]], dict[str, Any]], message: str) -> web.Response:
+    """Read the body, then in one transaction: the pet and the caller's role (so a stranger learns
+    nothing from a 422), the body's validation, the update."""
+    raw = await read_body(request)
+    async with _pool(request).acquire() as conn, conn.transaction():
+        access = await _access(request, conn)
+        access.require_edit()
+        fields = build(raw)
+        if "pet_type_id" in fields:
+            fields["pet_type_id"] = await _pet_type_id(conn, fields["pet_type_id"])
+        with domain_errors():
+            row = await pets_sql.update(conn, access.pet["id"], fields)
+    if row is None:  # deleted by a concurrent request
+        raise NotFound()
+    return envelope.success(pet_view(row), message)
+
+
+async def update_pet(request: web.Request) -> web.Response:
+    """PUT /api/pets/{pet}: owner or editor; changes only the fields given."""
+    require_abilities(request, "update")
+    return await _change(request, lambda raw: validate(PetUpdate, raw).changes(), "Pet updated successfully.")
+
+
+async def update_status(request: web.Request) -> web.Response:
+    """PUT /api/pets/{pet}/status {status: active|lost|deceased}; `deleted` only through DELETE."""
+    require_abilities(request, "update")
+    return await _change(
+        request, lambda raw: {"status": validate(PetStatusIn, raw).status}, "Pet status updated successfully."
+    )
+
+
+async def delete_pet(request: web.Request) -> web.Response:
+    """DELETE /api/pets/{pet}: owner only; soft (status `deleted`); 204 with an empty body."""
+    require_abilities(request, "delete")
+    async with _pool(request).acquire() as conn, conn.transaction():
+        access = await _access(request, conn)
+        if access.role != "owner":
+            raise Forbidden(code="pet_forbidden")
+        if not await pets_sql.soft_delete(conn, access.pet["id"]):
+            raise NotFound()
+    return web.Response(status=204)
 
 
 def setup_routes(app: web.Application) -> None:
-    pass
+    app.router.add_get("/pet-types", pet_types)
+    app.router.add_get("/my-pets", my_pets)
+    app.router.add_get("/my-pets/sections", my_pets_sections)
+    app.router.add_post("/pets", create_pet)
+    # PATCH is deliberately absent (not part of 000's contract): the router answers 405
+    app.router.add_get("/pets/{pet}", show_pet)
+    app.router.add_put("/pets/{pet}", update_pet)
+    app.router.add_put("/pets/{pet}/status", update_status)
+    app.router.add_delete("/pets/{pet}", delete_pet)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.api import gpt_bridge
 from gateway.api import accounts, api_tokens, envelope, health_records, oauth, pets
 
 
@@ -19,3 +20,4 @@ def setup_routes(app: web.Application) -> None:
     api_tokens.setup_routes(app)
     pets.setup_routes(app)
     health_records.setup_routes(app)
+    gpt_bridge.setup_routes(app)

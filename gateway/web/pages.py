@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.web import gpt_connect
 from gateway.web.developer import developer_page
 from gateway.web.login import login, login_form, logout
 
@@ -16,3 +17,4 @@ def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
     router.add_post(prefix + "/login", login)
     router.add_post(prefix + "/logout", logout)
     router.add_get(prefix + "/developer", developer_page)
+    gpt_connect.setup_routes(router, prefix)

@@ -1,0 +1,171 @@
+"""000's API request log: one `api_request_logs` row per /api request, written behind in batches.
+
+The middleware only appends to an in-memory buffer; a background task writes the buffer with one
+multi-row INSERT every `FLUSH_INTERVAL_S` or as soon as it holds `FLUSH_ROWS` rows, and once more
+on shutdown. A request never waits on the database for its log row. A failed flush is logged and
+its rows dropped (the log is for monitoring; it must never hold back or break requests), and the
+buffer is bounded so a database outage cannot eat the gateway's memory.
+
+The daily prune: every gateway wakes every `PRUNE_CHECK_S`; the one that gets the advisory lock
+and finds the last run a day old deletes rows older than `api_request_logs_retention_days`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+import asyncpg
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from domain.errors import RoostError
+from domain.system_settings import RuntimeSettings
+from gateway.auth.identity import identity_of
+from storage import request_logs as logs_sql
+from storage.request_logs import LogRow
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL_S = 1.0
+FLUSH_ROWS = 500
+# rows beyond this are dropped (and counted) while the database is not taking them
+MAX_BUFFERED = 50_000
+PRUNE_RUN = "api-logs-prune"
+PRUNE_EVERY_S = 24 * 60 * 60
+PRUNE_CHECK_S = 60 * 60
+
+
+class RequestLog:
+    def __init__(self, pool: asyncpg.Pool, *, flush_interval_s: float = FLUSH_INTERVAL_S, flush_rows: int = FLUSH_ROWS):
+        self._pool = pool
+        self._flush_interval_s = flush_interval_s
+        self._flush_rows = flush_rows
+        self._buffer: list[LogRow] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._flush_lock = asyncio.Lock()
+        self.dropped = 0
+
+    def add(self, row: LogRow) -> None:
+        if len(self._buffer) >= MAX_BUFFERED:
+            self.dropped += 1
+            return
+        self._buffer.append(row)
+        if len(self._buffer) >= self._flush_rows:
+            self._wake.set()
+
+    async def flush(self) -> int:
+        async with self._flush_lock:
+            rows, self._buffer = self._buffer, []
+            if not rows:
+                return 0
+            try:
+                async with self._pool.acquire() as conn:
+                    await logs_sql.insert_many(conn, rows)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("request log flush failed; rows dropped", extra={"rows": len(rows)})
+                return 0
+            return len(rows)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.flush()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._flush_interval_s)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            await self.flush()  # never raises but for cancellation
+
+
+def _status_of(exc: BaseException) -> int:
+    if isinstance(exc, RoostError):
+        return exc.status
+    if isinstance(exc, web.HTTPException):
+        return exc.status
+    return 500
+
+
+request_log_key = web.AppKey("request_log", RequestLog)
+
+
+@web.middleware
+async def request_log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outermost on /api: it sees every answer, quota and throttle 429s included, exactly once."""
+    writer = request.config_dict.get(request_log_key)
+    if writer is None or request.method == "OPTIONS":
+        return await handler(request)
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except asyncio.CancelledError:  # the client went away: no answer to log
+        status = 0
+        raise
+    except BaseException as exc:  # the root error middleware renders it; we only need its status
+        status = _status_of(exc)
+        raise
+    finally:
+        if status:
+            identity = identity_of(request)
+            resource = request.match_info.route.resource
+            writer.add(
+                LogRow(
+                    user_id=identity.user_id,
+                    method=request.method,
+                    path=request.path.lstrip("/"),
+                    route_uri=resource.canonical.lstrip("/") if resource is not None else None,
+                    status_code=status,
+                    auth_mode=identity.mode,
+                    created_at=datetime.now(UTC),
+                )
+            )
+
+
+async def prune_if_due(pool: asyncpg.Pool, runtime: RuntimeSettings, *, every_s: float = PRUNE_EVERY_S) -> int | None:
+    """Run the scheduled prune if this gateway wins the lock and a day has passed; rows deleted or None."""
+    async with pool.acquire() as conn, conn.transaction():
+        if not await logs_sql.try_lock(conn):
+            return None
+        if not await logs_sql.claim_run(conn, PRUNE_RUN, every_s):
+            return None
+        return await logs_sql.prune(conn, runtime.get("api_request_logs_retention_days"))
+
+
+class DailyPrune:
+    def __init__(self, pool: asyncpg.Pool, runtime: RuntimeSettings, *, check_s: float = PRUNE_CHECK_S) -> None:
+        self._pool, self._runtime, self._check_s = pool, runtime, check_s
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                deleted = await prune_if_due(self._pool, self._runtime)
+                if deleted is not None:
+                    log.info("api request logs pruned", extra={"deleted": deleted})
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the next check retries; a missed prune only keeps rows a little longer
+                log.warning("api request log prune failed", exc_info=True)
+            await asyncio.sleep(self._check_s)

@@ -1,0 +1,91 @@
+"""000's minute throttles on the /api sub-app, counted in Redis (gateway/throttle.py).
+
+- `authenticated`: every authenticated /api request, per user (prod 60/min, elsewhere 300/min).
+- `public-api`: public listing routes, per user when signed in, else per client IP (prod 30/min,
+  elsewhere 300/min).
+- per-route write limits: creating pets and health records, and API tokens, per user — a
+  client stuck in a retry loop must not fill a pet's history in a minute. 000 names no figures;
+  ours are below (production values; other environments get five times as many, as 000 does for
+  its groups: 60 -> 300).
+
+OPTIONS is never counted. A throttled request is a 429 in the /api envelope with `Retry-After`
+and `X-RateLimit-*`; it is rejected before the daily quota looks at it, so it costs no quota.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from gateway.auth.identity import identity_of
+from gateway.keys import settings_key, throttles_key
+from gateway.settings import Settings
+from gateway.throttle import Limit, client_ip
+
+# (method, route pattern relative to the /api mount)
+PUBLIC_LISTINGS: frozenset[tuple[str, str]] = frozenset({("GET", "/pet-types")})
+
+# (method, route pattern) -> (limit name, requests per user per minute in production)
+WRITE_LIMITS: dict[tuple[str, str], tuple[str, int]] = {
+    ("POST", "/pets"): ("api-pets-create", 30),
+    ("POST", "/pets/{pet}/weights"): ("api-weights-create", 30),
+    ("POST", "/pets/{pet}/medical-records"): ("api-medical-create", 30),
+    ("POST", "/pets/{pet}/vaccinations"): ("api-vaccinations-create", 30),
+    ("POST", "/pets/{pet}/vaccinations/{record}/renew"): ("api-vaccinations-renew", 30),
+    ("POST", "/pets/{pet}/microchips"): ("api-microchips-create", 30),
+    ("POST", "/user/api-tokens"): ("api-tokens-create", 10),
+}
+
+# 000: "prod 60/min, dev/test/e2e 300/min" — the same factor for our write limits
+NON_PRODUCTION_FACTOR = 5
+
+
+def _production(s: Settings) -> bool:
+    return s.app_env == "production"
+
+
+def authenticated_limit(s: Settings) -> Limit:
+    per_minute = s.throttle_api_per_minute or (60 if _production(s) else 300)
+    return Limit("api-authenticated", per_minute, 60)
+
+
+def public_limit(s: Settings) -> Limit:
+    per_minute = s.throttle_public_api_per_minute or (30 if _production(s) else 300)
+    return Limit("api-public", per_minute, 60)
+
+
+def write_limit(s: Settings, method: str, pattern: str) -> Limit | None:
+    entry = WRITE_LIMITS.get((method, pattern))
+    if entry is None:
+        return None
+    name, per_minute = entry
+    return Limit(name, per_minute if _production(s) else per_minute * NON_PRODUCTION_FACTOR, 60)
+
+
+def relative_pattern(request: web.Request) -> str | None:
+    """The matched route's pattern without the /api mount (the API_DOMAIN app has no mount)."""
+    resource = request.match_info.route.resource
+    if resource is None:
+        return None
+    canonical = resource.canonical
+    return canonical[4:] if canonical.startswith("/api/") else canonical
+
+
+@web.middleware
+async def minute_throttle_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    throttles = request.config_dict.get(throttles_key)
+    if throttles is None or request.method == "OPTIONS":
+        return await handler(request)
+    s = request.config_dict[settings_key]
+    identity = identity_of(request)
+    pattern = relative_pattern(request)
+    caller = f"u{identity.user_id}" if identity.authenticated else f"ip{client_ip(request)}"
+    if identity.authenticated:
+        await throttles.enforce(request, authenticated_limit(s), caller)
+    if pattern is not None:
+        if (request.method, pattern) in PUBLIC_LISTINGS:
+            await throttles.enforce(request, public_limit(s), caller)
+        limit = write_limit(s, request.method, pattern) if identity.authenticated else None
+        if limit is not None:
+            await throttles.enforce(request, limit, caller)
+    return await handler(request)

@@ -1,0 +1,175 @@
+"""000's daily API quota through the real gateway, shard actors and database."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import ray
+
+from actors.quota import quota_key
+from gateway.api.quota import quota_key_app
+from gateway.keys import actors_key, pool_key
+from tests.api.quota_helpers import runtime_setting
+from tests.builders import bearer, make_token, make_user
+from tests.web.session_helpers import forget_cookies, signed_in_user
+
+ME = "/api/users/me"
+LIMIT = "api_daily_quota_regular"
+
+
+async def _user_token(client, **fields):
+    user = await make_user(client.app, **fields)
+    return user, await make_token(client.app, user["id"], abilities=("read",))
+
+
+def _fixed(app, when: datetime) -> None:
+    app[quota_key_app].clock = lambda: when
+
+
+async def test_third_call_over_a_limit_of_two_is_429_with_the_notes_body(client):
+    async with runtime_setting(client.app, LIMIT, 2):
+        _fixed(client.app, datetime(2031, 3, 4, 22, 0, 0, tzinfo=UTC))
+        user, token = await _user_token(client)
+        for _ in range(2):
+            assert (await client.get(ME, headers=bearer(token))).status == 200
+        resp = await client.get(ME, headers=bearer(token))
+        assert resp.status == 429
+        assert resp.headers["Retry-After"] == str(2 * 3600)
+        body = await resp.json()
+        message = "Daily API quota reached (2 requests/day). Quota resets at 2031-03-05 00:00:00 UTC."
+        assert body["success"] is False
+        assert body["data"] == {
+            "error_code": "API_DAILY_QUOTA_EXCEEDED",
+            "quota": {"limit": 2, "used": 2, "remaining": 0, "reset_at_utc": "2031-03-05T00:00:00+00:00"},
+        }
+        assert body["message"] == message and body["error"] == message
+        assert body["code"] == 429 and body["status"] == "error"
+        # still denied, and the durable total never passes the limit
+        assert (await client.get(ME, headers=bearer(token))).status == 429
+        async with client.app[pool_key].acquire() as conn:
+            total = await conn.fetchval(
+                "select value from actor_counters where kind = 'quota' and key = $1",
+                quota_key(user["id"], datetime(2031, 3, 4).date()),
+            )
+        assert total == 2
+
+
+async def test_sessions_count_too(client):
+    async with runtime_setting(client.app, LIMIT, 1):
+        signed = await signed_in_user(client)
+        assert (await client.get(ME, cookies=signed.cookies)).status == 200
+        assert (await client.get(ME, cookies=signed.cookies)).status == 429
+
+
+async def test_premium_users_are_unlimited(client):
+    async with runtime_setting(client.app, LIMIT, 2):
+        user, token = await _user_token(client, premium=True)
+        for _ in range(6):
+            assert (await client.get(ME, headers=bearer(token))).status == 200
+        async with client.app[pool_key].acquire() as conn:
+            rows = await conn.fetchval(
+                "select count(*) from actor_counters where kind = 'quota' and key like $1", f"quota:{user['id']}:%"
+            )
+        assert rows == 0
+
+
+async def test_the_quota_resets_at_utc_midnight(client):
+    async with runtime_setting(client.app, LIMIT, 2):
+        user, token = await _user_token(client)
+        _fixed(client.app, datetime(2032, 6, 30, 23, 59, 59, tzinfo=UTC))
+        for _ in range(2):
+            assert (await client.get(ME, headers=bearer(token))).status == 200
+        resp = await client.get(ME, headers=bearer(token))
+        assert resp.status == 429
+        assert resp.headers["Retry-After"] == "1"
+        assert (await resp.json())["data"]["quota"]["reset_at_utc"] == "2032-07-01T00:00:00+00:00"
+        _fixed(client.app, datetime(2032, 7, 1, 0, 0, 0, tzinfo=UTC))
+        for _ in range(2):
+            assert (await client.get(ME, headers=bearer(token))).status == 200
+        assert (await client.get(ME, headers=bearer(token))).status == 429
+
+
+async def test_options_is_not_counted(client):
+    async with runtime_setting(client.app, LIMIT, 2):
+        _, token = await _user_token(client)
+        for _ in range(3):
+            await client.options(ME, headers=bearer(token))
+        for _ in range(2):
+            assert (await client.get(ME, headers=bearer(token))).status == 200
+        assert (await client.get(ME, headers=bearer(token))).status == 429
+
+
+async def test_unauthenticated_requests_are_not_counted(client):
+    async with runtime_setting(client.app, LIMIT, 2):
+        forget_cookies(client)
+        user, token = await _user_token(client)
+        bad = {"Authorization": f"Bearer {token.plain_text}x"}
+        for _ in range(4):
+            assert (await client.get(ME, headers=bad)).status == 401
+        for _ in range(2):
+            assert (await client.get(ME, headers=bearer(token))).status == 200
+        async with client.app[pool_key].acquire() as conn:
+            keys = await conn.fetch(
+                "select key from actor_counters where kind = 'quota' and key like 'quota::%'"
+            )
+        assert keys == []
+
+
+async def test_a_raised_limit_reaches_an_exhausted_lease(client):
+    _, token = await _user_token(client)
+    async with runtime_setting(client.app, LIMIT, 1):
+        assert (await client.get(ME, headers=bearer(token))).status == 200
+        assert (await client.get(ME, headers=bearer(token))).status == 429
+        async with runtime_setting(client.app, LIMIT, 3):
+            await asyncio.sleep(1.1)  # the lease believes "exhausted" for about a second
+            assert (await client.get(ME, headers=bearer(token))).status == 200
+
+
+async def test_killing_the_quota_shard_never_grants_more_than_the_limit(client):
+    limit = 20
+    async with runtime_setting(client.app, LIMIT, limit):
+        user, token = await _user_token(client)
+        today = datetime.now(UTC).date()
+        quota = client.app[actors_key]["quota"]
+        shard = quota.shard_for(quota_key(user["id"], today))
+
+        async def one(delay: float = 0.0) -> int:
+            await asyncio.sleep(delay)
+            return (await client.get(ME, headers=bearer(token))).status
+
+        async def killer() -> None:
+            for at in (0.0, 0.05):  # once before the first lease, once mid-stream
+                await asyncio.sleep(at)
+                ray.kill(quota.handle(shard), no_restart=False)
+
+        statuses, _ = await asyncio.gather(asyncio.gather(*(one(i * 0.003) for i in range(50))), killer())
+        # after the restarts the same user keeps going until the limit, and no further
+        more = [await one() for _ in range(limit)]
+        assert set(statuses) | set(more) <= {200, 429, 503}
+        assert statuses.count(200) + more.count(200) <= limit
+        assert more[-1] == 429
+        async with client.app[pool_key].acquire() as conn:
+            total = await conn.fetchval(
+                "select value from actor_counters where kind = 'quota' and key = $1", quota_key(user["id"], today)
+            )
+        assert total <= limit
+
+
+async def test_a_gateway_crash_strands_leased_units_but_never_over_grants(client):
+    """A second DailyQuota is a second gateway: the first one's unspent lease is lost to it."""
+    from gateway.api.quota import DailyQuota
+    from gateway.api.resources import runtime_settings_key
+
+    async with runtime_setting(client.app, LIMIT, 20):
+        user, token = await _user_token(client)
+        assert (await client.get(ME, headers=bearer(token))).status == 200  # leases 16, spends 1
+        other = DailyQuota(client.app[actors_key]["quota"], client.app[runtime_settings_key])
+        granted = 0
+        for _ in range(30):
+            try:
+                await other.take(user["id"])
+                granted += 1
+            except Exception as exc:  # the 429
+                assert getattr(exc, "status", None) == 429
+        assert granted == 4

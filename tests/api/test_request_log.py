@@ -1,0 +1,146 @@
+"""000's API request log: one row per /api request, written behind; prune and tail."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from gateway.api.request_log import prune_if_due, request_log_key
+from gateway.api.resources import runtime_settings_key
+from gateway.keys import pool_key
+from storage import request_logs as logs_sql
+from storage.request_logs import LogRow
+from tests.api.quota_helpers import runtime_setting
+from tests.builders import bearer, make_token, make_user
+from tests.test_admin_cli import cli_env, roost  # noqa: F401  (fixture)
+from tests.web.session_helpers import forget_cookies, signed_in_user
+
+
+async def _rows(client, where: str, *args):
+    await client.app[request_log_key].flush()
+    async with client.app[pool_key].acquire() as conn:
+        return await conn.fetch(f"select * from api_request_logs where {where} order by id", *args)
+
+
+async def test_a_token_request_is_logged_with_every_field(client):
+    user = await make_user(client.app)
+    token = await make_token(client.app, user["id"], abilities=("read",))
+    before = datetime.now(UTC)
+    assert (await client.get("/api/users/me", headers=bearer(token))).status == 200
+    # written behind: nothing is in the table before the flush
+    async with client.app[pool_key].acquire() as conn:
+        assert await conn.fetchval("select count(*) from api_request_logs where user_id = $1", user["id"]) == 0
+    (row,) = await _rows(client, "user_id = $1", user["id"])
+    assert row["method"] == "GET"
+    assert row["path"] == "api/users/me"
+    assert row["route_uri"] == "api/users/me"
+    assert row["status_code"] == 200
+    assert row["auth_mode"] == "pat"
+    assert before - timedelta(seconds=1) <= row["created_at"] <= datetime.now(UTC)
+
+
+async def test_route_pattern_and_error_status(client):
+    user = await make_user(client.app)
+    token = await make_token(client.app, user["id"])
+    resp = await client.get(f"/api/users/{user['id']}/public", headers=bearer(token))
+    await client.get("/api/pets/not-a-number", headers=bearer(token))
+    rows = await _rows(client, "user_id = $1", user["id"])
+    assert [(r["path"], r["route_uri"]) for r in rows] == [
+        (f"api/users/{user['id']}/public", "api/users/{id}/public"),
+        ("api/pets/not-a-number", "api/pets/{pet}"),
+    ]
+    assert rows[0]["status_code"] == resp.status
+    assert rows[1]["status_code"] == 404
+
+
+async def test_session_and_anonymous_modes(client):
+    signed = await signed_in_user(client)
+    assert (await client.get("/api/users/me", cookies=signed.cookies)).status == 200
+    (row,) = await _rows(client, "user_id = $1", signed.user["id"])
+    assert row["auth_mode"] == "session"
+
+    forget_cookies(client)
+    marker = f"api/users/{10**12 + uuid.uuid4().int % 10**9}/public"
+    assert (await client.get("/" + marker)).status in (404, 200)
+    (anon,) = await _rows(client, "path = $1", marker)
+    assert anon["auth_mode"] == "none" and anon["user_id"] is None
+
+
+async def test_options_is_not_logged(client):
+    user = await make_user(client.app)
+    token = await make_token(client.app, user["id"])
+    await client.options("/api/users/me", headers=bearer(token))
+    assert await _rows(client, "user_id = $1", user["id"]) == []
+
+
+async def test_a_quota_denied_request_is_logged_once(client):
+    async with runtime_setting(client.app, "api_daily_quota_regular", 1):
+        user = await make_user(client.app)
+        token = await make_token(client.app, user["id"])
+        assert (await client.get("/api/users/me", headers=bearer(token))).status == 200
+        assert (await client.get("/api/users/me", headers=bearer(token))).status == 429
+    rows = await _rows(client, "user_id = $1", user["id"])
+    assert [r["status_code"] for r in rows] == [200, 429]
+
+
+async def test_flush_on_a_full_buffer_and_one_insert_per_batch(client):
+    user = await make_user(client.app)
+    writer = client.app[request_log_key]
+    now = datetime.now(UTC)
+    for i in range(1200):
+        writer.add(LogRow(user["id"], "GET", f"api/x/{i}", "api/x/{i}", 200, "pat", now))
+    rows = await _rows(client, "user_id = $1", user["id"])
+    assert len(rows) == 1200
+
+
+async def _old_rows(pool, user_id: int) -> None:
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn:
+        await logs_sql.insert_many(
+            conn,
+            [
+                LogRow(user_id, "GET", "api/old", None, 200, "pat", now - timedelta(days=40)),
+                LogRow(user_id, "GET", "api/recent", None, 200, "pat", now - timedelta(days=10)),
+            ],
+        )
+
+
+async def test_prune_keeps_rows_inside_the_retention_and_runs_once_per_day(client):
+    pool = client.app[pool_key]
+    uid = -(uuid.uuid4().int % 10**9) - 1
+    await _old_rows(pool, uid)
+    runtime = client.app[runtime_settings_key]
+    # the gateway's own scheduled run already claimed today's slot at startup
+    assert await prune_if_due(pool, runtime) is None
+    deleted = await prune_if_due(pool, runtime, every_s=0)
+    assert deleted is not None and deleted >= 1
+    assert [r["path"] for r in await _rows(client, "user_id = $1", uid)] == ["api/recent"]
+    async with runtime_setting(client.app, "api_request_logs_retention_days", 5):
+        await prune_if_due(pool, runtime, every_s=0)
+    assert await _rows(client, "user_id = $1", uid) == []
+
+
+async def test_cli_prune_and_tail(client, cli_env):  # noqa: F811
+    pool = client.app[pool_key]
+    uid = -(uuid.uuid4().int % 10**9) - 1
+    await _old_rows(pool, uid)
+    code, out, err = await roost(cli_env, "api-logs", "prune")
+    assert code == 0, err
+    assert out.startswith("pruned ") and out.strip().endswith("older than 30 days")
+    assert [r["path"] for r in await _rows(client, "user_id = $1", uid)] == ["api/recent"]
+
+    user = await make_user(client.app)
+    token = await make_token(client.app, user["id"])
+    await client.get("/api/users/me", headers=bearer(token))
+    await client.get("/api/users/me", headers=bearer(token))
+    await client.app[request_log_key].flush()
+    code, out, err = await roost(cli_env, "api-logs", "tail", "--limit", "2")
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        assert " GET /api/users/me 200 route=api/users/me auth=pat " in line
+        assert line.endswith(f"user={user['id']}")
+
+    code, _, err = await roost(cli_env, "api-logs", "tail", "--limit", "0")
+    assert code != 0

@@ -22,6 +22,10 @@ from actors.client import ShardClient
 @dataclass
 class _Lease:
     remaining: int = 0
+    # how many units the next refill aims to hold: grows with the key's observed rate
+    size: int = 0
+    taken: int = 0  # units spent since the last refill started
+    since: float = 0.0  # when that refill started
     refill: asyncio.Task | None = None
     # monotonic time until which an exhausted budget is believed exhausted without asking again
     exhausted_until: float = 0.0
@@ -36,6 +40,8 @@ class LeaseClient:
         lease_size: int = 32,
         refill_below: int = 8,
         exhausted_ttl_s: float = 1.0,
+        max_lease_size: int | None = None,
+        lease_target_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 <= refill_below < lease_size:
@@ -47,6 +53,11 @@ class LeaseClient:
         self._exhausted_ttl_s = exhausted_ttl_s
         self._clock = clock
         self._leases: dict[str, _Lease] = {}
+        # Adaptive size: a lease aims to cover `lease_target_s` of the key's traffic, between
+        # lease_size and max_lease_size (equal by default: fixed leases). A busy key then makes
+        # about one actor call per target period; a quiet one never holds more than lease_size.
+        self.max_lease_size = max(lease_size, max_lease_size or lease_size)
+        self._target_s = lease_target_s
 
     def local_remaining(self, key: str) -> int:
         lease = self._leases.get(key)
@@ -56,11 +67,12 @@ class LeaseClient:
         """Spend one unit of `key`'s budget; False when the budget is spent. `args` go to the actor."""
         lease = self._leases.get(key)
         if lease is None:
-            lease = self._leases[key] = _Lease()
+            lease = self._leases[key] = _Lease(size=self._lease_size, since=self._clock())
         while True:
             if lease.remaining > 0:
                 lease.remaining -= 1
-                if lease.remaining <= self._refill_below:
+                lease.taken += 1
+                if lease.remaining <= max(self._refill_below, lease.size // 4):
                     self._start_refill(key, lease, args)
                 return True
             if self._clock() < lease.exhausted_until:
@@ -88,7 +100,11 @@ class LeaseClient:
         return lease.refill
 
     async def _refill(self, key: str, lease: _Lease, args: tuple) -> None:
-        want = self._lease_size - lease.remaining
+        now = self._clock()
+        rate = lease.taken / max(now - lease.since, 1e-3)
+        lease.size = min(self.max_lease_size, max(self._lease_size, int(rate * self._target_s)))
+        lease.taken, lease.since = 0, now
+        want = max(1, lease.size - lease.remaining)
         granted = await self._client.call(self._method, key, want, *args)
         lease.remaining += granted
         if granted < want:

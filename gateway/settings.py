@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # production, 300 elsewhere (000's figures)
     throttle_api_per_minute: int | None = Field(default=None, ge=1)
     throttle_public_api_per_minute: int | None = Field(default=None, ge=1)
+    # /api daily quota and minute throttles; off only to measure them or when the ingress enforces limits
+    api_quota_enabled: bool = True
+    api_throttles_enabled: bool = True
     # How often each gateway re-reads the runtime settings table (`roost settings set`), seconds
     runtime_settings_poll_s: float = Field(default=2.0, gt=0)
     # Lifetime of 002's JWTs

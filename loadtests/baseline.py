@@ -20,11 +20,14 @@ from pathlib import Path
 
 import asyncpg
 import orjson
+
 from aiohttp import web
 
 # Run as a script, this file's folder is on sys.path but the repository root is not.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from gateway.api.pet_views import pet_view, summary_view  # noqa: E402  (the same JSON shapes)
+from storage import pets as pets_sql  # noqa: E402  (the same SQL)
 from storage.pool import init_connection  # noqa: E402  (same codecs: decoding is part of the work)
 
 pool_key = web.AppKey("pool", asyncpg.Pool)
@@ -58,9 +61,31 @@ async def ping(request: web.Request) -> web.Response:
     )
 
 
+async def my_pets(request: web.Request) -> web.Response:
+    """GET /api/my-pets's work without the gateway: the same two statements (the pets, then all
+    their health summaries in one query) and the same JSON, for a user id taken from the path
+    instead of a token; no auth, throttle, quota or request log."""
+    user_id = int(request.match_info["user_id"])
+    async with request.app[pool_key].acquire() as conn:
+        rows = await pets_sql.list_owned(conn, user_id)
+        summaries = await pets_sql.health_summaries(conn, [r["id"] for r in rows])
+    data = [{**pet_view(r), "health_summary": summary_view(summaries.get(r["id"]))} for r in rows]
+    return _json(
+        {
+            "success": True,
+            "status": "success",
+            "data": data,
+            "message": "Pets retrieved successfully.",
+            "code": 200,
+            "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    )
+
+
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/ready", ready)
     app.router.add_get("/ping", ping)
+    app.router.add_get("/my-pets/{user_id}", my_pets)
 
 
 async def pool_ctx(app: web.Application) -> AsyncIterator[None]:

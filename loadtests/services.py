@@ -210,6 +210,11 @@ def roost_server(
         ROOST_RAY_NAMESPACE=f"{namespace}-{name}",
         # both Roosts of a feature-pricing scenario share one Redis; keep their keys apart
         REDIS_PREFIX=f"{namespace}-{name}",
+        # A benchmark measures allowed requests: limits far above anything a run sends, so the
+        # throttle's work is done on every request but never answers 429.
+        THROTTLE_API_PER_MINUTE="1000000000",
+        THROTTLE_PUBLIC_API_PER_MINUTE="1000000000",
+        ACCESS_LOG="false",
     )
     env.update(extra_env or {})
     argv = [*cores.server_prefix(), sys.executable, "-m", "gateway.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]

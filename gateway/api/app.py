@@ -15,7 +15,14 @@ from gateway.settings import Settings
 
 def create_api_app(settings: Settings) -> web.Application:
     # outermost first: the log sees every answer (429s included); a throttled request costs no quota
-    app = web.Application(middlewares=[request_log_middleware, minute_throttle_middleware, daily_quota_middleware])
+    middlewares = [request_log_middleware]
+    # The switches exist to price these features (loadtests quota_overhead) and for operators who
+    # enforce limits at the ingress; both default to on.
+    if settings.api_throttles_enabled:
+        middlewares.append(minute_throttle_middleware)
+    if settings.api_quota_enabled:
+        middlewares.append(daily_quota_middleware)
+    app = web.Application(middlewares=middlewares)
     app[contract_key] = Contract.API
     setup_routes(app)
     return app

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 # a crash can strand (at most a lease per gateway) is a small share of a day's quota.
 LEASE_SIZE = 16
 REFILL_BELOW = 4
+# Ceiling of an adaptive lease (see DailyQuota.take)
+MAX_LEASE = 1024
 # How long an exhausted lease is believed exhausted before the actor is asked again.
 EXHAUSTED_TTL_S = 1.0
 # A shard that died mid-call restarts within a second or two; taking again is safe (a grant lost
@@ -81,6 +83,7 @@ class DailyQuota:
         self._leases = LeaseClient(
             client, "take_up_to", lease_size=lease_size, refill_below=refill_below, exhausted_ttl_s=exhausted_ttl_s
         )
+        self._lease_size = lease_size
         self._runtime = runtime
         # injectable so tests can cross a UTC midnight
         self.clock = clock
@@ -105,6 +108,9 @@ class DailyQuota:
         """Spend one of today's units for `user_id`; RateLimited (429) when none are left."""
         now = self.clock()
         limit = self.limit
+        # A busy user's lease grows to about a second of their traffic, but never past 1/20 of
+        # the day's limit: what a crash can waste stays small next to the allowance.
+        self._leases.max_lease_size = max(self._lease_size, min(MAX_LEASE, limit // 20))
         key = self._key(user_id, now.date())
         for delay in (*RETRY_DELAYS_S, None):
             try:

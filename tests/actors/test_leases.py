@@ -79,3 +79,23 @@ async def test_a_killed_actor_can_lose_units_but_never_over_grant(counters, keys
     granted = sum(first) + sum(second) + sum(third)
     assert granted <= limit
     assert await stored(pool, key) <= limit
+
+
+async def test_a_busy_key_gets_bigger_leases_and_fewer_actor_calls(counters, keyspace):
+    leases = LeaseClient(counters, lease_size=4, refill_below=1, max_lease_size=256, lease_target_s=1.0)
+    key = f"{keyspace}:busy"
+    before = counters.stats.actor_calls
+    for _ in range(400):
+        assert await leases.take(key, 10_000)
+    calls = counters.stats.actor_calls - before
+    # fixed leases of 4 would need about 100 calls; adaptive ones grow towards 256
+    assert calls < 30, calls
+    assert leases.local_remaining(key) <= 256
+
+
+async def test_adaptive_leases_still_stop_at_the_limit(counters, keyspace, pool):
+    leases = LeaseClient(counters, lease_size=4, refill_below=1, max_lease_size=64)
+    key = f"{keyspace}:adaptive-limit"
+    results = [await leases.take(key, 100) for _ in range(150)]
+    assert sum(results) == 100
+    assert await stored(pool, key) == 100

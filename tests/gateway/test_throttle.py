@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -85,3 +86,28 @@ async def test_429_in_each_envelope_with_retry_after(limited_client, prefix, che
     assert int(third.headers["Retry-After"]) >= 1
     assert third.headers["X-RateLimit-Remaining"] == "0"
     assert check(await third.json())
+
+
+async def test_far_from_the_limit_counts_are_batched_then_reach_redis(redis_client):
+    import asyncio
+
+    throttles = Throttles(redis_client, prefix=f"t-{uuid.uuid4().hex[:6]}")
+    limit = Limit("batched", 1000, 60)
+    verdicts = [await throttles.hit(limit, "k") for _ in range(50)]
+    assert all(v.allowed for v in verdicts)
+    assert [v.remaining for v in verdicts[:3]] == [999, 998, 997]
+    window = int(time.time() // 60)
+    rkey = f"{throttles._prefix}:throttle:batched:k:{window}"
+    await asyncio.sleep(0.2)  # past the flush delay
+    assert int(await redis_client.get(rkey)) == 50
+
+
+async def test_two_gateways_near_the_limit_never_exceed_it(redis_client):
+    prefix = f"t-{uuid.uuid4().hex[:6]}"
+    a, b = Throttles(redis_client, prefix=prefix), Throttles(redis_client, prefix=prefix)
+    limit = Limit("shared", 7, 60)  # slack is 0 below 8: every hit goes to Redis
+    allowed = 0
+    for i in range(20):
+        verdict = await (a if i % 2 else b).hit(limit, "k")
+        allowed += verdict.allowed
+    assert allowed == 7

@@ -17,7 +17,10 @@ _now_text = ""
 def iso_z(moment: datetime | None = None) -> str:
     """`2025-11-28T12:34:56Z`, the timestamp shape of the /api envelope."""
     if moment is not None:
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if moment.tzinfo is not UTC:
+            moment = moment.astimezone(UTC)
+        # isoformat is C and about four times cheaper than strftime; list views format many.
+        return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
     # Every /api response carries one; formatting once per second instead of per response.
     global _now_second, _now_text
     now = time.time()

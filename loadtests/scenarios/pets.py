@@ -8,6 +8,7 @@ a second Roost with both switched off.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -64,6 +65,9 @@ async def seed_user_with_pets(ctx: SetupContext) -> dict[str, Any]:
     finally:
         hashing.close()
         await pool.close()
+    # Running gateways re-read runtime settings every RUNTIME_SETTINGS_POLL_S (2 s by default):
+    # measuring before they see the raised quota would measure 429s.
+    await asyncio.sleep(3)
     return {"user_id": user["id"], "auth": f"Bearer {token.plain_text}"}
 
 

@@ -17,6 +17,7 @@ from domain.tokens import issue_jwt, new_secret, sha256_hex
 from storage import groups as groups_sql
 from storage import tokens as tokens_sql
 from storage import users as users_sql
+from storage import verification_tokens as verification_tokens_sql
 
 
 class Revocations(Protocol):
@@ -174,6 +175,16 @@ class Accounts:
             user = await users_sql.update(conn, user_id, fields)
         if {"is_active", "is_premium", "is_admin"} & set(fields):
             await self._revocations.user_changed(user_id)
+        return user
+
+    async def verify_email(self, token_hash: str) -> asyncpg.Record | None:
+        """Consume a verification token and mark its user verified (one transaction); None for a
+        bad or expired token. Cached credentials carry `email_verified`, so every gateway is told."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            user_id = await verification_tokens_sql.take(conn, token_hash)
+            user = await users_sql.mark_verified(conn, user_id) if user_id is not None else None
+        if user is not None:
+            await self._revocations.user_changed(user["id"])
         return user
 
     async def set_premium(self, email: str, premium: bool) -> asyncpg.Record | None:

@@ -22,7 +22,7 @@ from gateway.api.envelope import success
 from gateway.api.user_views import display_name, user_view
 from gateway.auth.identity import identity_of
 from gateway.auth.limits import throttle_mail
-from gateway.keys import jobs_key, pool_key, settings_key, token_cache_key
+from gateway.keys import accounts_key, jobs_key, pool_key, settings_key
 from gateway.validation import read_body, validate
 from storage import users as users_sql
 from storage import verification_tokens
@@ -76,13 +76,9 @@ async def verify(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     if len(token) > TOKEN_MAX:
         raise BadRequest("Invalid verification token", code="invalid_verification_token")
-    async with request.config_dict[pool_key].acquire() as conn, conn.transaction():
-        user_id = await verification_tokens.take(conn, sha256_hex(token))
-        user = await users_sql.mark_verified(conn, user_id) if user_id is not None else None
+    user = await request.config_dict[accounts_key].verify_email(sha256_hex(token))
     if user is None:
         raise BadRequest("Invalid verification token", code="invalid_verification_token")
-    # cached credentials carry `email_verified`; every gateway must see the change
-    await request.config_dict[token_cache_key].user_changed(user["id"])
     settings = request.config_dict[settings_key]
     if prefers_html(request):
         return redirect(f"{settings.frontend_url.rstrip('/')}/auth/verified")

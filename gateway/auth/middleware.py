@@ -16,9 +16,9 @@ from aiohttp.typedefs import Handler
 
 from domain.errors import Forbidden
 from domain.tokens import looks_like_jwt, parse_pat, read_jwt
-from gateway.auth.identity import ANONYMOUS, Identity, identity_key
+from gateway.auth.identity import ANONYMOUS, AuthMode, Identity, identity_key
 from gateway.auth.sessions import SESSION_COOKIE, SessionStore, xsrf_form_ok, xsrf_ok
-from gateway.auth.token_cache import TokenCache
+from gateway.auth.token_cache import TokenCache, UserEntry
 from gateway.keys import sessions_key, settings_key, token_cache_key
 
 API_TOKEN_COOKIE = "api_token"
@@ -49,6 +49,20 @@ async def _from_pat(cache: TokenCache, raw: str, via: str) -> Identity:
     )
 
 
+def _user_identity(user: UserEntry, mode: AuthMode, via: str, session_id: str | None = None) -> Identity:
+    """Sessions and JWTs stand for the whole account: not ability-limited (002 has no abilities,
+    and browser sessions skip ability checks)."""
+    return Identity(
+        user_id=user.user_id,
+        mode=mode,
+        is_premium=user.is_premium,
+        is_admin=user.is_admin,
+        email_verified=user.email_verified,
+        via=via,
+        session_id=session_id,
+    )
+
+
 async def _from_jwt(cache: TokenCache, app_key: str, raw: str) -> Identity:
     claims = read_jwt(app_key, raw)
     if claims is None:
@@ -56,15 +70,7 @@ async def _from_jwt(cache: TokenCache, app_key: str, raw: str) -> Identity:
     user = await cache.lookup_user(claims.user_id)
     if user is None or not user.is_active or user.token_epoch != claims.epoch:
         return ANONYMOUS
-    # A JWT is the whole account's credential (002 has no abilities): not ability-limited.
-    return Identity(
-        user_id=user.user_id,
-        mode="pat",
-        is_premium=user.is_premium,
-        is_admin=user.is_admin,
-        email_verified=user.email_verified,
-        via="jwt",
-    )
+    return _user_identity(user, "pat", "jwt")
 
 
 async def _from_session(request: web.Request, sessions: SessionStore, cache: TokenCache, sid: str) -> Identity:
@@ -76,15 +82,7 @@ async def _from_session(request: web.Request, sessions: SessionStore, cache: Tok
         return ANONYMOUS
     if not xsrf_ok(request, session) and not await xsrf_form_ok(request, session):
         raise Forbidden("CSRF token mismatch.", code="xsrf_mismatch")
-    return Identity(
-        user_id=user.user_id,
-        mode="session",
-        is_premium=user.is_premium,
-        is_admin=user.is_admin,
-        email_verified=user.email_verified,
-        via="session",
-        session_id=sid,
-    )
+    return _user_identity(user, "session", "session", session_id=sid)
 
 
 async def resolve(request: web.Request) -> Identity:

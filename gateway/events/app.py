@@ -1,15 +1,19 @@
-"""The /api/v1 sub-application (001). Its routes arrive with the events issues."""
+"""The /api/v1 sub-application (001)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from domain.media_store import event_media_store
 from gateway.contracts import Contract
-from gateway.keys import contract_key
+from gateway.events.routes import setup_routes
+from gateway.keys import contract_key, media_store_key
 from gateway.settings import Settings
 
 
 def create_events_app(settings: Settings) -> web.Application:
     app = web.Application()
     app[contract_key] = Contract.EVENTS
+    app[media_store_key] = event_media_store(settings.media_dir)
+    setup_routes(app)
     return app

@@ -1,0 +1,9 @@
+"""001 tenant event CRUD, publish, archive. (Not built yet.)"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+def setup_routes(router: web.UrlDispatcher) -> None:
+    """Adds nothing until this area is built."""

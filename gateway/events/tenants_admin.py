@@ -1,0 +1,9 @@
+"""001 super-admin reads: GET /tenants, GET /tenants/{tenant}. (Not built yet.)"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+def setup_routes(router: web.UrlDispatcher) -> None:
+    """Adds nothing until this area is built."""

@@ -90,7 +90,7 @@ async def make_photo(app: web.Application, event: asyncpg.Record, *, approved: b
             event["id"], event["tenant_id"], device_id, task_id, emotion_id, status,
             "approved" if approved else "pending", len(data),
         )
-        base = f"{event['id']}/{row['id']}"
+        base = f"{event['id']}/{row['id']}-{secrets.token_hex(8)}"
         keys = {"original_key": f"{base}/original.jpg", "web_key": f"{base}/web.jpg", "thumb_key": f"{base}/thumb.jpg"}
         for key in keys.values():
             await store.put(key, data)

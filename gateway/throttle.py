@@ -157,7 +157,10 @@ async def add_ratelimit_headers(request: web.Request, response: web.StreamRespon
     """on_response_prepare: allowed requests on throttled routes show their budget too."""
     verdict = request.get(verdict_key)
     if verdict is not None and verdict.allowed:
-        response.headers.update(verdict.headers())
+        headers = response.headers
+        headers["X-RateLimit-Limit"] = str(verdict.limit)
+        headers["X-RateLimit-Remaining"] = str(verdict.remaining)
+        headers["X-RateLimit-Reset"] = str(verdict.reset_at)
 
 
 def client_ip(request: web.Request) -> str:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api.quota import daily_quota_middleware
 from gateway.api.request_log import request_log_middleware
 from gateway.api.routes import setup_routes
-from gateway.api.throttles import minute_throttle_middleware
+from gateway.api.throttles import usage_limits_middleware
 from gateway.contracts import Contract
 from gateway.keys import contract_key
 from gateway.settings import Settings
@@ -18,10 +17,8 @@ def create_api_app(settings: Settings) -> web.Application:
     middlewares = [request_log_middleware]
     # The switches exist to price these features (loadtests quota_overhead) and for operators who
     # enforce limits at the ingress; both default to on.
-    if settings.api_throttles_enabled:
-        middlewares.append(minute_throttle_middleware)
-    if settings.api_quota_enabled:
-        middlewares.append(daily_quota_middleware)
+    if settings.api_throttles_enabled or settings.api_quota_enabled:
+        middlewares.append(usage_limits_middleware(settings))
     app = web.Application(middlewares=middlewares)
     app[contract_key] = Contract.API
     setup_routes(app)

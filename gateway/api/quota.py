@@ -20,14 +20,12 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from actors.client import ShardClient
 from actors.leases import LeaseClient
 from actors.quota import quota_key
 from domain.errors import RateLimited, RoostError, ServiceUnavailable
 from domain.system_settings import RuntimeSettings
-from gateway.auth.identity import identity_of
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +86,9 @@ class DailyQuota:
         # injectable so tests can cross a UTC midnight
         self.clock = clock
         self._day: date | None = None
-        self._day_keys: set[str] = set()
+        # today's key per user (formatting a date per request is measurable on this path)
+        self._day_keys: dict[int, str] = {}
+        self._sized_for: int | None = None
 
     @property
     def limit(self) -> int:
@@ -97,20 +97,23 @@ class DailyQuota:
     def _key(self, user_id: int, day: date) -> str:
         if day != self._day:
             # Yesterday's leases are worthless: drop them instead of keeping one per user forever.
-            for key in self._day_keys:
+            for key in self._day_keys.values():
                 self._leases.forget(key)
-            self._day, self._day_keys = day, set()
-        key = quota_key(user_id, day)
-        self._day_keys.add(key)
+            self._day, self._day_keys = day, {}
+        key = self._day_keys.get(user_id)
+        if key is None:
+            key = self._day_keys[user_id] = quota_key(user_id, day)
         return key
 
     async def take(self, user_id: int) -> None:
         """Spend one of today's units for `user_id`; RateLimited (429) when none are left."""
         now = self.clock()
         limit = self.limit
-        # A busy user's lease grows to about a second of their traffic, but never past 1/20 of
-        # the day's limit: what a crash can waste stays small next to the allowance.
-        self._leases.max_lease_size = max(self._lease_size, min(MAX_LEASE, limit // 20))
+        if limit != self._sized_for:
+            # A busy user's lease grows to about a second of their traffic, but never past 1/20 of
+            # the day's limit: what a crash can waste stays small next to the allowance.
+            self._leases.max_lease_size = max(self._lease_size, min(MAX_LEASE, limit // 20))
+            self._sized_for = limit
         key = self._key(user_id, now.date())
         for delay in (*RETRY_DELAYS_S, None):
             try:
@@ -130,14 +133,3 @@ class DailyQuota:
 
 
 quota_key_app = web.AppKey("daily_quota", DailyQuota)
-
-
-@web.middleware
-async def daily_quota_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    quota = request.config_dict.get(quota_key_app)
-    if quota is None or request.method == "OPTIONS":
-        return await handler(request)
-    identity = identity_of(request)
-    if identity.authenticated and not identity.is_premium:
-        await quota.take(identity.user_id)
-    return await handler(request)

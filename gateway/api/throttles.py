@@ -8,14 +8,16 @@
   ours are below (production values; other environments get five times as many, as 000 does for
   its groups: 60 -> 300).
 
-OPTIONS is never counted. A throttled request is a 429 in the /api envelope with `Retry-After`
+OPTIONS is never counted. The daily quota (gateway/api/quota.py) runs in the same middleware. A throttled request is a 429 in the /api envelope with `Retry-After`
 and `X-RateLimit-*`; it is rejected before the daily quota looks at it, so it costs no quota.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
+
+from gateway.api.quota import quota_key_app
 
 from gateway.auth.identity import identity_of
 from gateway.keys import settings_key, throttles_key
@@ -71,21 +73,52 @@ def relative_pattern(request: web.Request) -> str | None:
     return canonical[4:] if canonical.startswith("/api/") else canonical
 
 
-@web.middleware
-async def minute_throttle_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    throttles = request.config_dict.get(throttles_key)
-    if throttles is None or request.method == "OPTIONS":
+def _route_limits(s: Settings, method: str, pattern: str | None, authenticated: bool) -> tuple[Limit, ...]:
+    """The per-route limits (beyond `authenticated`) of one route for one kind of caller."""
+    if pattern is None:
+        return ()
+    limits: list[Limit] = []
+    if (method, pattern) in PUBLIC_LISTINGS:
+        limits.append(public_limit(s))
+    write = write_limit(s, method, pattern) if authenticated else None
+    if write is not None:
+        limits.append(write)
+    return tuple(limits)
+
+
+def usage_limits_middleware(s: Settings) -> Middleware:
+    """Minute throttles, then the daily quota, in one middleware (each layer costs every request).
+
+    A throttled request is rejected before the quota looks at it, so it costs no quota. Everything
+    that depends only on the settings and the matched route is worked out once, not per request.
+    """
+    throttles_on, quota_on = s.api_throttles_enabled, s.api_quota_enabled
+    authenticated = authenticated_limit(s)
+    per_route: dict[tuple[str, object, bool], tuple[Limit, ...]] = {}
+
+    @web.middleware
+    async def usage_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method == "OPTIONS":
+            return await handler(request)
+        identity = identity_of(request)
+        signed_in = identity.authenticated
+        if throttles_on:
+            throttles = request.config_dict.get(throttles_key)
+            if throttles is not None:
+                caller = f"u{identity.user_id}" if signed_in else f"ip{client_ip(request)}"
+                if signed_in:
+                    await throttles.enforce(request, authenticated, caller)
+                resource = request.match_info.route.resource
+                route_key = (request.method, resource, signed_in)
+                limits = per_route.get(route_key)
+                if limits is None:
+                    limits = per_route[route_key] = _route_limits(s, request.method, relative_pattern(request), signed_in)
+                for limit in limits:
+                    await throttles.enforce(request, limit, caller)
+        if quota_on and signed_in and not identity.is_premium:
+            quota = request.config_dict.get(quota_key_app)
+            if quota is not None:
+                await quota.take(identity.user_id)
         return await handler(request)
-    s = request.config_dict[settings_key]
-    identity = identity_of(request)
-    pattern = relative_pattern(request)
-    caller = f"u{identity.user_id}" if identity.authenticated else f"ip{client_ip(request)}"
-    if identity.authenticated:
-        await throttles.enforce(request, authenticated_limit(s), caller)
-    if pattern is not None:
-        if (request.method, pattern) in PUBLIC_LISTINGS:
-            await throttles.enforce(request, public_limit(s), caller)
-        limit = write_limit(s, request.method, pattern) if identity.authenticated else None
-        if limit is not None:
-            await throttles.enforce(request, limit, caller)
-    return await handler(request)
+
+    return usage_limits

@@ -10,10 +10,11 @@ from gateway.api.app import create_api_app
 from gateway.api.resources import quota_ctx, request_log_ctx, runtime_settings_ctx
 from gateway.contracts import Contract
 from gateway.events.app import create_events_app
+from gateway.events.feed import event_feeds_ctx
 from gateway.health import healthz, readyz
 from gateway.keys import contract_key, metrics_key, settings_key
-from gateway.metrics import Metrics, metrics_handler, metrics_middleware
-from gateway.middlewares import error_middleware, request_id_middleware
+from gateway.metrics import Metrics, metrics_handler
+from gateway.middlewares import gateway_middleware
 from gateway.petcare.routes import setup_routes as setup_petcare_routes
 from gateway.web.media import setup_routes as setup_media_routes
 from gateway.web.pages import setup_routes as setup_web_routes
@@ -48,13 +49,13 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
         raise ValueError("create_app needs resolved DATABASE_URL and REDIS_URL (see gateway.embedded)")
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        # outermost first: the request id is on every response, metrics see the rendered status
-        middlewares=[request_id_middleware, metrics_middleware, error_middleware, auth_middleware],
+        # outermost first: ids, metrics and envelopes wrap everything, authentication included
+        middlewares=[gateway_middleware, auth_middleware],
     )
     app[settings_key] = settings
     app[metrics_key] = Metrics()
     app[contract_key] = Contract.PETCARE
-    app.cleanup_ctx.extend([postgres_ctx, redis_ctx, identity_ctx, ray_ctx, actors_ctx, runtime_settings_ctx, quota_ctx, request_log_ctx, jobs_ctx])
+    app.cleanup_ctx.extend([postgres_ctx, redis_ctx, identity_ctx, ray_ctx, actors_ctx, runtime_settings_ctx, quota_ctx, request_log_ctx, jobs_ctx, event_feeds_ctx])
     app.on_response_prepare.append(add_ratelimit_headers)
 
     app.router.add_get("/healthz", healthz)

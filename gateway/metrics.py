@@ -6,10 +6,7 @@ the series count; unmatched URLs share one `unmatched` label.
 
 from __future__ import annotations
 
-import time
-
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 
@@ -57,21 +54,10 @@ def route_label(request: web.Request) -> str:
     return resource.canonical
 
 
-@web.middleware
-async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:  # 304s and redirects raised by handlers
-        status = exc.status
-        raise
-    finally:
-        method = request.method if request.method in _METHODS else "OTHER"
-        labels = (method, route_label(request), str(status), contract_of(request).value)
-        request.config_dict[metrics_key].observe(labels, time.perf_counter() - started)
+def observe_request(request: web.Request, status: int, seconds: float) -> None:
+    method = request.method if request.method in _METHODS else "OTHER"
+    labels = (method, route_label(request), str(status), contract_of(request).value)
+    request.config_dict[metrics_key].observe(labels, seconds)
 
 
 async def metrics_handler(request: web.Request) -> web.Response:

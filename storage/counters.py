@@ -24,3 +24,13 @@ async def save(conn: asyncpg.Connection, kind: str, writes: list[tuple[str, int]
         [k for k, _ in writes],
         [v for _, v in writes],
     )
+
+
+async def prune_stale(conn: asyncpg.Connection, kind: str, older_than_days: int) -> int:
+    """Delete a kind's rows untouched for that many days (keys of past periods, e.g. quota days)."""
+    status = await conn.execute(
+        "delete from actor_counters where kind = $1 and updated_at < now() - make_interval(days => $2)",
+        kind,
+        older_than_days,
+    )
+    return int(status.split()[-1])

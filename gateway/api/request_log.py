@@ -23,6 +23,7 @@ from aiohttp.typedefs import Handler
 from domain.errors import RoostError
 from domain.system_settings import RuntimeSettings
 from gateway.auth.identity import identity_of
+from storage import counters as counters_sql
 from storage import request_logs as logs_sql
 from storage.request_logs import LogRow
 
@@ -35,6 +36,9 @@ MAX_BUFFERED = 50_000
 PRUNE_RUN = "api-logs-prune"
 PRUNE_EVERY_S = 24 * 60 * 60
 PRUNE_CHECK_S = 60 * 60
+# actors/quota.py's kind; a quota row is last written on its own UTC day, so two days is safe
+QUOTA_KIND = "quota"
+QUOTA_ROWS_KEEP_DAYS = 2
 
 
 class RequestLog:
@@ -142,7 +146,11 @@ async def prune_if_due(pool: asyncpg.Pool, runtime: RuntimeSettings, *, every_s:
             return None
         if not await logs_sql.claim_run(conn, PRUNE_RUN, every_s):
             return None
-        return await logs_sql.prune(conn, runtime.get("api_request_logs_retention_days"))
+        deleted = await logs_sql.prune(conn, runtime.get("api_request_logs_retention_days"))
+        # Past days' quota counters are never read again (a new UTC day is a new key); without
+        # this they would pile up one row per user per day forever.
+        await counters_sql.prune_stale(conn, QUOTA_KIND, QUOTA_ROWS_KEEP_DAYS)
+        return deleted
 
 
 class DailyPrune:

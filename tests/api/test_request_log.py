@@ -120,6 +120,21 @@ async def test_prune_keeps_rows_inside_the_retention_and_runs_once_per_day(clien
     assert await _rows(client, "user_id = $1", uid) == []
 
 
+async def test_scheduled_prune_drops_past_days_quota_counters(client):
+    pool = client.app[pool_key]
+    uid = -(uuid.uuid4().int % 10**9) - 1
+    old, today = f"quota:{uid}:2020-01-01", f"quota:{uid}:{datetime.now(UTC).date().isoformat()}"
+    await pool.execute(
+        """insert into actor_counters (kind, key, value, updated_at) values
+           ('quota', $1, 5, now() - interval '3 days'), ('quota', $2, 7, now())""",
+        old,
+        today,
+    )
+    await prune_if_due(pool, client.app[runtime_settings_key], every_s=0)
+    left = await pool.fetch("select key from actor_counters where key = any($1::text[])", [old, today])
+    assert [r["key"] for r in left] == [today]
+
+
 async def test_cli_prune_and_tail(client, cli_env):  # noqa: F811
     pool = client.app[pool_key]
     uid = -(uuid.uuid4().int % 10**9) - 1

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import ValidationError
 
 from gateway.admin_cli import add_commands as add_admin_commands
+from gateway.tenants_cli import add_commands as add_tenant_commands
 from gateway.embedded import EmbeddedServices
 from gateway.logs import JsonAccessLogger, configure_logging
 from gateway.settings import Settings
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_check
     )
     add_admin_commands(sub)
+    add_tenant_commands(sub)
     return parser
 
 

@@ -1,9 +1,42 @@
-"""001 GET /events/{token} for guests. (Not built yet.)"""
+"""001 GET /events/{token}: the event as guests see it.
+
+Guests reach an event only by its guest token: a slug, an unknown token or a draft is 404
+`event_not_found` (no difference between them, so a token cannot be probed for drafts). Archived
+events stay readable; refusing their uploads is the photo routes' job.
+"""
 
 from __future__ import annotations
 
+import asyncpg
 from aiohttp import web
+
+from domain.errors import NotFound
+from gateway.events.devices import device_id
+from gateway.events.envelope import success
+from gateway.events.event_views import event_guest
+from gateway.keys import pool_key
+from storage import events as events_sql
+
+
+def event_not_found() -> NotFound:
+    return NotFound("Event not found.", code="event_not_found")
+
+
+async def guest_event_row(request: web.Request) -> asyncpg.Record:
+    """The published or archived event the `{token}` path segment names, or 404."""
+    async with request.config_dict[pool_key].acquire() as conn:
+        row = await events_sql.get_by_token(conn, request.match_info["token"])
+    if row is None:
+        raise event_not_found()
+    return row
+
+
+async def show_guest_event(request: web.Request) -> web.Response:
+    """GET /events/{token}; X-Device-Id is optional here but must be well-formed when sent."""
+    device_id(request)
+    row = await guest_event_row(request)
+    return success({"data": event_guest(row)})
 
 
 def setup_routes(router: web.UrlDispatcher) -> None:
-    """Adds nothing until this area is built."""
+    router.add_get("/events/{token}", show_guest_event)

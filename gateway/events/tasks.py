@@ -1,9 +1,306 @@
-"""001 emotions and tasks: the library, tenant overrides, event scoping, guest lists. (Not built yet.)"""
+"""001 emotions and tasks: the library, tenant overrides, event scoping and the guests' lists.
+
+The library is global (seeded, shared by every tenant) plus each tenant's own entries. A tenant
+changes a global task only through its override (its own title/description, or hidden), never the
+task itself; `restore` drops the override. An event offers the tasks scoped to it, or the whole
+library when none are; guests see that list with hidden tasks left out and overrides applied.
+
+Tenant routes: reads need events:read, writes events:write. Another tenant's own task, emotion or
+event is a 404, exactly as a missing one.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
 from aiohttp import web
+
+from domain.errors import Conflict, Forbidden, Invalid, NotFound
+from domain.tenant_abilities import EVENTS_READ, EVENTS_WRITE
+from gateway.events.devices import device_id
+from gateway.events.envelope import success
+from gateway.events.guards import require_tenant
+from gateway.events.pagination import page_body, page_of
+from gateway.events.task_models import EmotionCreate, EventTasksIn, TaskCreate, TaskUpdate
+from gateway.keys import pool_key, settings_key
+from gateway.timeutil import iso_z
+from gateway.validation import parse
+from storage import tasks as tasks_sql
+
+# bigint's range: a longer id cannot name a row, and must not reach the database as one
+_MAX_ID_DIGITS = 18
+# guest tokens are 32 URL-safe characters; anything far longer names no event
+_MAX_TOKEN = 128
+# fields an override may set on a global task; the rest of a global task is the library's
+_OVERRIDABLE = frozenset({"title", "description"})
+
+
+def _path_id(request: web.Request, name: str) -> int:
+    raw = request.match_info[name]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > _MAX_ID_DIGITS:
+        raise NotFound()
+    return int(raw)
+
+
+def _source(row: Mapping[str, Any]) -> str:
+    return "global" if row["tenant_id"] is None else "tenant"
+
+
+def emotion_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "slug": row["slug"],
+        "name": row["name"],
+        "emoji": row["emoji"],
+        "sort_order": row["sort_order"],
+        "source": _source(row),
+    }
+
+
+def task_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A library task as the tenant sees it."""
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "description": row["description"],
+        "emotion_id": row["emotion_id"],
+        "sort_order": row["sort_order"],
+        "source": _source(row),
+        "hidden": row["hidden"],
+        "overridden": row["overridden"],
+        "created_at": iso_z(row["created_at"]),
+        "updated_at": iso_z(row["updated_at"]),
+    }
+
+
+def guest_task_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "description": row["description"],
+        "emotion_id": row["emotion_id"],
+        "sort_order": row["sort_order"],
+    }
+
+
+def guest_emotion_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "slug": row["slug"], "name": row["name"], "emoji": row["emoji"]}
+
+
+async def _require_emotion(conn: asyncpg.Connection, tenant_id: int, emotion_id: int | None) -> None:
+    """A task's emotion must be global or the tenant's own (else 422 on `emotion_id`)."""
+    if emotion_id is not None and await tasks_sql.emotion_for_tenant(conn, tenant_id, emotion_id) is None:
+        raise Invalid(fields={"emotion_id": ["The selected emotion id is invalid."]})
+
+
+# -- emotions -------------------------------------------------------------------------------------
+
+
+async def list_emotions(request: web.Request) -> web.Response:
+    """GET /tenant/emotions: the global emotions, then the tenant's own."""
+    caller = await require_tenant(request, EVENTS_READ)
+    page = page_of(request)
+    async with request.config_dict[pool_key].acquire() as conn:
+        rows, total = await tasks_sql.emotions_page(conn, caller.tenant_id, limit=page.per_page, offset=page.offset)
+    items = [emotion_view(r) for r in rows]
+    return success(page_body(request, request.config_dict[settings_key].app_url, page, items, total))
+
+
+async def create_emotion(request: web.Request) -> web.Response:
+    """POST /tenant/emotions {slug, name, emoji?, sort_order?} → 201 {data}."""
+    caller = await require_tenant(request, EVENTS_WRITE)
+    body = await parse(request, EmotionCreate)
+    async with request.config_dict[pool_key].acquire() as conn:
+        row = await tasks_sql.create_emotion(
+            conn, caller.tenant_id, slug=body.slug, name=body.name, emoji=body.emoji, sort_order=body.sort_order
+        )
+    return success({"data": emotion_view(row)}, status=201)
+
+
+async def delete_emotion(request: web.Request) -> web.Response:
+    """DELETE /tenant/emotions/{emotion} → 204; global emotions are everyone's (403)."""
+    caller = await require_tenant(request, EVENTS_WRITE)
+    emotion_id = _path_id(request, "emotion")
+    async with request.config_dict[pool_key].acquire() as conn:
+        row = await tasks_sql.emotion_for_tenant(conn, caller.tenant_id, emotion_id)
+        if row is None:
+            raise NotFound()
+        if row["tenant_id"] is None:
+            raise Forbidden("Global emotions cannot be deleted.", code="global_emotion_readonly")
+        await tasks_sql.delete_own_emotion(conn, caller.tenant_id, emotion_id)
+    return web.Response(status=204)
+
+
+# -- the task library -----------------------------------------------------------------------------
+
+
+async def _library_task_or_404(conn: asyncpg.Connection, tenant_id: int, task_id: int) -> asyncpg.Record:
+    row = await tasks_sql.library_task(conn, tenant_id, task_id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def list_tasks(request: web.Request) -> web.Response:
+    """GET /tenant/tasks: global tasks (overrides applied, hidden ones flagged), then the tenant's own."""
+    caller = await require_tenant(request, EVENTS_READ)
+    page = page_of(request)
+    async with request.config_dict[pool_key].acquire() as conn:
+        rows, total = await tasks_sql.library_page(conn, caller.tenant_id, limit=page.per_page, offset=page.offset)
+    items = [task_view(r) for r in rows]
+    return success(page_body(request, request.config_dict[settings_key].app_url, page, items, total))
+
+
+async def create_task(request: web.Request) -> web.Response:
+    """POST /tenant/tasks {title, description?, emotion_id?, sort_order?} → 201 {data}: a task of the tenant's own."""
+    caller = await require_tenant(request, EVENTS_WRITE)
+    body = await parse(request, TaskCreate)
+    async with request.config_dict[pool_key].acquire() as conn:
+        await _require_emotion(conn, caller.tenant_id, body.emotion_id)
+        row = await tasks_sql.create_task(
+            conn,
+            caller.tenant_id,
+            title=body.title,
+            description=body.description or None,
+            emotion_id=body.emotion_id,
+            sort_order=body.sort_order,
+        )
+    return success({"data": task_view(row)}, status=201)
+
+
+async def update_task(request: web.Request) -> web.Response:
+    """PUT /tenant/tasks/{task}: the tenant's own task is edited; a global one gets (or updates)
+    the tenant's override of its title and description. Only the fields sent change."""
+    caller = await require_tenant(request, EVENTS_WRITE)
+    task_id = _path_id(request, "task")
+    body = await parse(request, TaskUpdate)
+    fields = body.model_dump(include=body.model_fields_set)
+    async with request.config_dict[pool_key].acquire() as conn:
+        row = await _library_task_or_404(conn, caller.tenant_id, task_id)
+        if row["tenant_id"] is None:
+            fixed = sorted(set(fields) - _OVERRIDABLE)
+            if fixed:
+                messages = {name: [f"The {name.replace('_', ' ')} of a global task cannot be changed."] for name in fixed}
+                raise Invalid(fields=messages)
+            await tasks_sql.override_global_task(conn, caller.tenant_id, task_id, fields)
+        else:
+            if "description" in fields:
+                fields["description"] = fields["description"] or None
+            await _require_emotion(conn, caller.tenant_id, fields.get("emotion_id"))
+            await tasks_sql.update_own_task(conn, caller.tenant_id, task_id, fields)
+        row = await _library_task_or_404(conn, caller.tenant_id, task_id)
+    return success({"data": task_view(row)})
+
+
+async def delete_task(request: web.Request) -> web.Response:
+    """DELETE /tenant/tasks/{task} → 204: the tenant's own task is deleted; a global one is hidden
+    from the tenant's events (restore brings it back)."""
+    caller = await require_tenant(request, EVENTS_WRITE)
+    task_id = _path_id(request, "task")
+    async with request.config_dict[pool_key].acquire() as conn:
+        row = await _library_task_or_404(conn, caller.tenant_id, task_id)
+        if row["tenant_id"] is None:
+            await tasks_sql.hide_global_task(conn, caller.tenant_id, task_id)
+        else:
+            await tasks_sql.delete_own_task(conn, caller.tenant_id, task_id)
+    return web.Response(status=204)
+
+
+async def restore_task(request: web.Request) -> web.Response:
+    """POST /tenant/tasks/{task}/restore → {data}: a global task as the library has it, visible
+    again; the tenant's own tasks have nothing to restore (409)."""
+    caller = await require_tenant(request, EVENTS_WRITE)
+    task_id = _path_id(request, "task")
+    async with request.config_dict[pool_key].acquire() as conn:
+        row = await _library_task_or_404(conn, caller.tenant_id, task_id)
+        if row["tenant_id"] is not None:
+            raise Conflict("Only global tasks can be restored.", code="not_a_global_task")
+        await tasks_sql.drop_override(conn, caller.tenant_id, task_id)
+        row = await _library_task_or_404(conn, caller.tenant_id, task_id)
+    return success({"data": task_view(row)})
+
+
+# -- event scoping --------------------------------------------------------------------------------
+
+
+async def _event_tasks_body(conn: asyncpg.Connection, tenant_id: int, event_id: int) -> dict[str, Any]:
+    rows = await tasks_sql.event_tasks(conn, tenant_id, event_id)
+    scoped = await tasks_sql.event_is_scoped(conn, event_id)
+    return {"data": [task_view(r) for r in rows], "meta": {"scoped": scoped}}
+
+
+async def get_event_tasks(request: web.Request) -> web.Response:
+    """GET /tenant/events/{event}/tasks → {data: [tasks the event offers], meta: {scoped}}."""
+    caller = await require_tenant(request, EVENTS_READ)
+    event_id = _path_id(request, "event")
+    async with request.config_dict[pool_key].acquire() as conn:
+        if await tasks_sql.tenant_event(conn, caller.tenant_id, event_id) is None:
+            raise NotFound()
+        body = await _event_tasks_body(conn, caller.tenant_id, event_id)
+    return success(body)
+
+
+async def put_event_tasks(request: web.Request) -> web.Response:
+    """PUT /tenant/events/{event}/tasks {task_ids} replaces the event's scoped list (in that
+    order); an empty list offers the whole library again. Every id must be a global task or the
+    tenant's own, and not hidden (else 422 on `task_ids`, nothing changed)."""
+    caller = await require_tenant(request, EVENTS_WRITE)
+    event_id = _path_id(request, "event")
+    body = await parse(request, EventTasksIn)
+    async with request.config_dict[pool_key].acquire() as conn, conn.transaction():
+        if await tasks_sql.tenant_event(conn, caller.tenant_id, event_id, lock=True) is None:
+            raise NotFound()
+        usable = await tasks_sql.usable_task_ids(conn, caller.tenant_id, body.task_ids)
+        refused = [i for i in body.task_ids if i not in usable]
+        if refused:
+            message = "The selected task ids are invalid."
+            raise Invalid(fields={"task_ids": [message]}, meta={"invalid_task_ids": refused})
+        await tasks_sql.set_event_tasks(conn, event_id, body.task_ids)
+        result = await _event_tasks_body(conn, caller.tenant_id, event_id)
+    return success(result)
+
+
+# -- guests ---------------------------------------------------------------------------------------
+
+
+async def _guest_event(request: web.Request, conn: asyncpg.Connection) -> asyncpg.Record:
+    """The published or archived event behind the URL's guest token; anything else is 404."""
+    device_id(request)  # optional on reads, but a malformed one is refused like everywhere else
+    token = request.match_info["token"]
+    event = await tasks_sql.guest_event(conn, token) if len(token) <= _MAX_TOKEN else None
+    if event is None:
+        raise NotFound()
+    return event
+
+
+async def guest_tasks(request: web.Request) -> web.Response:
+    """GET /events/{token}/tasks → {data}: what the event offers, hidden tasks left out."""
+    async with request.config_dict[pool_key].acquire() as conn:
+        event = await _guest_event(request, conn)
+        rows = await tasks_sql.event_tasks(conn, event["tenant_id"], event["id"])
+    return success({"data": [guest_task_view(r) for r in rows]})
+
+
+async def guest_emotions(request: web.Request) -> web.Response:
+    """GET /events/{token}/emotions → {data}: the global emotions and the event's tenant's own."""
+    async with request.config_dict[pool_key].acquire() as conn:
+        event = await _guest_event(request, conn)
+        rows = await tasks_sql.emotions_for_tenant(conn, event["tenant_id"])
+    return success({"data": [guest_emotion_view(r) for r in rows]})
 
 
 def setup_routes(router: web.UrlDispatcher) -> None:
-    """Adds nothing until this area is built."""
+    router.add_get("/tenant/emotions", list_emotions)
+    router.add_post("/tenant/emotions", create_emotion)
+    router.add_delete("/tenant/emotions/{emotion}", delete_emotion)
+    router.add_get("/tenant/tasks", list_tasks)
+    router.add_post("/tenant/tasks", create_task)
+    router.add_put("/tenant/tasks/{task}", update_task)
+    router.add_delete("/tenant/tasks/{task}", delete_task)
+    router.add_post("/tenant/tasks/{task}/restore", restore_task)
+    router.add_get("/tenant/events/{event}/tasks", get_event_tasks)
+    router.add_put("/tenant/events/{event}/tasks", put_event_tasks)
+    router.add_get("/events/{token}/tasks", guest_tasks)
+    router.add_get("/events/{token}/emotions", guest_emotions)

@@ -1,9 +1,143 @@
-"""001 tenant event CRUD, publish, archive. (Not built yet.)"""
+"""001 tenant event CRUD, publish and archive (/tenant/events...).
+
+Order of checks on every route: the token and its ability (401/403), then the event, scoped to the
+caller's tenant (another tenant's id, a missing or non-numeric one: 404 `not_found`), then the
+body (422), then the state rules (409).
+"""
 
 from __future__ import annotations
 
+import logging
+
+import asyncpg
 from aiohttp import web
+
+from domain import events as rules
+from domain.errors import Invalid, NotFound
+from domain.tenant_abilities import EVENTS_READ, EVENTS_WRITE
+from gateway.events.envelope import success
+from gateway.events.event_models import EventCreate, EventUpdate
+from gateway.events.event_views import event_tenant
+from gateway.events.guards import require_tenant
+from gateway.events.pagination import page_body, page_of
+from gateway.keys import media_store_key, pool_key, settings_key
+from gateway.validation import parse, read_body, validate
+from storage import events as events_sql
+
+log = logging.getLogger("roost.events")
+
+
+def _pool(request: web.Request) -> asyncpg.Pool:
+    return request.config_dict[pool_key]
+
+
+def event_id_of(request: web.Request) -> int:
+    """The `{event}` path segment: anything but a positive integer is simply not found."""
+    raw = request.match_info["event"]
+    if not raw.isdigit() or len(raw) > 18 or int(raw) == 0:
+        raise NotFound("Event not found.")
+    return int(raw)
+
+
+def _status_filter(request: web.Request) -> str | None:
+    raw = request.query.get("status") or None
+    if raw is not None and raw not in rules.STATUSES:
+        raise Invalid(fields={"status": ["The selected status is invalid."]})
+    return raw
+
+
+async def list_events(request: web.Request) -> web.Response:
+    """GET /tenant/events?page=&per_page=&status=: newest first."""
+    caller = await require_tenant(request, EVENTS_READ)
+    page, status = page_of(request), _status_filter(request)
+    async with _pool(request).acquire() as conn:
+        rows, total = await events_sql.list_for_tenant(
+            conn, caller.tenant_id, status=status, limit=page.per_page, offset=page.offset
+        )
+    app_url = request.config_dict[settings_key].app_url
+    body = page_body(request, app_url, page, [event_tenant(r) for r in rows], total)
+    return success(body)
+
+
+async def create_event(request: web.Request) -> web.Response:
+    """POST /tenant/events: a new draft."""
+    caller = await require_tenant(request, EVENTS_WRITE)
+    body = await parse(request, EventCreate)
+    async with _pool(request).acquire() as conn, conn.transaction():
+        row = await events_sql.create(conn, caller.tenant_id, body.fields())
+    return success({"data": event_tenant(row)}, status=201)
+
+
+async def show_event(request: web.Request) -> web.Response:
+    caller = await require_tenant(request, EVENTS_READ)
+    event_id = event_id_of(request)
+    async with _pool(request).acquire() as conn:
+        row = await events_sql.get_for_tenant(conn, caller.tenant_id, event_id)
+    if row is None:
+        raise NotFound("Event not found.")
+    return success({"data": event_tenant(row)})
+
+
+async def update_event(request: web.Request) -> web.Response:
+    """PUT /tenant/events/{event}: a partial update; the event is looked up before the body is
+    judged, so another tenant learns nothing from a 422."""
+    caller = await require_tenant(request, EVENTS_WRITE)
+    event_id = event_id_of(request)
+    raw = await read_body(request)
+    async with _pool(request).acquire() as conn, conn.transaction():
+        if await events_sql.get_for_tenant(conn, caller.tenant_id, event_id) is None:
+            raise NotFound("Event not found.")
+        changes = validate(EventUpdate, raw).changes()
+        row = await events_sql.update(conn, caller.tenant_id, event_id, changes)
+    if row is None:  # deleted by a concurrent request
+        raise NotFound("Event not found.")
+    return success({"data": event_tenant(row)})
+
+
+async def delete_event(request: web.Request) -> web.Response:
+    """DELETE /tenant/events/{event}: the rows go by cascade in one statement, the media after
+    the commit (a failed commit must not leave rows pointing at deleted files)."""
+    caller = await require_tenant(request, EVENTS_WRITE)
+    event_id = event_id_of(request)
+    async with _pool(request).acquire() as conn, conn.transaction():
+        deleted = await events_sql.delete(conn, caller.tenant_id, event_id)
+    if not deleted:
+        raise NotFound("Event not found.")
+    try:
+        await request.config_dict[media_store_key].delete_prefix(str(event_id))
+    except OSError:
+        # the event is gone either way; orphaned files are unreachable (keys carry a random part)
+        log.exception("event media not removed", extra={"event_id": event_id})
+    return web.Response(status=204)
+
+
+async def publish_event(request: web.Request) -> web.Response:
+    """POST /tenant/events/{event}/publish: idempotent; archived events answer 409."""
+    caller = await require_tenant(request, EVENTS_WRITE)
+    event_id = event_id_of(request)
+    async with _pool(request).acquire() as conn, conn.transaction():
+        row = await events_sql.publish(conn, caller.tenant_id, event_id)
+    if row is None:
+        raise NotFound("Event not found.")
+    return success({"data": event_tenant(row)})
+
+
+async def archive_event(request: web.Request) -> web.Response:
+    """POST /tenant/events/{event}/archive: idempotent; the guest token stays."""
+    caller = await require_tenant(request, EVENTS_WRITE)
+    event_id = event_id_of(request)
+    async with _pool(request).acquire() as conn, conn.transaction():
+        row = await events_sql.archive(conn, caller.tenant_id, event_id)
+    if row is None:
+        raise NotFound("Event not found.")
+    return success({"data": event_tenant(row)})
 
 
 def setup_routes(router: web.UrlDispatcher) -> None:
-    """Adds nothing until this area is built."""
+    router.add_get("/tenant/events", list_events)
+    router.add_post("/tenant/events", create_event)
+    router.add_get("/tenant/events/{event}", show_event)
+    router.add_put("/tenant/events/{event}", update_event)
+    router.add_delete("/tenant/events/{event}", delete_event)
+    router.add_post("/tenant/events/{event}/publish", publish_event)
+    router.add_post("/tenant/events/{event}/archive", archive_event)

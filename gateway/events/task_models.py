@@ -1,0 +1,75 @@
+"""Request bodies of the emotion and task routes (gateway/events/tasks.py); limits as the columns'."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, field_validator
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# bigint's range: a larger id names nothing and must fail validation, not overflow in the database
+MAX_ID = 2**63 - 1
+# sort orders are small integers in practice; bounded so one can never overflow the column
+SORT_MIN, SORT_MAX = -1_000_000, 1_000_000
+# more than any event offers; bounds the work one request can ask for
+MAX_EVENT_TASKS = 500
+
+
+def _slug(value: str) -> str:
+    if not _SLUG.match(value):
+        raise ValueError(
+            "The slug may only contain lowercase letters, digits and dashes, "
+            "start with a letter or digit, and be at most 63 characters."
+        )
+    return value
+
+
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+Slug = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_slug)]
+EmotionName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Emoji = Annotated[
+    Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] | None, BeforeValidator(_blank_is_none)
+]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+SortOrder = Annotated[int, Field(ge=SORT_MIN, le=SORT_MAX)]
+
+
+class EmotionCreate(BaseModel):
+    slug: Slug
+    name: EmotionName
+    emoji: Emoji = None
+    sort_order: SortOrder = 0
+
+
+class TaskCreate(BaseModel):
+    title: Title
+    description: Description = None
+    emotion_id: Id | None = None
+    sort_order: SortOrder = 0
+
+
+class TaskUpdate(BaseModel):
+    """Only the fields sent change (see `model_fields_set`); a title or sort order cannot be null.
+    `description: null` clears it (on a global task: back to the library's)."""
+
+    title: Title = ""
+    description: Description = None
+    emotion_id: Id | None = None
+    sort_order: SortOrder = 0
+
+
+class EventTasksIn(BaseModel):
+    task_ids: list[Id] = Field(max_length=MAX_EVENT_TASKS)
+
+    @field_validator("task_ids")
+    @classmethod
+    def _distinct(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("The task ids must be distinct.")
+        return value

@@ -218,24 +218,7 @@ async def usable_task_ids(conn: asyncpg.Connection, tenant_id: int, task_ids: li
     return {r["id"] for r in rows}
 
 
-# -- events ---------------------------------------------------------------------------------------
-
-
-async def tenant_event(
-    conn: asyncpg.Connection, tenant_id: int, event_id: int, *, lock: bool = False
-) -> asyncpg.Record | None:
-    """The tenant's event; `lock` holds its row to the end of the caller's transaction, so two
-    replacements of its scoped list run one after the other instead of colliding."""
-    query = "select id, tenant_id, status from events where id = $2 and tenant_id = $1"
-    return await conn.fetchrow(query + (" for update" if lock else ""), tenant_id, event_id)
-
-
-async def guest_event(conn: asyncpg.Connection, token: str) -> asyncpg.Record | None:
-    """The event behind a guest token; drafts have none, archived ones still answer reads."""
-    return await conn.fetchrow(
-        "select id, tenant_id, status from events where guest_token = $1 and status in ('published', 'archived')",
-        token,
-    )
+# -- event scoping ---------------------------------------------------------------------------------
 
 
 async def event_is_scoped(conn: asyncpg.Connection, event_id: int) -> bool:

@@ -27,12 +27,12 @@ from gateway.events.task_models import EmotionCreate, EventTasksIn, TaskCreate, 
 from gateway.keys import pool_key, settings_key
 from gateway.timeutil import iso_z
 from gateway.validation import parse
+from gateway.events.guest_events import guest_event_row
+from storage import events as events_sql
 from storage import tasks as tasks_sql
 
 # bigint's range: a longer id cannot name a row, and must not reach the database as one
 _MAX_ID_DIGITS = 18
-# guest tokens are 32 URL-safe characters; anything far longer names no event
-_MAX_TOKEN = 128
 # fields an override may set on a global task; the rest of a global task is the library's
 _OVERRIDABLE = frozenset({"title", "description"})
 
@@ -236,7 +236,7 @@ async def get_event_tasks(request: web.Request) -> web.Response:
     caller = await require_tenant(request, EVENTS_READ)
     event_id = _path_id(request, "event")
     async with request.config_dict[pool_key].acquire() as conn:
-        if await tasks_sql.tenant_event(conn, caller.tenant_id, event_id) is None:
+        if await events_sql.get_for_tenant(conn, caller.tenant_id, event_id) is None:
             raise NotFound()
         body = await _event_tasks_body(conn, caller.tenant_id, event_id)
     return success(body)
@@ -250,7 +250,7 @@ async def put_event_tasks(request: web.Request) -> web.Response:
     event_id = _path_id(request, "event")
     body = await parse(request, EventTasksIn)
     async with request.config_dict[pool_key].acquire() as conn, conn.transaction():
-        if await tasks_sql.tenant_event(conn, caller.tenant_id, event_id, lock=True) is None:
+        if await events_sql.get_for_tenant(conn, caller.tenant_id, event_id, lock=True) is None:
             raise NotFound()
         usable = await tasks_sql.usable_task_ids(conn, caller.tenant_id, body.task_ids)
         refused = [i for i in body.task_ids if i not in usable]
@@ -265,28 +265,20 @@ async def put_event_tasks(request: web.Request) -> web.Response:
 # -- guests ---------------------------------------------------------------------------------------
 
 
-async def _guest_event(request: web.Request, conn: asyncpg.Connection) -> asyncpg.Record:
-    """The published or archived event behind the URL's guest token; anything else is 404."""
-    device_id(request)  # optional on reads, but a malformed one is refused like everywhere else
-    token = request.match_info["token"]
-    event = await tasks_sql.guest_event(conn, token) if len(token) <= _MAX_TOKEN else None
-    if event is None:
-        raise NotFound()
-    return event
-
-
 async def guest_tasks(request: web.Request) -> web.Response:
     """GET /events/{token}/tasks → {data}: what the event offers, hidden tasks left out."""
+    device_id(request)  # optional on reads, but a malformed one is refused like everywhere else
+    event = await guest_event_row(request)
     async with request.config_dict[pool_key].acquire() as conn:
-        event = await _guest_event(request, conn)
         rows = await tasks_sql.event_tasks(conn, event["tenant_id"], event["id"])
     return success({"data": [guest_task_view(r) for r in rows]})
 
 
 async def guest_emotions(request: web.Request) -> web.Response:
     """GET /events/{token}/emotions → {data}: the global emotions and the event's tenant's own."""
+    device_id(request)
+    event = await guest_event_row(request)
     async with request.config_dict[pool_key].acquire() as conn:
-        event = await _guest_event(request, conn)
         rows = await tasks_sql.emotions_for_tenant(conn, event["tenant_id"])
     return success({"data": [guest_emotion_view(r) for r in rows]})
 

@@ -355,11 +355,11 @@ async def test_guests_need_a_published_events_token(client):
     for what in ("tasks", "emotions"):
         for token in (published["slug"], str(published["id"]), "no-such-token", "x" * 300):
             resp = await client.get(f"{V1}/events/{token}/{what}", headers={"Accept-Language": "de"})
-            error = await assert_error(resp, 404, "not_found")
-            assert error["message"] == "Die angeforderte Ressource wurde nicht gefunden."
+            error = await assert_error(resp, 404, "event_not_found")
+            assert error["message"] == "Dieses Event existiert nicht oder ist nicht verfügbar."
     # a draft has no token; even one given a token by hand stays unreachable until published
     assert draft["guest_token"] is None
     await client.app[pool_key].execute("update events set guest_token = 'draft-token-' || id where id = $1", draft["id"])
-    await assert_error(await client.get(f"{V1}/events/draft-token-{draft['id']}/tasks"), 404, "not_found")
+    await assert_error(await client.get(f"{V1}/events/draft-token-{draft['id']}/tasks"), 404, "event_not_found")
     resp = await client.get(f"{V1}/events/{published['guest_token']}/tasks", headers={"X-Device-Id": "bad id!"})
     await assert_error(resp, 400, "device_id_invalid")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from actors.counters import CounterPersistence, CounterState
+from actors.event_feed import EventFeedPersistence, EventFeedState
 from actors.quota import QuotaState
 from actors.state import KindSpec
 
@@ -13,6 +14,8 @@ KINDS: dict[str, KindSpec] = {
         KindSpec("counters", CounterState, CounterPersistence),
         # per-user daily API quota (000), leased by the gateways (gateway/api/quota.py)
         KindSpec("quota", QuotaState, CounterPersistence),
+        # per-event live feed and guest presence (001), polled through gateway/events/feed.py
+        KindSpec("event_feed", EventFeedState, EventFeedPersistence),
     )
 }
 

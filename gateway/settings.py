@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     actor_batch_wait_ms: float = Field(default=1.0, ge=0)
     snapshot_interval_s: float = Field(default=1.0, ge=0)
 
+    # 001 event feeds
+    # A guest counts in online_guests this long after its last poll, seconds
+    event_feed_presence_window_s: float = Field(default=60.0, ge=1)
+    # How often each gateway sends the devices it saw polling, one batched op per event, seconds
+    event_feed_presence_flush_s: float = Field(default=2.0, gt=0)
+    # How long a gateway trusts its guest token -> event lookup (unknown tokens: a fifth of it), s
+    event_feed_token_ttl_s: float = Field(default=30.0, ge=0)
+
     # Jobs: a job untouched this long while pending/running is presumed orphaned.
     job_stale_after_s: float = Field(default=300.0, gt=0)
     job_sweep_interval_s: float = Field(default=30.0, gt=0)
@@ -116,6 +124,17 @@ class Settings(BaseSettings):
     petcare_prefix: str = ""
     allow_run_mig: bool = False
     run_mig_token: str | None = None
+
+    # 001 guest photos
+    # Largest photo accepted, in bytes (declared when asking for an upload URL, and received)
+    event_photo_max_bytes: int = Field(default=15 * 1024 * 1024, ge=1024)
+    # Largest image accepted, in pixels (width x height); a bigger header is a decompression bomb
+    event_photo_max_pixels: int = Field(default=40_000_000, ge=1)
+    # Lifetime of a signed upload URL, seconds
+    event_upload_url_ttl_s: int = Field(default=900, ge=1)
+    # Upload URLs one guest device, and one tenant's events together, may ask for per minute
+    event_uploads_per_device_per_minute: int = Field(default=20, ge=1)
+    event_uploads_per_tenant_per_minute: int = Field(default=1200, ge=1)
 
     @field_validator("petcare_prefix")
     @classmethod

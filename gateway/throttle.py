@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from domain.errors import RateLimited
+from gateway.contracts import Contract, contract_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +34,12 @@ class Verdict:
     reset_at: int  # unix seconds
     retry_after: int
 
-    def headers(self) -> dict[str, str]:
-        h = {
-            "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(self.remaining),
-            "X-RateLimit-Reset": str(self.reset_at),
-        }
+    def headers(self, *, hyphenated: bool = False) -> dict[str, str]:
+        limit, remaining, reset = str(self.limit), str(self.remaining), str(self.reset_at)
+        h = {"X-RateLimit-Limit": limit, "X-RateLimit-Remaining": remaining, "X-RateLimit-Reset": reset}
+        if hyphenated:
+            # 001 documents `x-rate-limit-*`; header names ignore case but not the extra hyphen
+            h.update({"X-Rate-Limit-Limit": limit, "X-Rate-Limit-Remaining": remaining, "X-Rate-Limit-Reset": reset})
         if not self.allowed:
             h["Retry-After"] = str(self.retry_after)
         return h
@@ -143,7 +144,7 @@ class Throttles:
             raise RateLimited(
                 "Too Many Attempts.",
                 meta={"limit": verdict.limit, "retry_after": verdict.retry_after, "window_s": limit.window_s},
-                headers=verdict.headers(),
+                headers=verdict.headers(hyphenated=_hyphenated(request)),
             )
         return verdict
 
@@ -157,10 +158,11 @@ async def add_ratelimit_headers(request: web.Request, response: web.StreamRespon
     """on_response_prepare: allowed requests on throttled routes show their budget too."""
     verdict = request.get(verdict_key)
     if verdict is not None and verdict.allowed:
-        headers = response.headers
-        headers["X-RateLimit-Limit"] = str(verdict.limit)
-        headers["X-RateLimit-Remaining"] = str(verdict.remaining)
-        headers["X-RateLimit-Reset"] = str(verdict.reset_at)
+        response.headers.update(verdict.headers(hyphenated=_hyphenated(request)))
+
+
+def _hyphenated(request: web.Request) -> bool:
+    return contract_of(request) is Contract.EVENTS
 
 
 def client_ip(request: web.Request) -> str:

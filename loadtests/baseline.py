@@ -32,6 +32,8 @@ from storage.pool import init_connection  # noqa: E402  (same codecs: decoding i
 
 pool_key = web.AppKey("pool", asyncpg.Pool)
 dsn_key = web.AppKey("dsn", str)
+# name -> (body, etag): responses a scenario's setup stored (POST /memory/{name})
+memory_key = web.AppKey("memory", dict)
 
 # The gateway's defaults (DB_POOL_MIN/DB_POOL_MAX), so neither side gets more connections.
 POOL_MIN, POOL_MAX = 2, 10
@@ -82,10 +84,28 @@ async def my_pets(request: web.Request) -> web.Response:
     )
 
 
+async def remember(request: web.Request) -> web.Response:
+    """POST /memory/{name}: a scenario's setup hands over a body (and its ETag) to serve as is."""
+    request.app[memory_key][request.match_info["name"]] = (await request.read(), request.headers["ETag"])
+    return web.Response(status=204)
+
+
+async def recall(request: web.Request) -> web.Response:
+    """GET /memory/{name}: 001's guest stats without the gateway: the stored JSON with the same
+    headers, or a 304 when If-None-Match names its ETag. No token lookup, snapshot or middleware."""
+    body, etag = request.app[memory_key][request.match_info["name"]]
+    headers = {"Cache-Control": "no-store", "ETag": etag}
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="application/json", headers=headers)
+
+
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/ready", ready)
     app.router.add_get("/ping", ping)
     app.router.add_get("/my-pets/{user_id}", my_pets)
+    app.router.add_post("/memory/{name}", remember)
+    app.router.add_get("/memory/{name}", recall)
 
 
 async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -99,6 +119,7 @@ async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_baseline_app(database_url: str) -> web.Application:
     app = web.Application()
     app[dsn_key] = database_url
+    app[memory_key] = {}
     app.cleanup_ctx.append(pool_ctx)
     setup_routes(app)
     return app

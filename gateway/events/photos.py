@@ -1,9 +1,271 @@
-"""001 tenant and guest photo creation, tenant listing, moderation. (Not built yet.)"""
+"""001 photos: creation from a received upload (guests and tenant admins), the tenant's lists,
+and moderation (approve, reject, feature).
+
+Creation is one transaction: the upload is locked and consumed, the package slot taken with the
+guarded UPDATE (storage/photos.py), the photo inserted, and the processing job queued in the jobs
+table. Queuing in the same transaction means a committed photo always has its job: if this
+gateway dies before starting the Ray task, the job runner's sweep starts it.
+
+`GET /tenant/events/{event}/photos?status=` filters (one at a time):
+- `pending`, `ready`, `failed`: the processing status (pending: not processed yet);
+- `approved`, `rejected`: the moderation decision, whatever the processing status;
+- `featured`: photos marked featured;
+- `unmoderated`: processed photos still waiting for a moderation decision (the review queue).
+
+Moderation answers the photo as it now is; repeating a decision is a no-op. Whatever makes a
+photo enter or leave the feed, or changes a photo in it, bumps the event's feed_version in the same
+transaction, and the feed actor is told after the commit (a failure to tell it is logged, never the
+request's failure: the actor reloads from PostgreSQL when it sees a version gap).
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+import asyncpg
 from aiohttp import web
+from pydantic import BaseModel, Field, StrictBool, StrictInt
+
+from actors.event_feed_client import FeedNotifier
+from domain.errors import Conflict, Invalid, NotFound
+from domain.tenant_abilities import PHOTOS_MODERATE, PHOTOS_READ, PHOTOS_WRITE
+from gateway.events.devices import device_id
+from gateway.events.envelope import success
+from gateway.events.guards import require_tenant
+from gateway.events.pagination import page_body, page_of
+from gateway.events.photo_views import photo_public, photo_tenant
+from gateway.events.uploads import event_not_open, guest_event_or_404, parse_id, tenant_event_or_404
+from gateway.keys import jobs_key, pool_key, settings_key
+from gateway.validation import parse, read_body, validate
+from jobs import images
+from storage import jobs as jobs_sql
+from storage import photo_uploads as uploads_sql
+from storage import photos as photos_sql
+from storage.errors import domain_errors
+
+log = logging.getLogger(__name__)
+
+
+class PhotoCreate(BaseModel):
+    upload_id: str = Field(min_length=1, max_length=64)
+    task_id: StrictInt | None = Field(default=None, ge=1, le=2**63 - 1)
+    emotion_id: StrictInt | None = Field(default=None, ge=1, le=2**63 - 1)
+
+
+class FeatureIn(BaseModel):
+    featured: StrictBool = True
+
+
+def _invalid_upload() -> Invalid:
+    return Invalid(
+        "The upload is unknown for this event.",
+        code="invalid_upload",
+        fields={"upload_id": ["The selected upload id is invalid."]},
+    )
+
+
+def _notifier(request: web.Request) -> FeedNotifier:
+    settings = request.config_dict[settings_key]
+    return FeedNotifier(namespace=settings.roost_ray_namespace, shards=settings.roost_shards)
+
+
+async def _tell_feed(call: Awaitable[None], photo_id: int) -> None:
+    try:
+        await call
+    except Exception:
+        log.exception("feed notification failed", extra={"photo_id": photo_id})
+
+
+# -- creation -------------------------------------------------------------------------------------
+
+
+def _owns(upload: asyncpg.Record, *, device: str | None, user_id: int | None) -> bool:
+    """A tenant admin's upload belongs to that admin; a guest's to its device."""
+    if user_id is not None:
+        return upload["user_id"] == user_id
+    return upload["user_id"] is None and upload["device_id"] == device
+
+
+async def _check_task_and_emotion(conn: asyncpg.Connection, event: asyncpg.Record, body: PhotoCreate) -> None:
+    tenant_id = event["tenant_id"]
+    fields: dict[str, list[str]] = {}
+    if body.task_id is not None and not await photos_sql.task_allowed(conn, tenant_id, event["id"], body.task_id):
+        fields["task_id"] = ["The selected task id is invalid."]
+    if body.emotion_id is not None and not await photos_sql.emotion_allowed(conn, tenant_id, body.emotion_id):
+        fields["emotion_id"] = ["The selected emotion id is invalid."]
+    if fields:
+        raise Invalid(fields=fields)
+
+
+async def _create(
+    request: web.Request, event: asyncpg.Record, *, device: str | None, user_id: int | None
+) -> asyncpg.Record:
+    if event["status"] == "archived":
+        raise event_not_open()
+    body = await parse(request, PhotoCreate)
+    settings = request.config_dict[settings_key]
+    async with request.config_dict[pool_key].acquire() as conn, conn.transaction():
+        upload = await uploads_sql.lock_for_photo(conn, body.upload_id, event["id"])
+        if upload is None or not _owns(upload, device=device, user_id=user_id):
+            raise _invalid_upload()
+        if upload["received_at"] is None:
+            raise Conflict("The photo's bytes have not been uploaded yet.", code="upload_not_received")
+        if upload["consumed_at"] is not None:
+            raise Conflict("This upload has already been used for a photo.", code="upload_already_used")
+        await _check_task_and_emotion(conn, event, body)
+        await photos_sql.reserve_slot(conn, event["id"], event["photo_limit"])
+        photo = await photos_sql.insert(
+            conn,
+            event_id=event["id"],
+            tenant_id=event["tenant_id"],
+            upload_id=upload["id"],
+            device_id=device,
+            user_id=user_id,
+            task_id=body.task_id,
+            emotion_id=body.emotion_id,
+        )
+        await uploads_sql.consume(conn, upload["id"])
+        with domain_errors():
+            job_id, _ = await jobs_sql.insert(
+                conn,
+                images.KIND,
+                images.payload_for(photo["id"], settings),
+                max_attempts=images.MAX_ATTEMPTS,
+                idempotency_key=f"photo:{photo['id']}",
+            )
+    try:
+        await request.config_dict[jobs_key].dispatch(job_id)
+    except Exception:
+        # the job is committed; the runner's sweep starts it if this dispatch did not
+        log.exception("photo job dispatch failed", extra={"photo_id": photo["id"], "job_id": job_id})
+    return photo
+
+
+def _guest_view(row: asyncpg.Record, app_url: str) -> dict[str, Any]:
+    return {**photo_public(row, app_url), "status": row["status"], "moderation": row["moderation"]}
+
+
+async def guest_create(request: web.Request) -> web.Response:
+    """POST /events/{token}/photos {upload_id, task_id?, emotion_id?} (X-Device-Id required)."""
+    async with request.config_dict[pool_key].acquire() as conn:
+        event = await guest_event_or_404(conn, request.match_info["token"])
+    device = device_id(request, required=True)
+    photo = await _create(request, event, device=device, user_id=None)
+    return success({"data": _guest_view(photo, request.config_dict[settings_key].app_url)}, status=201)
+
+
+async def tenant_create(request: web.Request) -> web.Response:
+    """POST /tenant/events/{event}/photos (photos:write)."""
+    caller = await require_tenant(request, PHOTOS_WRITE)
+    async with request.config_dict[pool_key].acquire() as conn:
+        event = await tenant_event_or_404(conn, caller, request.match_info["event"])
+    photo = await _create(request, event, device=device_id(request), user_id=caller.user_id)
+    return success({"data": photo_tenant(photo, request.config_dict[settings_key].app_url)}, status=201)
+
+
+# -- the tenant's list ----------------------------------------------------------------------------
+
+
+async def tenant_list(request: web.Request) -> web.Response:
+    """GET /tenant/events/{event}/photos?status=&page=&per_page= (photos:read), newest first."""
+    caller = await require_tenant(request, PHOTOS_READ)
+    status = request.query.get("status") or None
+    page = page_of(request)
+    if status is not None and status not in photos_sql.STATUS_FILTERS:
+        raise Invalid(fields={"status": ["The status must be one of: " + ", ".join(photos_sql.STATUS_FILTERS) + "."]})
+    app_url = request.config_dict[settings_key].app_url
+    async with request.config_dict[pool_key].acquire() as conn:
+        event = await tenant_event_or_404(conn, caller, request.match_info["event"])
+        rows, total = await photos_sql.list_for_event(conn, event["id"], status, page.per_page, page.offset)
+    body = page_body(request, app_url, page, [photo_tenant(r, app_url) for r in rows], total)
+    if status is not None:  # keep the filter when following the page links
+        for name, link in body["links"].items():
+            if link is not None:
+                body["links"][name] = f"{link}&status={status}"
+    return success(body)
+
+
+# -- moderation -----------------------------------------------------------------------------------
+
+
+def _photo_failed() -> Conflict:
+    return Conflict("This photo could not be processed.", code="photo_failed")
+
+
+async def approve(request: web.Request) -> web.Response:
+    """POST /tenant/photos/{photo}/approve: into the feed now if processed, else once it is."""
+    caller = await require_tenant(request, PHOTOS_MODERATE)
+    photo_id = parse_id(request.match_info["photo"])
+    version: int | None = None
+    async with request.config_dict[pool_key].acquire() as conn, conn.transaction():
+        photo = await photos_sql.lock_tenant_photo(conn, caller.tenant_id, photo_id)
+        if photo is None:
+            raise NotFound()
+        if photo["status"] == "failed":
+            raise _photo_failed()
+        row = photo
+        if photo["moderation"] != "approved":
+            if photo["moderation"] == "rejected":  # rejection freed its slot: take one again
+                event = await photos_sql.tenant_event(conn, caller.tenant_id, photo["event_id"])
+                await photos_sql.reserve_slot(conn, event["id"], event["photo_limit"])
+            if photo["status"] == "ready":
+                row, version = await photos_sql.enter_feed(conn, photo)
+            else:
+                row = await photos_sql.set_moderation(conn, photo_id, "approved")
+    if version is not None:
+        await _tell_feed(_notifier(request).photo_added(row["event_id"], dict(row), version), photo_id)
+    return success({"data": photo_tenant(row, request.config_dict[settings_key].app_url)})
+
+
+async def reject(request: web.Request) -> web.Response:
+    """POST /tenant/photos/{photo}/reject: out of the feed, and its package slot freed."""
+    caller = await require_tenant(request, PHOTOS_MODERATE)
+    photo_id = parse_id(request.match_info["photo"])
+    version: int | None = None
+    async with request.config_dict[pool_key].acquire() as conn, conn.transaction():
+        photo = await photos_sql.lock_tenant_photo(conn, caller.tenant_id, photo_id)
+        if photo is None:
+            raise NotFound()
+        row = photo
+        if photo["moderation"] != "rejected":
+            if photos_sql.holds_slot(photo):
+                await photos_sql.release_slot(conn, photo["event_id"])
+            row = await photos_sql.set_moderation(conn, photo_id, "rejected")
+            if photo["moderation"] == "approved" and photo["status"] == "ready":
+                version = await photos_sql.bump_feed_version(conn, photo["event_id"])
+    if version is not None:
+        await _tell_feed(_notifier(request).photo_removed(row["event_id"], photo_id, version), photo_id)
+    return success({"data": photo_tenant(row, request.config_dict[settings_key].app_url)})
+
+
+async def feature(request: web.Request) -> web.Response:
+    """POST /tenant/photos/{photo}/feature {featured?: bool = true}."""
+    caller = await require_tenant(request, PHOTOS_MODERATE)
+    photo_id = parse_id(request.match_info["photo"])
+    body = validate(FeatureIn, await read_body(request))  # no body at all: featured
+    version: int | None = None
+    async with request.config_dict[pool_key].acquire() as conn, conn.transaction():
+        photo = await photos_sql.lock_tenant_photo(conn, caller.tenant_id, photo_id)
+        if photo is None:
+            raise NotFound()
+        if photo["status"] == "failed":
+            raise _photo_failed()
+        row = photo
+        if photo["is_featured"] != body.featured:
+            row = await photos_sql.set_featured(conn, photo_id, body.featured)
+            if photo["moderation"] == "approved" and photo["status"] == "ready":
+                version = await photos_sql.bump_feed_version(conn, photo["event_id"])
+    if version is not None:
+        await _tell_feed(_notifier(request).photo_updated(row["event_id"], dict(row), version), photo_id)
+    return success({"data": photo_tenant(row, request.config_dict[settings_key].app_url)})
 
 
 def setup_routes(router: web.UrlDispatcher) -> None:
-    """Adds nothing until this area is built."""
+    router.add_post("/events/{token}/photos", guest_create)
+    router.add_post("/tenant/events/{event}/photos", tenant_create)
+    router.add_get("/tenant/events/{event}/photos", tenant_list)
+    router.add_post("/tenant/photos/{photo}/approve", approve)
+    router.add_post("/tenant/photos/{photo}/reject", reject)
+    router.add_post("/tenant/photos/{photo}/feature", feature)

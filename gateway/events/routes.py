@@ -15,7 +15,9 @@ from gateway.events import polling
 from gateway.events import gallery
 from gateway.events import archive
 
-AREAS = (tenant_auth, tenants_admin, tenant_events, tasks, guest_events, photos, uploads, polling, gallery, archive,)
+# polling first: resources sharing a prefix (/events/{token}...) are tried in registration order,
+# and the guest polls are most of all traffic
+AREAS = (polling, tenant_auth, tenants_admin, tenant_events, tasks, guest_events, photos, uploads, gallery, archive,)
 
 
 def setup_routes(app: web.Application) -> None:

@@ -7,11 +7,12 @@ import uuid
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 
 from domain.errors import RateLimited
 from gateway.app import create_app
 from gateway.contracts import Contract
-from gateway.keys import throttles_key
+from gateway.keys import settings_key, throttles_key
 from gateway.throttle import Limit, Throttles
 
 
@@ -37,20 +38,21 @@ async def test_counts_per_window_and_resets_with_the_next(redis_client):
     assert (await throttles.hit(limit, "ip-1")).allowed
 
 
-async def test_enforce_raises_with_headers(redis_client):
+@pytest.mark.parametrize(("path", "hyphenated"), [("/api/pets", False), ("/api/v1/events/t/photos", True)])
+async def test_enforce_raises_with_headers(redis_client, settings, path, hyphenated):
     throttles = Throttles(redis_client)
     limit = Limit(f"t-{uuid.uuid4().hex[:6]}", 1, 60)
-
-    class FakeRequest(dict):
-        pass
-
-    request = FakeRequest()
+    app = web.Application()
+    app[settings_key] = settings
+    request = make_mocked_request("POST", path, app=app)
     await throttles.enforce(request, limit, "k")
     with pytest.raises(RateLimited) as info:
         await throttles.enforce(request, limit, "k")
     headers = info.value.headers
     assert headers["X-RateLimit-Limit"] == "1" and headers["X-RateLimit-Remaining"] == "0"
     assert int(headers["Retry-After"]) >= 1 and "X-RateLimit-Reset" in headers
+    # 001 documents `x-rate-limit-*`; the other contracts keep Laravel's spelling only
+    assert ("X-Rate-Limit-Remaining" in headers) is hyphenated
 
 
 @pytest.fixture

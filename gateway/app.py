@@ -18,7 +18,6 @@ from gateway.middlewares import gateway_middleware
 from gateway.petcare.routes import setup_routes as setup_petcare_routes
 from gateway.web.media import setup_routes as setup_media_routes
 from gateway.web.pages import setup_routes as setup_web_routes
-from gateway.auth.middleware import auth_middleware
 from gateway.resources import actors_ctx, identity_ctx, jobs_ctx, postgres_ctx, ray_ctx, redis_ctx
 from gateway.throttle import add_ratelimit_headers
 from gateway.settings import Settings
@@ -49,8 +48,8 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
         raise ValueError("create_app needs resolved DATABASE_URL and REDIS_URL (see gateway.embedded)")
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        # outermost first: ids, metrics and envelopes wrap everything, authentication included
-        middlewares=[gateway_middleware, auth_middleware],
+        # ids, metrics, authentication and envelopes in one layer (gateway/middlewares.py)
+        middlewares=[gateway_middleware],
     )
     app[settings_key] = settings
     app[metrics_key] = Metrics()

@@ -2,18 +2,60 @@
 
 Labels use the route's pattern (`/api/pets/{pet}`), never the concrete path, so ids cannot blow up
 the series count; unmatched URLs share one `unmatched` label.
+
+Recording is on every request's path, so it is plain counting in this process's event loop: a
+list of numbers per label set, turned into Prometheus families only when /metrics is scraped.
+(prometheus_client's Histogram takes a lock and walks its buckets per observation, which cost the
+cheapest routes, the guest polls, a seventh of their throughput.)
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterator
+
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
 
 from gateway.contracts import contract_of
 from gateway.keys import metrics_key
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+LABELS = ("method", "route", "status", "contract")
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+Labels = tuple[str, str, str, str]
+
+
+class RequestMetrics(Collector):
+    """Per label set: [count, sum of seconds, one count per bucket (the last is +Inf)]."""
+
+    def __init__(self) -> None:
+        self._series: dict[Labels, list[float]] = {}
+
+    def observe(self, labels: Labels, seconds: float) -> None:
+        series = self._series.get(labels)
+        if series is None:
+            series = self._series[labels] = [0, 0.0] + [0] * (len(BUCKETS) + 1)
+        series[0] += 1
+        series[1] += seconds
+        series[2 + bisect_left(BUCKETS, seconds)] += 1
+
+    def collect(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
+        requests = CounterMetricFamily("http_requests", "HTTP requests answered", labels=LABELS)
+        duration = HistogramMetricFamily("http_request_duration_seconds", "Time to answer an HTTP request", labels=LABELS)
+        for labels, series in list(self._series.items()):
+            requests.add_metric(labels, series[0])
+            cumulative, buckets = 0, []
+            for bound, count in zip((*map(str, BUCKETS), "+Inf"), series[2:]):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            duration.add_metric(labels, buckets, series[1])
+        yield requests
+        yield duration
 
 
 class Metrics:
@@ -23,41 +65,23 @@ class Metrics:
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
-        labels = ("method", "route", "status", "contract")
-        self.requests = Counter(
-            "http_requests_total", "HTTP requests answered", labels, registry=self.registry
-        )
-        self.duration = Histogram(
-            "http_request_duration_seconds",
-            "Time to answer an HTTP request",
-            labels,
-            registry=self.registry,
-            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-        )
-        # labels() takes a lock and hashes the label values on every call; the set of label
-        # tuples is small (routes x statuses), so the children are looked up once and kept.
-        self._children: dict[tuple[str, str, str, str], tuple] = {}
+        self.requests = RequestMetrics()
+        self.registry.register(self.requests)
+        # resource -> (route label, contract): both follow from the matched resource alone
+        self._resources: dict[object, tuple[str, str]] = {}
 
-    def observe(self, labels: tuple[str, str, str, str], seconds: float) -> None:
-        children = self._children.get(labels)
-        if children is None:
-            children = self._children[labels] = (self.requests.labels(*labels), self.duration.labels(*labels))
-        children[0].inc()
-        children[1].observe(seconds)
-
-
-def route_label(request: web.Request) -> str:
-    route = request.match_info.route
-    resource = route.resource if route is not None else None
-    if resource is None or request.match_info.http_exception is not None:
-        return "unmatched"
-    return resource.canonical
-
-
-def observe_request(request: web.Request, status: int, seconds: float) -> None:
-    method = request.method if request.method in _METHODS else "OTHER"
-    labels = (method, route_label(request), str(status), contract_of(request).value)
-    request.config_dict[metrics_key].observe(labels, seconds)
+    def observe_request(self, request: web.Request, status: int, seconds: float) -> None:
+        method = request.method if request.method in _METHODS else "OTHER"
+        match_info = request.match_info
+        resource = match_info.route.resource
+        if resource is None or match_info.http_exception is not None:
+            route, contract = "unmatched", contract_of(request).value
+        else:
+            known = self._resources.get(resource)
+            if known is None:
+                known = self._resources[resource] = (resource.canonical, contract_of(request).value)
+            route, contract = known
+        self.requests.observe((method, route, str(status), contract), seconds)
 
 
 async def metrics_handler(request: web.Request) -> web.Response:

@@ -13,8 +13,9 @@ from aiohttp.typedefs import Handler
 
 from domain.errors import MethodNotAllowed, RoostError, from_http_status
 from gateway.errors_render import render_error
-from gateway.keys import request_id_key
-from gateway.metrics import observe_request
+from gateway.auth.identity import ANONYMOUS, identity_key
+from gateway.auth.middleware import resolve as resolve_identity
+from gateway.keys import metrics_key, request_id_key
 
 log = logging.getLogger("roost.gateway")
 
@@ -42,11 +43,12 @@ def _render(request: web.Request, exc: BaseException) -> web.StreamResponse:
 
 @web.middleware
 async def gateway_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Request id, metrics and the error envelope in one layer (each layer costs every request,
-    and the guest polls that dominate traffic are answered in tens of microseconds).
+    """Request id, metrics, authentication and the error envelope in one layer (each layer costs
+    every request, and the guest polls that dominate traffic are answered in tens of microseconds).
 
-    Every response carries X-Request-ID; every failure leaves in its contract's envelope; the
-    metrics see the status actually sent.
+    Every response carries X-Request-ID; every failure (a refused credential included) leaves in
+    its contract's envelope; the metrics see the status actually sent. The caller's identity is
+    resolved once here for every contract (gateway/auth/middleware.py).
     """
     started = time.perf_counter()
     incoming = request.headers.get(REQUEST_ID_HEADER)
@@ -54,6 +56,9 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     status = 500
     try:
         try:
+            identity = await resolve_identity(request)
+            if identity is not ANONYMOUS:  # absent means anonymous (identity_of); skip the store
+                request[identity_key] = identity
             response = await handler(request)
         except asyncio.CancelledError:
             raise
@@ -67,4 +72,5 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
         response.headers[REQUEST_ID_HEADER] = request_id
         return response
     finally:
-        observe_request(request, status, time.perf_counter() - started)
+        # request.app is the root app in its own middleware: no ChainMap lookup needed
+        request.app[metrics_key].observe_request(request, status, time.perf_counter() - started)

@@ -1,4 +1,4 @@
-"""One authentication middleware for every contract.
+"""Authentication for every contract, resolved once per request by the gateway middleware.
 
 Credentials, first match wins: `Authorization: Bearer` (a JWT of ours, or a personal access token
 as `<id>|<secret>` or the bare secret), a live browser session cookie, the `api_token` cookie
@@ -12,11 +12,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from domain.errors import Forbidden
 from domain.tokens import looks_like_jwt, parse_pat, read_jwt
-from gateway.auth.identity import ANONYMOUS, AuthMode, Identity, identity_key
+from gateway.auth.identity import ANONYMOUS, AuthMode, Identity
 from gateway.auth.sessions import SESSION_COOKIE, SessionStore, xsrf_form_ok, xsrf_ok
 from gateway.auth.token_cache import TokenCache, UserEntry
 from gateway.keys import sessions_key, settings_key, token_cache_key
@@ -86,9 +85,13 @@ async def _from_session(request: web.Request, sessions: SessionStore, cache: Tok
 
 
 async def resolve(request: web.Request) -> Identity:
+    headers = request.headers
+    header = headers.get("Authorization")
+    if header is None and "Cookie" not in headers:
+        return ANONYMOUS  # most guest traffic: nothing to look at
     app = request.config_dict
     cache: TokenCache = app[token_cache_key]
-    header = request.headers.get("Authorization", "")
+    header = header or ""
     if header[:7].lower() == "bearer ":
         raw = header[7:].strip()
         if looks_like_jwt(raw):
@@ -105,9 +108,3 @@ async def resolve(request: web.Request) -> Identity:
     if cookie:
         return await _from_pat(cache, cookie, "cookie")
     return ANONYMOUS
-
-
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request[identity_key] = await resolve(request)
-    return await handler(request)

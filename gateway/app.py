@@ -10,6 +10,7 @@ from gateway.api.app import create_api_app
 from gateway.api.resources import quota_ctx, request_log_ctx, runtime_settings_ctx
 from gateway.contracts import Contract
 from gateway.events.app import create_events_app
+from gateway.events.routes import setup_fast_routes
 from gateway.events.feed import event_feeds_ctx
 from gateway.health import healthz, readyz
 from gateway.keys import contract_key, metrics_key, settings_key
@@ -19,7 +20,6 @@ from gateway.petcare.routes import setup_routes as setup_petcare_routes
 from gateway.web.media import setup_routes as setup_media_routes
 from gateway.web.pages import setup_routes as setup_web_routes
 from gateway.resources import actors_ctx, identity_ctx, jobs_ctx, postgres_ctx, ray_ctx, redis_ctx
-from gateway.throttle import add_ratelimit_headers
 from gateway.settings import Settings
 
 
@@ -55,7 +55,6 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
     app[metrics_key] = Metrics()
     app[contract_key] = Contract.PETCARE
     app.cleanup_ctx.extend([postgres_ctx, redis_ctx, identity_ctx, ray_ctx, actors_ctx, runtime_settings_ctx, quota_ctx, request_log_ctx, jobs_ctx, event_feeds_ctx])
-    app.on_response_prepare.append(add_ratelimit_headers)
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -67,6 +66,7 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
     if add_routes is not None:
         for contract, sub in ((Contract.EVENTS, events_app), (Contract.API, api_app), (Contract.PETCARE, app)):
             add_routes(contract, sub)
+    setup_fast_routes(app, "/api/v1")
     app.add_subapp("/api/v1", events_app)
     app.add_subapp("/api", api_app)
     setup_petcare_routes(app.router, settings.petcare_prefix)

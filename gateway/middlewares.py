@@ -13,9 +13,10 @@ from aiohttp.typedefs import Handler
 
 from domain.errors import MethodNotAllowed, RoostError, from_http_status
 from gateway.errors_render import render_error
-from gateway.auth.identity import ANONYMOUS, identity_key
+from gateway.auth.identity import identity_key
 from gateway.auth.middleware import resolve as resolve_identity
 from gateway.keys import metrics_key, request_id_key
+from gateway.throttle import add_ratelimit_headers, verdict_key
 
 log = logging.getLogger("roost.gateway")
 
@@ -53,12 +54,11 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     started = time.perf_counter()
     incoming = request.headers.get(REQUEST_ID_HEADER)
     request_id = request[request_id_key] = incoming if incoming and _SAFE_ID.match(incoming) else os.urandom(16).hex()
+    request[verdict_key] = None
     status = 500
     try:
         try:
-            identity = await resolve_identity(request)
-            if identity is not ANONYMOUS:  # absent means anonymous (identity_of); skip the store
-                request[identity_key] = identity
+            request[identity_key] = await resolve_identity(request)
             response = await handler(request)
         except asyncio.CancelledError:
             raise
@@ -70,6 +70,7 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
             response = _render(request, exc)
         status = response.status
         response.headers[REQUEST_ID_HEADER] = request_id
+        add_ratelimit_headers(request, response)
         return response
     finally:
         # request.app is the root app in its own middleware: no ChainMap lookup needed

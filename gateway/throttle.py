@@ -45,7 +45,9 @@ class Verdict:
         return h
 
 
-verdict_key = web.RequestKey("ratelimit_verdict", Verdict)
+# The gateway middleware sets it to None first thing, so reading it never raises (a KeyError per
+# request is measurable on the guest polls).
+verdict_key = web.RequestKey("ratelimit_verdict", "Verdict | None")
 
 
 @dataclass(slots=True)
@@ -154,10 +156,11 @@ class Throttles:
         await self._redis.delete(self._rkey(limit, key, window))
 
 
-async def add_ratelimit_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: allowed requests on throttled routes show their budget too."""
-    verdict = request.get(verdict_key)
-    if verdict is not None and verdict.allowed:
+def add_ratelimit_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Allowed requests on throttled routes show their budget too (the gateway middleware calls
+    this on every answer; throttled routes answer with plain, unprepared responses)."""
+    verdict = request[verdict_key]
+    if verdict is not None and verdict.allowed and not response.prepared:
         response.headers.update(verdict.headers(hyphenated=_hyphenated(request)))
 
 

@@ -199,7 +199,7 @@ def _note_device(request: web.Request, feeds: EventFeeds, key: str) -> None:
 
 
 async def event_stats(request: web.Request) -> web.Response:
-    feeds: EventFeeds = request.config_dict[feeds_key]
+    feeds: EventFeeds = request.app[feeds_key]  # mounted on the root app (routes.py)
     key = await feeds.tokens.feed_key(request.match_info["token"])
     _note_device(request, feeds, key)
     stats = (await feeds.view(key)).stats
@@ -210,7 +210,7 @@ async def event_stats(request: web.Request) -> web.Response:
 
 
 async def event_photos(request: web.Request) -> web.Response:
-    feeds: EventFeeds = request.config_dict[feeds_key]
+    feeds: EventFeeds = request.app[feeds_key]  # mounted on the root app (routes.py)
     key = await feeds.tokens.feed_key(request.match_info["token"])
     query = request.query
     raw_since = query.get("since", "")
@@ -237,6 +237,7 @@ async def event_photos(request: web.Request) -> web.Response:
     return web.Response(body=page.body, headers=page.headers)
 
 
-def setup_routes(router: web.UrlDispatcher) -> None:
-    router.add_get("/events/{token}/stats", event_stats)
-    router.add_get("/events/{token}/photos", event_photos)
+def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
+    """On the root app with prefix /api/v1 (gateway/events/routes.py says why)."""
+    router.add_get(f"{prefix}/events/{{token}}/stats", event_stats)
+    router.add_get(f"{prefix}/events/{{token}}/photos", event_photos)

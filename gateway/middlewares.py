@@ -13,7 +13,7 @@ from aiohttp.typedefs import Handler
 
 from domain.errors import MethodNotAllowed, RoostError, from_http_status
 from gateway.errors_render import render_error
-from gateway.auth.identity import identity_key
+from gateway.auth.identity import ANONYMOUS, identity_key
 from gateway.auth.middleware import resolve as resolve_identity
 from gateway.keys import metrics_key, request_id_key
 from gateway.throttle import add_ratelimit_headers, verdict_key
@@ -58,7 +58,10 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     status = 500
     try:
         try:
-            request[identity_key] = await resolve_identity(request)
+            headers = request.headers
+            # no credential, nothing to resolve (most guest traffic): skip the coroutine
+            has_credential = "Authorization" in headers or "Cookie" in headers
+            request[identity_key] = await resolve_identity(request) if has_credential else ANONYMOUS
             response = await handler(request)
         except asyncio.CancelledError:
             raise

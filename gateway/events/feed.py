@@ -83,6 +83,11 @@ class TokenDirectory:
         self._inflight: dict[str, asyncio.Future] = {}
         self.queries = 0
 
+    def cached(self, token: str) -> str | None:
+        """The feed key when this gateway already knows the token (no coroutine on the hot path)."""
+        hit = self._found.get(token)
+        return hit[0] if hit is not None and hit[1] > self._clock() else None
+
     async def feed_key(self, token: str) -> str:
         """The event's feed key, or 404 `event_not_found`."""
         hit = self._found.get(token)
@@ -249,9 +254,13 @@ class EventFeeds:
         """The event's current snapshot. Once one exists, a poll never waits for a refresh: the
         first poll past the interval starts one in the background and is answered from the
         previous snapshot (a slow actor then costs freshness, not poll latency)."""
+        return self.current(key) or (await self.snapshots.get(key)).value
+
+    def current(self, key: str) -> FeedView | None:
+        """`view` without waiting: None when this gateway has no snapshot of the event yet."""
         snap = self.snapshots.peek(key)
         if snap is None:
-            return (await self.snapshots.get(key)).value
+            return None
         if time.monotonic() - snap.fetched_at >= self._interval_s and key not in self._refreshing:
             task = asyncio.ensure_future(self.snapshots.get(key))
             self._refreshing[key] = task

@@ -200,9 +200,11 @@ def _note_device(request: web.Request, feeds: EventFeeds, key: str) -> None:
 
 async def event_stats(request: web.Request) -> web.Response:
     feeds: EventFeeds = request.app[feeds_key]  # mounted on the root app (routes.py)
-    key = await feeds.tokens.feed_key(request.match_info["token"])
+    # the sync lookups answer nearly every poll; the awaits only fill a cold cache
+    token = request.match_info["token"]
+    key = feeds.tokens.cached(token) or await feeds.tokens.feed_key(token)
     _note_device(request, feeds, key)
-    stats = (await feeds.view(key)).stats
+    stats = (feeds.current(key) or await feeds.view(key)).stats
     inm = request.headers.get(hdrs.IF_NONE_MATCH)
     if inm is not None and etag_matches(inm, stats.etag):
         return web.Response(status=304, headers=stats.headers_304)
@@ -211,12 +213,13 @@ async def event_stats(request: web.Request) -> web.Response:
 
 async def event_photos(request: web.Request) -> web.Response:
     feeds: EventFeeds = request.app[feeds_key]  # mounted on the root app (routes.py)
-    key = await feeds.tokens.feed_key(request.match_info["token"])
+    token = request.match_info["token"]
+    key = feeds.tokens.cached(token) or await feeds.tokens.feed_key(token)
     query = request.query
     raw_since = query.get("since", "")
     limit = parse_limit(query.get("limit"))
     _note_device(request, feeds, key)
-    view = (await feeds.view(key)).photos
+    view = (feeds.current(key) or await feeds.view(key)).photos
     page = view.pages.get((raw_since, limit))
     if page is None:
         since = parse_since(raw_since)

@@ -46,13 +46,14 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
     mounted (mounting freezes a router), for embedders and tests that add their own routes."""
     if not settings.database_url or not settings.redis_url:
         raise ValueError("create_app needs resolved DATABASE_URL and REDIS_URL (see gateway.embedded)")
+    metrics = Metrics()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         # ids, metrics, authentication and envelopes in one layer (gateway/middlewares.py)
-        middlewares=[gateway_middleware],
+        middlewares=[gateway_middleware(metrics)],
     )
     app[settings_key] = settings
-    app[metrics_key] = Metrics()
+    app[metrics_key] = metrics
     app[contract_key] = Contract.PETCARE
     app.cleanup_ctx.extend([postgres_ctx, redis_ctx, identity_ctx, ray_ctx, actors_ctx, runtime_settings_ctx, quota_ctx, request_log_ctx, jobs_ctx, event_feeds_ctx])
 

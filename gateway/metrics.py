@@ -67,21 +67,26 @@ class Metrics:
         GCCollector(registry=self.registry)
         self.requests = RequestMetrics()
         self.registry.register(self.requests)
-        # resource -> (route label, contract): both follow from the matched resource alone
-        self._resources: dict[object, tuple[str, str]] = {}
+        # (resource, method, status) -> labels: the route label and the contract follow from the
+        # matched resource alone, so matched requests skip working them out again
+        self._matched: dict[tuple[object, str, int], Labels] = {}
 
     def observe_request(self, request: web.Request, status: int, seconds: float) -> None:
-        method = request.method if request.method in _METHODS else "OTHER"
         match_info = request.match_info
         resource = match_info.route.resource
         if resource is None or match_info.http_exception is not None:
-            route, contract = "unmatched", contract_of(request).value
-        else:
-            known = self._resources.get(resource)
-            if known is None:
-                known = self._resources[resource] = (resource.canonical, contract_of(request).value)
-            route, contract = known
-        self.requests.observe((method, route, str(status), contract), seconds)
+            self.requests.observe(self._labels(request, "unmatched", status), seconds)
+            return
+        key = (resource, request.method, status)
+        labels = self._matched.get(key)
+        if labels is None:
+            labels = self._matched[key] = self._labels(request, resource.canonical, status)
+        self.requests.observe(labels, seconds)
+
+    @staticmethod
+    def _labels(request: web.Request, route: str, status: int) -> Labels:
+        method = request.method if request.method in _METHODS else "OTHER"
+        return (method, route, str(status), contract_of(request).value)
 
 
 async def metrics_handler(request: web.Request) -> web.Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from urllib.parse import urlsplit, urlunsplit
@@ -71,8 +72,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         log.info("serving", extra={"host": args.host, "port": args.port, "env": resolved.app_env})
         # run_app turns SIGINT/SIGTERM into a graceful shutdown; the finally below then stops
         # whatever this process started.
+        app = create_app(resolved)
+        app.on_startup.append(_tune_gc)  # after the cleanup contexts have started everything
         web.run_app(
-            create_app(resolved),
+            app,
             host=args.host,
             port=args.port,
             loop=loop,
@@ -83,6 +86,21 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         disconnect_ray()
         services.stop()
     return 0
+
+
+# Young-generation collections every 700 allocations cost the cheapest requests (guest polls make a
+# few dozen objects each) a measurable share; request garbage is acyclic and freed by refcounting.
+GC_GEN0_THRESHOLD = 50_000
+
+
+async def _tune_gc(app: web.Application) -> None:
+    """Once everything is started: move the long-lived objects of imports and startup (Ray,
+    pydantic, prometheus, ...) out of the collector's scans, and collect the young generation less
+    often."""
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:

@@ -36,13 +36,15 @@ class RequestMetrics(Collector):
     def __init__(self) -> None:
         self._series: dict[Labels, list[float]] = {}
 
-    def observe(self, labels: Labels, seconds: float) -> None:
+    def series(self, labels: Labels) -> list[float]:
+        """The label set's numbers, to hand to `record` (callers may keep the list)."""
         series = self._series.get(labels)
         if series is None:
             series = self._series[labels] = [0, 0.0] + [0] * (len(BUCKETS) + 1)
-        series[0] += 1
-        series[1] += seconds
-        series[2 + bisect_left(BUCKETS, seconds)] += 1
+        return series
+
+    def observe(self, labels: Labels, seconds: float) -> None:
+        record(self.series(labels), seconds)
 
     def collect(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
         requests = CounterMetricFamily("http_requests", "HTTP requests answered", labels=LABELS)
@@ -58,6 +60,12 @@ class RequestMetrics(Collector):
         yield duration
 
 
+def record(series: list[float], seconds: float) -> None:
+    series[0] += 1
+    series[1] += seconds
+    series[2 + bisect_left(BUCKETS, seconds)] += 1
+
+
 class Metrics:
     def __init__(self) -> None:
         # One registry per app, not the global one: tests build many apps in one process.
@@ -67,9 +75,9 @@ class Metrics:
         GCCollector(registry=self.registry)
         self.requests = RequestMetrics()
         self.registry.register(self.requests)
-        # (resource, method, status) -> labels: the route label and the contract follow from the
-        # matched resource alone, so matched requests skip working them out again
-        self._matched: dict[tuple[object, str, int], Labels] = {}
+        # (resource, method, status) -> its series: the route label and the contract follow from
+        # the matched resource alone, so matched requests skip working out their labels again
+        self._matched: dict[tuple[object, str, int], list[float]] = {}
 
     def observe_request(self, request: web.Request, status: int, seconds: float) -> None:
         match_info = request.match_info
@@ -78,10 +86,10 @@ class Metrics:
             self.requests.observe(self._labels(request, "unmatched", status), seconds)
             return
         key = (resource, request.method, status)
-        labels = self._matched.get(key)
-        if labels is None:
-            labels = self._matched[key] = self._labels(request, resource.canonical, status)
-        self.requests.observe(labels, seconds)
+        series = self._matched.get(key)
+        if series is None:
+            series = self._matched[key] = self.requests.series(self._labels(request, resource.canonical, status))
+        record(series, seconds)
 
     @staticmethod
     def _labels(request: web.Request, route: str, status: int) -> Labels:

@@ -95,6 +95,8 @@ async def test_stats_body_headers_and_304(fast, notifier):
         assert await again.read() == b""
         assert again.headers["ETag"] == etag
         assert again.headers["Cache-Control"] == "no-store"
+        # no body on the wire: neither chunked framing nor a length
+        assert "Transfer-Encoding" not in again.headers and again.headers.get("Content-Length") in (None, "0")
     other = await fast.get(stats_url(event), headers={"If-None-Match": '"something-else"'})
     assert other.status == 200 and await other.json() == body
 

@@ -84,3 +84,18 @@ async def read_body(request: web.Request) -> dict[str, Any]:
 
 async def parse(request: web.Request, model: type[M], *, message: str = DEFAULT_MESSAGE) -> M:
     return validate(model, await read_body(request), message=message)
+
+
+def trimmed_name(value: Any, max_len: int = 255) -> Any:
+    """A `name` field as the documents check it (a BeforeValidator): a string, trimmed, not empty,
+    at most `max_len` characters; None passes (for optional fields)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("The name must be a string.")
+    value = value.strip()
+    if not value:
+        raise ValueError("The name field is required.")
+    if len(value) > max_len:
+        raise ValueError(f"The name may not be greater than {max_len} characters.")
+    return value

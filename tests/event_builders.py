@@ -104,3 +104,15 @@ async def make_photo(app: web.Application, event: asyncpg.Record, *, approved: b
             "update photos set original_key = $2, web_key = $3, thumb_key = $4 where id = $1 returning *",
             row["id"], keys["original_key"], keys["web_key"], keys["thumb_key"],
         )
+
+
+async def assert_error(resp, status: int, code: str) -> dict[str, Any]:
+    """An answer in 001's error envelope with this status and code; returns the error object."""
+    assert resp.status == status, await resp.text()
+    body = await resp.json()
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert set(error) == {"code", "title", "message", "meta"}
+    assert error["code"] == code
+    assert error["title"] and error["message"]
+    return error

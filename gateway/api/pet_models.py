@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator
 
 from domain.errors import Invalid
+from gateway.validation import trimmed_name
 from storage.pets import utc_today
 
 NAME_MAX = 255
@@ -22,16 +23,7 @@ SettableStatus = Literal["active", "lost", "deceased"]
 
 
 def _name(value: Any) -> Any:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError("The name must be a string.")
-    value = value.strip()
-    if not value:
-        raise ValueError("The name field is required.")
-    if len(value) > NAME_MAX:
-        raise ValueError(f"The name may not be greater than {NAME_MAX} characters.")
-    return value
+    return trimmed_name(value, NAME_MAX)
 
 
 def _country(value: Any) -> Any:

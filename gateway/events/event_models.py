@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator
 
 from domain import events as rules
 from domain.errors import Invalid
+from gateway.validation import trimmed_name
 
 NAME_MAX = 255
 DESCRIPTION_MAX = 5000
@@ -20,16 +21,7 @@ Moderation = Literal["auto", "manual"]
 
 
 def _name(value: Any) -> Any:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError("The name must be a string.")
-    value = value.strip()
-    if not value:
-        raise ValueError("The name field is required.")
-    if len(value) > NAME_MAX:
-        raise ValueError(f"The name may not be greater than {NAME_MAX} characters.")
-    return value
+    return trimmed_name(value, NAME_MAX)
 
 
 def _slug(value: Any) -> Any:

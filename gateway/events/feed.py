@@ -36,6 +36,8 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from actors.event_feed_client import FeedNotifier
+
 from actors.client import ShardClient
 from actors.snapshots import Snapshot, SnapshotCache
 from domain.errors import NotFound, ServiceUnavailable
@@ -349,6 +351,7 @@ class EventFeeds:
 
 
 feeds_key = web.AppKey("event_feeds", EventFeeds)
+feed_notifier_key = web.AppKey("event_feed_notifier", FeedNotifier)
 
 
 async def event_feeds_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -364,6 +367,8 @@ async def event_feeds_ctx(app: web.Application) -> AsyncIterator[None]:
         token_ttl_s=s.event_feed_token_ttl_s,
     )
     app[feeds_key] = feeds
+    # one notifier per process, so its shard handles are looked up once, not per approval
+    app[feed_notifier_key] = FeedNotifier(namespace=s.roost_ray_namespace, shards=s.roost_shards)
     try:
         # Resolve (or create) the shard actors off the event loop now: done lazily, the first
         # poll's handle lookup would block the loop for every other request.

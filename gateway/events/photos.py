@@ -33,6 +33,7 @@ from domain.errors import Conflict, Invalid, NotFound
 from domain.tenant_abilities import PHOTOS_MODERATE, PHOTOS_READ, PHOTOS_WRITE
 from gateway.events.devices import device_id
 from gateway.events.envelope import success
+from gateway.events.feed import feed_notifier_key
 from gateway.events.guards import require_tenant
 from gateway.events.pagination import page_body, page_of
 from gateway.events.photo_views import photo_public, photo_tenant
@@ -67,8 +68,7 @@ def _invalid_upload() -> Invalid:
 
 
 def _notifier(request: web.Request) -> FeedNotifier:
-    settings = request.config_dict[settings_key]
-    return FeedNotifier(namespace=settings.roost_ray_namespace, shards=settings.roost_shards)
+    return request.config_dict[feed_notifier_key]
 
 
 async def _tell_feed(call: Awaitable[None], photo_id: int) -> None:

@@ -14,17 +14,10 @@ from domain.tenant_abilities import EVENTS_READ, PHOTOS_EXPORT
 from gateway.events import archive
 from gateway.keys import pool_key, settings_key
 from tests.builders import bearer
-from tests.event_builders import jpeg_bytes, make_event, make_photo, make_tenant, make_tenant_admin
+from tests.event_builders import assert_error, jpeg_bytes, make_event, make_photo, make_tenant, make_tenant_admin
 
 DE = {"Accept-Language": "de"}
 
-
-async def _error(resp, status: int, code: str) -> dict[str, Any]:
-    assert resp.status == status, await resp.text()
-    body = await resp.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "title", "message", "meta"}
-    assert body["error"]["code"] == code
-    return body["error"]
 
 
 async def _tenant_event(client, **admin_kwargs):
@@ -71,9 +64,9 @@ async def test_a_missing_original_is_left_out(client):
 async def test_no_approved_photos_is_404_no_photos(client):
     event, auth = await _tenant_event(client)
     await make_photo(client.app, event, approved=False)
-    err = await _error(await client.get(_url(event["id"]), headers=auth), 404, "no_photos")
+    err = await assert_error(await client.get(_url(event["id"]), headers=auth), 404, "no_photos")
     assert "no approved photos" in err["message"]
-    err = await _error(await client.get(_url(event["id"]), headers={**auth, **DE}), 404, "no_photos")
+    err = await assert_error(await client.get(_url(event["id"]), headers={**auth, **DE}), 404, "no_photos")
     assert err["title"] == "Keine Fotos"
 
 
@@ -81,11 +74,11 @@ async def test_other_tenants_event_is_404_and_abilities_are_checked(client):
     event, _ = await _tenant_event(client)
     await make_photo(client.app, event)
     _, stranger = await _tenant_event(client)
-    await _error(await client.get(_url(event["id"]), headers=stranger), 404, "not_found")
-    await _error(await client.get(_url("abc"), headers=stranger), 404, "not_found")
-    await _error(await client.get(_url(event["id"])), 401, "unauthenticated")
+    await assert_error(await client.get(_url(event["id"]), headers=stranger), 404, "not_found")
+    await assert_error(await client.get(_url("abc"), headers=stranger), 404, "not_found")
+    await assert_error(await client.get(_url(event["id"])), 401, "unauthenticated")
     _, reader = await _tenant_event(client, abilities=(EVENTS_READ,))
-    err = await _error(await client.get(_url(event["id"]), headers=reader), 403, "missing_ability")
+    err = await assert_error(await client.get(_url(event["id"]), headers=reader), 403, "missing_ability")
     assert err["meta"]["required"] == [PHOTOS_EXPORT]
 
 

@@ -11,17 +11,10 @@ from typing import Any
 from domain import events as rules
 from domain.media_store import event_media_store
 from gateway.keys import pool_key, settings_key
-from tests.event_builders import jpeg_bytes, make_event, make_package, make_photo, make_tenant
+from tests.event_builders import assert_error, jpeg_bytes, make_event, make_package, make_photo, make_tenant
 
 DE = {"Accept-Language": "de"}
 
-
-async def _error(resp, status: int, code: str) -> dict[str, Any]:
-    assert resp.status == status, await resp.text()
-    body = await resp.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "title", "message", "meta"}
-    assert body["error"]["code"] == code
-    return body["error"]
 
 
 async def _event(client, *, gallery_days: int = 30, **fields: Any):
@@ -68,9 +61,9 @@ async def test_gallery_window_boundary_over_http(client):
     open_event = await _event(client, gallery_days=7, ends_at=now - timedelta(days=7) + timedelta(minutes=1))
     closed = await _event(client, gallery_days=7, ends_at=now - timedelta(days=7) - timedelta(minutes=1))
     assert (await client.get(f"/api/v1/gallery/{open_event['guest_token']}")).status == 200
-    err = await _error(await client.get(f"/api/v1/gallery/{closed['guest_token']}"), 410, "gallery_expired")
+    err = await assert_error(await client.get(f"/api/v1/gallery/{closed['guest_token']}"), 410, "gallery_expired")
     assert err["meta"]["expired_at"].endswith("Z") and err["message"] == "This gallery is no longer available."
-    err = await _error(await client.get(f"/api/v1/gallery/{closed['guest_token']}", headers=DE), 410, "gallery_expired")
+    err = await assert_error(await client.get(f"/api/v1/gallery/{closed['guest_token']}", headers=DE), 410, "gallery_expired")
     assert err["title"] == "Galerie abgelaufen"
 
 
@@ -79,16 +72,16 @@ async def test_gallery_without_end_counts_from_publishing(client):
     await client.app[pool_key].execute(
         "update events set published_at = now() - interval '4 days' where id = $1", event["id"]
     )
-    await _error(await client.get(f"/api/v1/gallery/{event['guest_token']}"), 410, "gallery_expired")
+    await assert_error(await client.get(f"/api/v1/gallery/{event['guest_token']}"), 410, "gallery_expired")
 
 
 async def test_expired_gallery_refuses_photos_and_download(client):
     event = await _event(client, gallery_days=1, ends_at=datetime.now(UTC) - timedelta(days=2))
     photo = await make_photo(client.app, event)
     token = event["guest_token"]
-    await _error(await client.get(f"/api/v1/gallery/{token}/photos"), 410, "gallery_expired")
+    await assert_error(await client.get(f"/api/v1/gallery/{token}/photos"), 410, "gallery_expired")
     resp = await client.get(f"/api/v1/gallery/{token}/photos/{photo['id']}/download")
-    await _error(resp, 410, "gallery_expired")
+    await assert_error(resp, 410, "gallery_expired")
 
 
 async def test_gallery_is_token_only(client):
@@ -96,7 +89,7 @@ async def test_gallery_is_token_only(client):
     draft = await make_event(client.app, event["tenant_id"], status="draft")
     for token in ("garden-party", str(event["id"]), str(draft["id"]), "unknown-token"):
         for suffix in ("", "/photos", "/photos/1/download"):
-            await _error(await client.get(f"/api/v1/gallery/{token}{suffix}"), 404, "event_not_found")
+            await assert_error(await client.get(f"/api/v1/gallery/{token}{suffix}"), 404, "event_not_found")
 
 
 async def test_archived_event_keeps_its_gallery(client):
@@ -158,7 +151,7 @@ async def test_limit_outside_1_to_100_is_422(client):
     event = await _event(client)
     for limit in ("0", "101", "abc", "-1", "1.5"):
         resp = await client.get(f"/api/v1/gallery/{event['guest_token']}/photos", params={"limit": limit})
-        assert "limit" in (await _error(resp, 422, "validation_failed"))["meta"]["fields"]
+        assert "limit" in (await assert_error(resp, 422, "validation_failed"))["meta"]["fields"]
     resp = await client.get(f"/api/v1/gallery/{event['guest_token']}/photos", params={"limit": "100"})
     assert resp.status == 200
 
@@ -177,10 +170,10 @@ async def test_forged_edited_or_foreign_cursors_are_422(client):
     other_body = await other_resp.json()
     for bad in (edited, "bm9wZQ", "!!!", "x" * 300, base64.urlsafe_b64encode(b"5").decode(), other_body["next_cursor"]):
         resp = await client.get(f"/api/v1/gallery/{token}/photos", params={"cursor": bad})
-        err = await _error(resp, 422, "invalid_cursor")
+        err = await assert_error(resp, 422, "invalid_cursor")
         assert "cursor" in err["meta"]["fields"]
     resp = await client.get(f"/api/v1/gallery/{token}/photos", params={"cursor": "bm9wZQ"}, headers=DE)
-    assert (await _error(resp, 422, "invalid_cursor"))["title"] == "Ungültiger Cursor"
+    assert (await assert_error(resp, 422, "invalid_cursor"))["title"] == "Ungültiger Cursor"
     assert (await client.get(f"/api/v1/gallery/{token}/photos", params={"cursor": cursor})).status == 200
 
 
@@ -243,6 +236,6 @@ async def test_download_404s_photo_not_found(client):
     token = event["guest_token"]
     for photo_id in (pending["id"], foreign["id"], gone["id"], "abc", "0", "9" * 30):
         resp = await client.get(f"/api/v1/gallery/{token}/photos/{photo_id}/download")
-        await _error(resp, 404, "photo_not_found")
+        await assert_error(resp, 404, "photo_not_found")
     resp = await client.get(f"/api/v1/gallery/{token}/photos/{gone['id']}/download", headers=DE)
-    assert (await _error(resp, 404, "photo_not_found"))["title"] == "Foto nicht gefunden"
+    assert (await assert_error(resp, 404, "photo_not_found"))["title"] == "Foto nicht gefunden"

@@ -6,17 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.keys import pool_key
-from tests.event_builders import make_event, make_package, make_photo, make_tenant
+from tests.event_builders import assert_error, make_event, make_package, make_photo, make_tenant
 
 DE = {"Accept-Language": "de"}
 
-
-async def _error(resp, status: int, code: str) -> dict[str, Any]:
-    assert resp.status == status, await resp.text()
-    body = await resp.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "title", "message", "meta"}
-    assert body["error"]["code"] == code
-    return body["error"]
 
 
 async def test_guest_sees_the_published_event_by_token(client):
@@ -67,14 +60,14 @@ async def test_slug_unknown_token_and_drafts_are_404_event_not_found(client):
     await client.app[pool_key].execute("update events set guest_token = $2 where id = $1", draft["id"], draft_token)
     for token in ("open-house", str(event["id"]), "no-such-token-aaaaaaaaaaaaaaaaaaaaa", draft_token, "t" * 500):
         resp = await client.get(f"/api/v1/events/{token}")
-        err = await _error(resp, 404, "event_not_found")
+        err = await assert_error(resp, 404, "event_not_found")
         assert err["message"] == "This event does not exist or is not available."
     resp = await client.get("/api/v1/events/open-house", headers=DE)
-    err = await _error(resp, 404, "event_not_found")
+    err = await assert_error(resp, 404, "event_not_found")
     assert err["title"] == "Event nicht gefunden" and "existiert nicht" in err["message"]
 
 
 async def test_a_malformed_device_id_is_400(client):
     event = await make_event(client.app, (await make_tenant(client.app))["id"])
     resp = await client.get(f"/api/v1/events/{event['guest_token']}", headers={"X-Device-Id": "bad id!"})
-    await _error(resp, 400, "device_id_invalid")
+    await assert_error(resp, 400, "device_id_invalid")

@@ -9,7 +9,7 @@ from domain.tenant_abilities import EVENTS_READ
 from gateway.keys import pool_key
 from tests.builders import bearer
 from tests.event_builders import make_event, make_tenant, make_tenant_admin
-from tests.events.test_tenant_auth import assert_error
+from tests.event_builders import assert_error
 
 V1 = "/api/v1"
 DEVICE = {"X-Device-Id": "device-tasks-0001"}

@@ -12,7 +12,7 @@ from domain.tokens import sha256_hex
 from gateway.app import create_app
 from gateway.keys import pool_key
 from tests.builders import DEFAULT_PASSWORD, bearer, make_token, make_user
-from tests.event_builders import make_tenant, make_tenant_admin
+from tests.event_builders import assert_error, make_tenant, make_tenant_admin
 
 LOGIN = "/api/v1/tenant-auth/login"
 ME = "/api/v1/tenant-auth/me"
@@ -20,16 +20,6 @@ LOGOUT = "/api/v1/tenant-auth/logout"
 CODES = "/api/v1/tenant-auth/codes"
 EXCHANGE = "/api/v1/tenant-auth/exchange"
 
-
-async def assert_error(resp, status: int, code: str) -> dict:
-    assert resp.status == status, await resp.text()
-    body = await resp.json()
-    assert set(body) == {"error"}
-    error = body["error"]
-    assert set(error) == {"code", "title", "message", "meta"}
-    assert error["code"] == code
-    assert error["title"] and error["message"]
-    return error
 
 
 async def token_count(client, user_id: int) -> int:

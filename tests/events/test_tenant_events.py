@@ -10,22 +10,11 @@ from domain.tenant_abilities import EVENTS_READ, EVENTS_WRITE
 from domain.media_store import event_media_store
 from gateway.keys import pool_key, settings_key
 from tests.builders import bearer, make_token, make_user
-from tests.event_builders import make_event, make_package, make_photo, make_tenant, make_tenant_admin
+from tests.event_builders import assert_error, make_event, make_package, make_photo, make_tenant, make_tenant_admin
 
 BASE = "/api/v1/tenant/events"
 DE = {"Accept-Language": "de"}
 
-
-async def _error(resp, status: int, code: str) -> dict[str, Any]:
-    """The 001 envelope with its stable code; returns the error object for further checks."""
-    assert resp.status == status, await resp.text()
-    body = await resp.json()
-    assert set(body) == {"error"}
-    err = body["error"]
-    assert set(err) == {"code", "title", "message", "meta"}
-    assert err["code"] == code
-    assert err["title"] and err["message"]
-    return err
 
 
 async def _admin(client, package: str = "standard", **kwargs):
@@ -90,10 +79,10 @@ async def test_explicit_duplicate_slug_is_409_slug_taken_localized(client):
     tenant, auth = await _admin(client)
     await make_event(client.app, tenant["id"], slug="gala")
     resp = await client.post(BASE, json={"name": "Gala", "slug": "gala"}, headers=auth)
-    err = await _error(resp, 409, "slug_taken")
+    err = await assert_error(resp, 409, "slug_taken")
     assert err["meta"] == {"slug": "gala"} and "gala" in err["message"]
     resp = await client.post(BASE, json={"name": "Gala", "slug": "gala"}, headers={**auth, **DE})
-    err = await _error(resp, 409, "slug_taken")
+    err = await assert_error(resp, 409, "slug_taken")
     assert err["title"] == "Kurzname vergeben" and "gala" in err["message"]
     assert resp.headers["Content-Language"] == "de"
 
@@ -124,24 +113,24 @@ async def test_create_validation_names_each_field(client):
     ]
     for body, field in cases:
         resp = await client.post(BASE, json=body, headers=auth)
-        err = await _error(resp, 422, "validation_failed")
+        err = await assert_error(resp, 422, "validation_failed")
         assert field in err["meta"]["fields"], (body, err)
     resp = await client.post(BASE, json={}, headers={**auth, **DE})
-    err = await _error(resp, 422, "validation_failed")
+    err = await assert_error(resp, 422, "validation_failed")
     assert err["message"] == "Die übermittelten Daten sind ungültig."
 
 
 async def test_create_needs_a_token_the_ability_and_a_tenant(client):
     resp = await client.post(BASE, json={"name": "x"})
-    await _error(resp, 401, "unauthenticated")
+    await assert_error(resp, 401, "unauthenticated")
     _, read_only = await _admin(client, abilities=(EVENTS_READ,))
     resp = await client.post(BASE, json={"name": "x"}, headers=read_only)
-    err = await _error(resp, 403, "missing_ability")
+    err = await assert_error(resp, 403, "missing_ability")
     assert EVENTS_WRITE in err["meta"]["required"]
     user = await make_user(client.app)
     token = await make_token(client.app, user["id"], abilities=("*",))
     resp = await client.post(BASE, json={"name": "x"}, headers=bearer(token))
-    await _error(resp, 403, "not_a_tenant_admin")
+    await assert_error(resp, 403, "not_a_tenant_admin")
 
 
 async def test_event_limit_counts_events_not_archived(client):
@@ -151,10 +140,10 @@ async def test_event_limit_counts_events_not_archived(client):
     await make_event(client.app, tenant["id"])
     await make_event(client.app, tenant["id"], status="archived")
     resp = await client.post(BASE, json={"name": "Third"}, headers=auth)
-    err = await _error(resp, 403, "event_limit_reached")
+    err = await assert_error(resp, 403, "event_limit_reached")
     assert err["meta"] == {"limit": 2, "used": 2}
     resp = await client.post(BASE, json={"name": "Third"}, headers={**auth, **DE})
-    err = await _error(resp, 403, "event_limit_reached")
+    err = await assert_error(resp, 403, "event_limit_reached")
     assert "2 aktive Events" in err["message"]
     assert (await client.post(f"{BASE}/{first['id']}/archive", headers=auth)).status == 200
     assert (await client.post(BASE, json={"name": "Third"}, headers=auth)).status == 201
@@ -195,12 +184,12 @@ async def test_list_rejects_bad_paging_and_status(client):
     _, auth = await _admin(client)
     for params, field in (({"per_page": "101"}, "per_page"), ({"page": "0"}, "page"), ({"status": "open"}, "status")):
         resp = await client.get(BASE, params=params, headers=auth)
-        err = await _error(resp, 422, "validation_failed")
+        err = await assert_error(resp, 422, "validation_failed")
         assert field in err["meta"]["fields"]
     resp = await client.get(BASE)
-    await _error(resp, 401, "unauthenticated")
+    await assert_error(resp, 401, "unauthenticated")
     _, no_read = await _admin(client, abilities=(EVENTS_WRITE,))
-    await _error(await client.get(BASE, headers=no_read), 403, "missing_ability")
+    await assert_error(await client.get(BASE, headers=no_read), 403, "missing_ability")
 
 
 async def test_show_own_event_and_404_for_others(client):
@@ -214,10 +203,10 @@ async def test_show_own_event_and_404_for_others(client):
     theirs = await make_event(client.app, (await make_tenant(client.app))["id"])
     for path in (theirs["id"], "abc", "0", "99999999999999999999", "-1"):
         resp = await client.get(f"{BASE}/{path}", headers=auth)
-        err = await _error(resp, 404, "not_found")
+        err = await assert_error(resp, 404, "not_found")
         assert "guest_token" not in str(err)
     resp = await client.get(f"{BASE}/{theirs['id']}", headers={**auth, **DE})
-    assert (await _error(resp, 404, "not_found"))["title"] == "Nicht gefunden"
+    assert (await assert_error(resp, 404, "not_found"))["title"] == "Nicht gefunden"
 
 
 # ---- update ----
@@ -242,12 +231,12 @@ async def test_update_validates_against_the_stored_times_and_slugs(client):
     event = await make_event(client.app, tenant["id"], starts_at=datetime(2026, 5, 2, 10, tzinfo=UTC))
     await make_event(client.app, tenant["id"], slug="taken")
     resp = await client.put(f"{BASE}/{event['id']}", json={"ends_at": "2026-05-01T10:00:00Z"}, headers=auth)
-    assert "ends_at" in (await _error(resp, 422, "validation_failed"))["meta"]["fields"]
+    assert "ends_at" in (await assert_error(resp, 422, "validation_failed"))["meta"]["fields"]
     resp = await client.put(f"{BASE}/{event['id']}", json={"slug": "taken"}, headers=auth)
-    await _error(resp, 409, "slug_taken")
+    await assert_error(resp, 409, "slug_taken")
     for body, field in (({"name": None}, "name"), ({"slug": None}, "slug"), ({"moderation": "x"}, "moderation")):
         resp = await client.put(f"{BASE}/{event['id']}", json=body, headers=auth)
-        assert field in (await _error(resp, 422, "validation_failed"))["meta"]["fields"]
+        assert field in (await assert_error(resp, 422, "validation_failed"))["meta"]["fields"]
     row = await client.app[pool_key].fetchrow("select slug, ends_at from events where id = $1", event["id"])
     assert (row["slug"], row["ends_at"]) == (event["slug"], None)
 
@@ -256,12 +245,12 @@ async def test_update_other_tenants_event_is_404_before_validation(client):
     _, auth = await _admin(client)
     theirs = await make_event(client.app, (await make_tenant(client.app))["id"])
     resp = await client.put(f"{BASE}/{theirs['id']}", json={"name": None}, headers=auth)
-    await _error(resp, 404, "not_found")
+    await assert_error(resp, 404, "not_found")
     resp = await client.put(f"{BASE}/{theirs['id']}", json={"name": "Hijacked"}, headers=auth)
-    await _error(resp, 404, "not_found")
+    await assert_error(resp, 404, "not_found")
     assert await client.app[pool_key].fetchval("select name from events where id = $1", theirs["id"]) == theirs["name"]
     _, read_only = await _admin(client, abilities=(EVENTS_READ,))
-    await _error(await client.put(f"{BASE}/{theirs['id']}", json={}, headers=read_only), 403, "missing_ability")
+    await assert_error(await client.put(f"{BASE}/{theirs['id']}", json={}, headers=read_only), 403, "missing_ability")
 
 
 # ---- delete ----
@@ -280,16 +269,16 @@ async def test_delete_removes_rows_and_media(client):
     assert await pool.fetchval("select count(*) from photos where event_id = $1", event["id"]) == 0
     assert not await store.exists(photo["original_key"])
     assert not store.path(str(event["id"])).exists()
-    await _error(await client.delete(f"{BASE}/{event['id']}", headers=auth), 404, "not_found")
+    await assert_error(await client.delete(f"{BASE}/{event['id']}", headers=auth), 404, "not_found")
 
 
 async def test_delete_other_tenants_event_is_404_and_keeps_it(client):
     _, auth = await _admin(client)
     theirs = await make_event(client.app, (await make_tenant(client.app))["id"])
-    await _error(await client.delete(f"{BASE}/{theirs['id']}", headers=auth), 404, "not_found")
+    await assert_error(await client.delete(f"{BASE}/{theirs['id']}", headers=auth), 404, "not_found")
     assert await client.app[pool_key].fetchval("select count(*) from events where id = $1", theirs["id"]) == 1
     _, read_only = await _admin(client, abilities=(EVENTS_READ,))
-    await _error(await client.delete(f"{BASE}/{theirs['id']}", headers=read_only), 403, "missing_ability")
+    await assert_error(await client.delete(f"{BASE}/{theirs['id']}", headers=read_only), 403, "missing_ability")
 
 
 # ---- publish and archive ----
@@ -318,10 +307,10 @@ async def test_archive_keeps_the_token_and_blocks_republishing(client):
     assert data["guest_token"] == event["guest_token"]
     again = await client.post(f"{BASE}/{event['id']}/archive", headers=auth)
     assert (await again.json())["data"]["archived_at"] == data["archived_at"]
-    err = await _error(await client.post(f"{BASE}/{event['id']}/publish", headers=auth), 409, "event_archived")
+    err = await assert_error(await client.post(f"{BASE}/{event['id']}/publish", headers=auth), 409, "event_archived")
     assert "archived" in err["message"]
     resp = await client.post(f"{BASE}/{event['id']}/publish", headers={**auth, **DE})
-    assert (await _error(resp, 409, "event_archived"))["title"] == "Event archiviert"
+    assert (await assert_error(resp, 409, "event_archived"))["title"] == "Event archiviert"
 
 
 async def test_archive_a_draft_leaves_it_without_token(client):
@@ -335,10 +324,10 @@ async def test_publish_and_archive_guard_tenant_and_ability(client):
     _, auth = await _admin(client)
     theirs = await make_event(client.app, (await make_tenant(client.app))["id"], status="draft")
     for action in ("publish", "archive"):
-        await _error(await client.post(f"{BASE}/{theirs['id']}/{action}", headers=auth), 404, "not_found")
-        await _error(await client.post(f"{BASE}/nope/{action}", headers=auth), 404, "not_found")
-        await _error(await client.post(f"{BASE}/{theirs['id']}/{action}"), 401, "unauthenticated")
+        await assert_error(await client.post(f"{BASE}/{theirs['id']}/{action}", headers=auth), 404, "not_found")
+        await assert_error(await client.post(f"{BASE}/nope/{action}", headers=auth), 404, "not_found")
+        await assert_error(await client.post(f"{BASE}/{theirs['id']}/{action}"), 401, "unauthenticated")
     _, read_only = await _admin(client, abilities=(EVENTS_READ,))
-    await _error(await client.post(f"{BASE}/{theirs['id']}/publish", headers=read_only), 403, "missing_ability")
+    await assert_error(await client.post(f"{BASE}/{theirs['id']}/publish", headers=read_only), 403, "missing_ability")
     status = await client.app[pool_key].fetchval("select status from events where id = $1", theirs["id"])
     assert status == "draft"

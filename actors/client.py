@@ -2,8 +2,9 @@
 
 An actor call costs about a millisecond here while a request is worth tens of microseconds, so
 concurrent callers that target the same shard share one `call_batch`. A batch is sent when it
-holds `max_batch` ops or `max_wait_s` after its first op, whichever comes first; results come back
-in order and each caller gets its own slot (value or exception).
+holds `max_batch` ops, else on the next loop turn when the shard has no batch in flight, else
+`max_wait_s` after its first op; results come back in order and each caller gets its own slot
+(value or exception).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class ShardClient:
         self._handles: list[Any] = [None] * shards
         self._pending: dict[int, _Pending] = {}
         self._inflight: set[asyncio.Task] = set()
+        self._busy: set[int] = set()  # shards with a batch in flight
         self.stats = ClientStats()
 
     def shard_for(self, key: str) -> int:
@@ -93,7 +95,10 @@ class ShardClient:
         if len(pending.ops) >= self._max_batch:
             self._flush(shard)
         elif pending.timer is None:
-            pending.timer = loop.call_later(self._max_wait_s, self._flush, shard)
+            # An idle shard gets the batch on the next loop turn (everything queued in this turn
+            # goes with it); while one is in flight, later ops wait up to max_wait_s to share one.
+            delay = self._max_wait_s if shard in self._busy else 0
+            pending.timer = loop.call_later(delay, self._flush, shard)
         return await fut
 
     async def call_unbatched(self, method: str, key: str, *args: Any) -> Any:
@@ -120,6 +125,7 @@ class ShardClient:
 
     async def _send(self, shard: int, pending: _Pending) -> None:
         self.stats.actor_calls += 1
+        self._busy.add(shard)
         try:
             results = await self.handle(shard).call_batch.remote(pending.ops)
         except BaseException as exc:  # the whole call failed: every op of this batch, no others
@@ -129,6 +135,8 @@ class ShardClient:
             if not isinstance(exc, Exception):
                 raise
             return
+        finally:
+            self._busy.discard(shard)
         for fut, (ok, value) in zip(pending.futures, results, strict=True):
             if fut.done():  # the caller gave up (cancelled); nothing to deliver
                 continue

@@ -11,6 +11,7 @@ from gateway.api.resources import quota_ctx, request_log_ctx, runtime_settings_c
 from gateway.contracts import Contract
 from gateway.events.app import create_events_app
 from gateway.events.routes import setup_fast_routes
+from gateway.events.upload_sweeper import upload_sweeper_ctx
 from gateway.events.feed import event_feeds_ctx
 from gateway.health import healthz, readyz
 from gateway.keys import contract_key, metrics_key, settings_key
@@ -55,7 +56,7 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
     app[settings_key] = settings
     app[metrics_key] = metrics
     app[contract_key] = Contract.PETCARE
-    app.cleanup_ctx.extend([postgres_ctx, redis_ctx, identity_ctx, ray_ctx, actors_ctx, runtime_settings_ctx, quota_ctx, request_log_ctx, jobs_ctx, event_feeds_ctx])
+    app.cleanup_ctx.extend([postgres_ctx, redis_ctx, identity_ctx, ray_ctx, actors_ctx, runtime_settings_ctx, quota_ctx, request_log_ctx, jobs_ctx, event_feeds_ctx, upload_sweeper_ctx])
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

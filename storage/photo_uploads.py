@@ -87,3 +87,22 @@ async def lock_for_photo(conn: asyncpg.Connection, upload_id: str, event_id: int
 async def consume(conn: asyncpg.Connection, upload_id: str) -> None:
     with domain_errors():
         await conn.execute("update photo_uploads set consumed_at = now() where id = $1", upload_id)
+
+
+async def lock_abandoned(conn: asyncpg.Connection, expired_before: datetime, limit: int) -> list[asyncpg.Record]:
+    """Uploads that expired before `expired_before` without becoming a photo, row-locked (skipping
+    rows another sweeper holds) until the caller's transaction ends."""
+    return await conn.fetch(
+        """
+        select id, media_key from photo_uploads
+        where consumed_at is null and expires_at < $1
+        order by expires_at limit $2
+        for update skip locked
+        """,
+        expired_before,
+        limit,
+    )
+
+
+async def delete_many(conn: asyncpg.Connection, upload_ids: list[str]) -> None:
+    await conn.execute("delete from photo_uploads where id = any($1::text[])", upload_ids)

@@ -1,0 +1,66 @@
+"""Abandoned uploads: a guest asked for an upload URL (and maybe sent the bytes) but never made a
+photo of it. Their rows and raw bytes, EXIF and GPS included, would otherwise stay for ever.
+
+Every gateway runs the sweep now and then; `for update skip locked` lets several run at once
+without doing the same rows twice. An upload is swept `GRACE_S` after its URL expired, so a PUT
+still streaming at the expiry instant is long finished. Files go before rows: a sweep that dies in
+between leaves rows whose files are already gone, and the next sweep deletes them again harmlessly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from aiohttp import web
+
+from domain.media_store import LocalMediaStore, event_media_store
+from gateway.keys import pool_key, settings_key
+from storage import photo_uploads as uploads_sql
+
+log = logging.getLogger(__name__)
+
+# an hour past a URL's expiry (15 min by default) nothing can still be writing its bytes
+GRACE_S = 3600
+SWEEP_EVERY_S = 600
+BATCH = 500
+
+
+async def sweep_abandoned(pool: asyncpg.Pool, store: LocalMediaStore, *, now: datetime | None = None) -> int:
+    """Delete abandoned uploads and their bytes, a batch at a time; returns how many went."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=GRACE_S)
+    swept = 0
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            rows = await uploads_sql.lock_abandoned(conn, cutoff, BATCH)
+            for row in rows:
+                # the PUT stores bytes under the row's key, or (racing PUTs) under key-<suffix>
+                # that it records; an unreceived upload has no file and the delete is a no-op
+                await store.delete(row["media_key"])
+            await uploads_sql.delete_many(conn, [r["id"] for r in rows])
+        swept += len(rows)
+        if len(rows) < BATCH:
+            return swept
+
+
+async def upload_sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Needs postgres_ctx before it."""
+    store = event_media_store(app[settings_key].media_dir)
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(SWEEP_EVERY_S)
+            try:
+                swept = await sweep_abandoned(app[pool_key], store)
+                if swept:
+                    log.info("abandoned uploads swept", extra={"uploads": swept})
+            except Exception:  # the loop must outlive a failed sweep; the next one retries
+                log.exception("upload sweep failed")
+
+    task = asyncio.get_running_loop().create_task(loop())
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     # Upload URLs one guest device, and one tenant's events together, may ask for per minute
     event_uploads_per_device_per_minute: int = Field(default=20, ge=1)
     event_uploads_per_tenant_per_minute: int = Field(default=1200, ge=1)
+    # Requests one tenant's apps together may make to the tenant routes per minute (001's per-tenant
+    # rate limit for tenant apps; one busy tenant must not crowd out the others)
+    event_tenant_api_per_minute: int = Field(default=1200, ge=1)
 
     @field_validator("petcare_prefix")
     @classmethod

@@ -15,7 +15,8 @@ from aiohttp import web
 from domain.errors import Forbidden
 from gateway.auth.guards import require_abilities, require_user
 from gateway.auth.identity import Identity
-from gateway.keys import pool_key
+from gateway.keys import pool_key, settings_key, throttles_key
+from gateway.throttle import Limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +28,15 @@ class TenantCaller:
 
 
 async def require_tenant(request: web.Request, *abilities: str) -> TenantCaller:
+    """Also counts the request against the tenant's per-minute budget (429 with x-rate-limit-*)."""
     identity = require_abilities(request, *abilities) if abilities else require_user(request)
     async with request.config_dict[pool_key].acquire() as conn:
         row = await conn.fetchrow("select tenant_id, role from tenant_users where user_id = $1", identity.user_id)
     if row is None:
         raise Forbidden("This account does not administer a tenant.", code="not_a_tenant_admin")
+    config = request.config_dict
+    limit = Limit("event-tenant-api", config[settings_key].event_tenant_api_per_minute, 60)
+    await config[throttles_key].enforce(request, limit, str(row["tenant_id"]))
     return TenantCaller(user_id=identity.user_id, tenant_id=row["tenant_id"], role=row["role"], identity=identity)
 
 

@@ -20,6 +20,7 @@ Ops (all take the key first)
 - photo_added(photo, feed_version), photo_updated(photo, feed_version),
   photo_removed(photo_id, feed_version) -> "applied" | "known" | "stale"
 - seen(device_ids, now) -> how many devices are online (in the last presence window)
+- event_removed() -> the event was deleted: reads say `gone` from now on (as after a reload)
 - read(now, known_version=None, presence_window_s=60) -> (version, {"stats", "photos", "complete"});
   `photos` is None when the caller already holds `known_version` (the common, cheap refresh).
 """
@@ -69,6 +70,8 @@ class _Feed:
     presence: dict[str, float] = field(default_factory=dict)
     # a change was missed: the next batch reloads this feed (loaded() says no)
     stale: bool = False
+    # the event no longer exists (deleted, or never did): reads say so, gateways answer 404
+    gone: bool = False
 
     @property
     def complete(self) -> bool:
@@ -118,6 +121,8 @@ class EventFeedState(ShardState):
             latest_photo_at=snap.get("latest_photo_at"),
             # presence is not in PostgreSQL; a reload after a missed change must not lose it
             presence=old.presence if old is not None else {},
+            # PostgreSQL has nothing for events that do not exist
+            gone=snapshot is None,
         )
         self._touch(key)
 
@@ -133,6 +138,10 @@ class EventFeedState(ShardState):
             return self._read(feed, *args)
         if method == "seen":
             return self._seen(feed, *args)
+        if method == "event_removed":
+            self._feeds[key] = _Feed(version=feed.version, total=0, photos=[], task_counts={},
+                                     latest_photo_at=None, gone=True)
+            return "applied"
         if method in ("photo_added", "photo_updated", "photo_removed"):
             subject, feed_version = args
             if feed.stale:
@@ -221,6 +230,7 @@ class EventFeedState(ShardState):
             # a copy: Ray pickles it anyway, and callers in-process must not see later changes
             "photos": None if known_version == feed.version else list(feed.photos),
             "complete": feed.complete,
+            "gone": feed.gone,
         }
         return feed.version, value
 

@@ -60,7 +60,14 @@ class FeedNotifier:
             self._handles[shard] = handle
         return handle
 
+    async def event_removed(self, event_id: int) -> None:
+        """The event was deleted: its pollers get 404 within a snapshot interval on every gateway."""
+        await self._call(event_id, "event_removed", ())
+
     async def _send(self, event_id: int, method: str, subject: Any, feed_version: int) -> None:
+        await self._call(event_id, method, (subject, int(feed_version)))
+
+    async def _call(self, event_id: int, method: str, args: tuple) -> None:
         key = str(event_id)
         shard = shard_of(key, self.shards)
         handle = await self._handle(shard)
@@ -68,7 +75,7 @@ class FeedNotifier:
             return
         self.calls += 1
         try:
-            ((ok, value),) = await handle.call_batch.remote([(method, key, (subject, int(feed_version)))])
+            ((ok, value),) = await handle.call_batch.remote([(method, key, args)])
         except Exception:
             # a killed (not restarting) actor leaves a dead handle; look it up afresh next time
             self._handles.pop(shard, None)

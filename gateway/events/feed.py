@@ -231,6 +231,8 @@ class PhotosView:
 class FeedView:
     stats: StatsView
     photos: PhotosView
+    # the event was deleted: polls answer 404 (and the token is forgotten)
+    gone: bool = False
 
 
 # -- the whole gateway side -----------------------------------------------------------------------
@@ -299,7 +301,7 @@ class EventFeeds:
             photos_view = PhotosView.build(
                 version, value["photos"] or [], value["complete"], stats["latest_photo_at"], self.app_url
             )
-        return version, FeedView(stats_view, photos_view)
+        return version, FeedView(stats_view, photos_view, gone=bool(value.get("gone")))
 
     # presence
 

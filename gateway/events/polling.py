@@ -28,9 +28,9 @@ from typing import Any
 
 from aiohttp import hdrs, web
 
-from domain.errors import BadRequest, Invalid
+from domain.errors import BadRequest, Invalid, NotFound
 from gateway.events.devices import device_id
-from gateway.events.feed import EventFeeds, FeedPage, PhotosView, feeds_key
+from gateway.events.feed import EventFeeds, FeedPage, PhotosView, event_not_found, feeds_key
 from gateway.events.photo_views import photo_public
 from gateway.json_io import dumps
 from storage import event_feed as feed_sql
@@ -188,6 +188,13 @@ def _build_page(view: PhotosView, raw_since: str, limit: int, since: int | datet
 # -- handlers -------------------------------------------------------------------------------------
 
 
+def _deleted(feeds: EventFeeds, token: str) -> NotFound:
+    """The feed says the event was deleted: drop the cached token (the next poll looks it up,
+    finds nothing and caches that) and answer like an unknown token."""
+    feeds.tokens.forget(token)
+    return event_not_found()
+
+
 def not_modified(headers: dict[str, str]) -> web.StreamResponse:
     # A bare StreamResponse: a 304 has no body, and Response's body handling is a measurable share
     # of the cheapest answer we give (aiohttp sends neither chunking nor a length for a 304).
@@ -211,7 +218,10 @@ async def event_stats(request: web.Request) -> web.Response:
     headers = request.headers
     if "X-Device-Id" in headers:
         _note_device(request, feeds, key)
-    stats = (feeds.current(key) or await feeds.view(key)).stats
+    feed = feeds.current(key) or await feeds.view(key)
+    if feed.gone:
+        raise _deleted(feeds, token)
+    stats = feed.stats
     inm = headers.get(hdrs.IF_NONE_MATCH)
     if inm is not None and (inm == stats.etag or etag_matches(inm, stats.etag)):
         return not_modified(stats.headers_304)
@@ -227,7 +237,10 @@ async def event_photos(request: web.Request) -> web.Response:
     limit = parse_limit(query.get("limit"))
     if "X-Device-Id" in request.headers:
         _note_device(request, feeds, key)
-    view = (feeds.current(key) or await feeds.view(key)).photos
+    feed = feeds.current(key) or await feeds.view(key)
+    if feed.gone:
+        raise _deleted(feeds, token)
+    view = feed.photos
     page = view.pages.get((raw_since, limit))
     if page is None:
         since = parse_since(raw_since)

@@ -18,6 +18,7 @@ from domain.tenant_abilities import EVENTS_READ, EVENTS_WRITE
 from gateway.events.envelope import success
 from gateway.events.event_models import EventCreate, EventUpdate
 from gateway.events.event_views import event_tenant
+from gateway.events.feed import feed_notifier_key
 from gateway.events.guards import require_tenant
 from gateway.events.pagination import page_body, page_of
 from gateway.keys import media_store_key, pool_key, settings_key
@@ -108,6 +109,11 @@ async def delete_event(request: web.Request) -> web.Response:
     except OSError:
         # the event is gone either way; orphaned files are unreachable (keys carry a random part)
         log.exception("event media not removed", extra={"event_id": event_id})
+    try:
+        # pollers on every gateway get 404 within a snapshot interval, not a token-cache TTL
+        await request.config_dict[feed_notifier_key].event_removed(event_id)
+    except Exception:  # the feed reloads as gone after its idle eviction or a restart anyway
+        log.exception("event feed not told of the deletion", extra={"event_id": event_id})
     return web.Response(status=204)
 
 

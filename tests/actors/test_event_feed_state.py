@@ -170,3 +170,14 @@ def test_unknown_method_fails_only_that_op():
     state = loaded()
     with pytest.raises(NotFound):
         state.apply("explode", KEY, ())
+
+
+def test_removed_or_missing_events_read_as_gone():
+    state = EventFeedState()
+    state.restore("1", {"version": 2, "photos": [], "total": 0, "task_counts": {}, "latest_photo_at": None})
+    assert state.apply("read", "1", (0.0,))[1]["gone"] is False
+    assert state.apply("event_removed", "1", ()) == "applied"
+    version, value = state.apply("read", "1", (0.0,))
+    assert value["gone"] is True and value["photos"] == [] and value["stats"]["tasks_solved"] == 0
+    state.restore("2", None)  # PostgreSQL had no such event
+    assert state.apply("read", "2", (0.0,))[1]["gone"] is True

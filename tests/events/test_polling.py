@@ -410,3 +410,24 @@ async def test_notifier_without_a_shard_actor_is_a_no_op(settings, ray_session):
     lonely = FeedNotifier(namespace="roost-test-no-such-namespace", shards=2)
     await lonely.photo_removed(1, 1, 2)
     assert lonely.calls == 0
+
+
+async def test_a_deleted_events_polls_turn_404_within_a_snapshot_interval(fast, notifier):
+    from tests.builders import bearer
+    from tests.event_builders import make_tenant_admin
+
+    tenant = await make_tenant(fast.app)
+    event = await make_event(fast.app, tenant["id"])
+    _, admin = await make_tenant_admin(fast.app, tenant["id"])
+    await approve(fast.app, notifier, event)
+    assert (await fast.get(stats_url(event))).status == 200  # the token and the snapshot are cached
+    assert (await fast.delete(f"/api/v1/tenant/events/{event['id']}", headers=bearer(admin))).status == 204
+
+    async def gone() -> bool:
+        stats, photos = await fast.get(stats_url(event)), await fast.get(photos_url(event))
+        return stats.status == photos.status == 404
+
+    # the token cache alone would keep answering for EVENT_FEED_TOKEN_TTL_S (30 s)
+    await eventually(gone, timeout=3.0)
+    body = await (await fast.get(stats_url(event))).json()
+    assert body["error"]["code"] == "event_not_found"

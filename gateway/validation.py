@@ -99,3 +99,15 @@ def trimmed_name(value: Any, max_len: int = 255) -> Any:
     if len(value) > max_len:
         raise ValueError(f"The name may not be greater than {max_len} characters.")
     return value
+
+
+def optional_description(value: Any, max_len: int) -> Any:
+    """A `description` field (a BeforeValidator): blank means none; else a string of at most
+    `max_len` characters, kept as sent."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise ValueError("The description must be a string.")
+    if len(value) > max_len:
+        raise ValueError(f"The description may not be greater than {max_len} characters.")
+    return value

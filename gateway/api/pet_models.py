@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator
 
 from domain.errors import Invalid
-from gateway.validation import trimmed_name
+from gateway.validation import optional_description, trimmed_name
 from storage.pets import utc_today
 
 NAME_MAX = 255
@@ -58,13 +58,7 @@ def _birthday(value: Any) -> Any:
 
 
 def _description(value: Any) -> Any:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if not isinstance(value, str):
-        raise ValueError("The description must be a string.")
-    if len(value) > DESCRIPTION_MAX:
-        raise ValueError(f"The description may not be greater than {DESCRIPTION_MAX} characters.")
-    return value
+    return optional_description(value, DESCRIPTION_MAX)
 
 
 def _type_id(value: Any) -> Any:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, BeforeValidator
 
 from domain import events as rules
 from domain.errors import Invalid
-from gateway.validation import trimmed_name
+from gateway.validation import optional_description, trimmed_name
 
 NAME_MAX = 255
 DESCRIPTION_MAX = 5000
@@ -39,13 +39,7 @@ def _slug(value: Any) -> Any:
 
 
 def _description(value: Any) -> Any:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if not isinstance(value, str):
-        raise ValueError("The description must be a string.")
-    if len(value) > DESCRIPTION_MAX:
-        raise ValueError(f"The description may not be greater than {DESCRIPTION_MAX} characters.")
-    return value
+    return optional_description(value, DESCRIPTION_MAX)
 
 
 def _moment(label: str):

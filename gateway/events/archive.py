@@ -159,6 +159,9 @@ async def download_archive(request: web.Request) -> web.StreamResponse:
     )
     response.enable_chunked_encoding()
     await response.prepare(request)
+    if request.method == "HEAD":  # the headers say it all: build no ZIP for an answer with no body
+        await response.write_eof()
+        return response
     store = request.config_dict[media_store_key]
     # aclosing: a client that hangs up mid-download closes the open media file at once
     async with contextlib.aclosing(zip_stream(_entries(fetch, store, first_batch))) as pieces:

@@ -151,6 +151,11 @@ async def download_photo(request: web.Request) -> web.StreamResponse:
     )
     if size is not None:
         response.content_length = size
+    if request.method == "HEAD":  # the headers say it all; read no bytes for an answer with none
+        await chunks.aclose()
+        await response.prepare(request)
+        await response.write_eof()
+        return response
     try:
         await response.prepare(request)
         await response.write(first)

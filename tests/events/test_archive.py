@@ -50,6 +50,10 @@ async def test_archive_holds_exactly_the_approved_originals(client, monkeypatch)
         for photo in approved:
             assert zf.read(f"photo-{photo['id']}.jpg") == await store.read(photo["original_key"])
             assert zf.getinfo(f"photo-{photo['id']}.jpg").compress_type == zipfile.ZIP_STORED
+    # HEAD answers the same headers without building the archive
+    monkeypatch.setattr(archive, "zip_stream", None)  # building it now would fail loudly
+    head = await client.head(_url(event["id"]), headers=auth)
+    assert head.status == 200 and head.headers["Content-Type"] == "application/zip"
 
 
 async def test_a_missing_original_is_left_out(client):

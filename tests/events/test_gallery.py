@@ -225,6 +225,9 @@ async def test_download_streams_the_original(client):
     assert resp.headers["Content-Type"] == "image/jpeg"
     assert resp.headers["Content-Disposition"] == f'attachment; filename="photo-{photo["id"]}.jpg"'
     assert await resp.read() == data
+    head = await client.head(f"/api/v1/gallery/{event['guest_token']}/photos/{photo['id']}/download")
+    assert head.status == 200 and head.headers["Content-Length"] == str(len(data))
+    assert head.headers["Content-Disposition"] == resp.headers["Content-Disposition"]
 
 
 async def test_download_404s_photo_not_found(client):

@@ -93,9 +93,13 @@ async def _process(
     photo = await photos_sql.for_processing(ctx.conn, photo_id)
     if photo is None:
         return {"photo_id": photo_id, "outcome": "gone"}
-    if photo["status"] != "pending":
-        return {"photo_id": photo_id, "outcome": f"already_{photo['status']}"}
     upload_key = photo["upload_key"]
+    if photo["status"] != "pending":
+        if upload_key is not None:
+            # A run that died between its commit and deleting the raw upload (GPS and all) left
+            # it behind; this re-run (the sweeper re-dispatches such jobs) finishes that.
+            await store.delete(upload_key)
+        return {"photo_id": photo_id, "outcome": f"already_{photo['status']}"}
     try:
         if upload_key is None:
             raise FileNotFoundError

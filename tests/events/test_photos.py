@@ -258,6 +258,10 @@ async def test_a_re_run_of_a_ready_photo_does_nothing(client):
     assert await client.app[pool_key].fetchrow("select * from photos where id = $1", photo["id"]) == before
     assert (await _event_row(client, event["id"]))["feed_version"] == 1
     assert not await media_store(client).exists(key)
+    # a run that died after its commit but before deleting the raw upload: the re-run deletes it
+    await media_store(client).put(key, fx.jpeg(30, 30))
+    assert (await run_image_job(client, photo["id"]))["outcome"] == "already_ready"
+    assert not await media_store(client).exists(key)
 
 
 async def test_a_bad_payload_fails_the_job_permanently(client):

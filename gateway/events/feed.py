@@ -40,7 +40,8 @@ from actors.event_feed_client import FeedNotifier
 
 from actors.client import ShardClient
 from actors.snapshots import Snapshot, SnapshotCache
-from domain.errors import NotFound, ServiceUnavailable
+from domain.errors import ServiceUnavailable
+from gateway.events.guest_events import event_not_found
 from gateway.events.photo_views import photo_public
 from gateway.json_io import dumps
 from gateway.keys import actors_key, pool_key, settings_key
@@ -60,10 +61,6 @@ MAX_DEVICES_PER_FLUSH = 20_000
 MAX_PAGES_PER_VERSION = 64
 # events one gateway keeps snapshots of; each holds up to 500 rendered photos (~250 KB)
 MAX_SNAPSHOTS = 2000
-
-
-def event_not_found() -> NotFound:
-    return NotFound("Event not found.", code="event_not_found")
 
 
 # -- token -> event -------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ from aiohttp import hdrs, web
 
 from domain.errors import BadRequest, Invalid, NotFound
 from gateway.events.devices import device_id
-from gateway.events.feed import EventFeeds, FeedPage, PhotosView, event_not_found, feeds_key
+from gateway.events.feed import EventFeeds, FeedPage, PhotosView, feeds_key
+from gateway.events.guest_events import event_not_found
 from gateway.events.photo_views import photo_public
 from gateway.json_io import dumps
 from storage import event_feed as feed_sql

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -71,7 +71,7 @@ class Accounts:
         """A new account and its personal group, in one transaction (422 on a taken email/username)."""
         stored = await self.hashing.hash(password_hex) if password_hex is not None else None
         async with self.pool.acquire() as conn, conn.transaction():
-            user = await users_sql.create(
+            return await self.insert_account(
                 conn,
                 email=email,
                 password_hash=stored,
@@ -85,7 +85,13 @@ class Accounts:
                 is_premium=premium,
                 is_admin=admin,
             )
-            await groups_sql.create_personal(conn, user["id"])
+
+    @staticmethod
+    async def insert_account(conn: asyncpg.Connection, **fields: Any) -> asyncpg.Record:
+        """What registering writes (the account and its personal group), inside the caller's
+        transaction, for callers that create more in the same one; the password is already hashed."""
+        user = await users_sql.create(conn, **fields)
+        await groups_sql.create_personal(conn, user["id"])
         return user
 
     async def authenticate(self, email: str, password_hex: str) -> asyncpg.Record | None:

@@ -16,7 +16,6 @@ import asyncpg
 
 from domain.accounts import Accounts
 from domain.errors import Conflict, Invalid, NotFound
-from storage import groups as groups_sql
 from storage import packages as packages_sql
 from storage import tenants as tenants_sql
 from storage import users as users_sql
@@ -67,12 +66,7 @@ async def create_tenant(
         user = await users_sql.by_email(conn, admin_email)
         new_account = user is None
         if user is None:
-            # What Accounts.register writes (the account and its personal group), here inside the
-            # tenant's transaction.
-            user = await users_sql.create(
-                conn, email=admin_email, password_hash=stored_hash, source="admin"
-            )
-            await groups_sql.create_personal(conn, user["id"])
+            user = await accounts.insert_account(conn, email=admin_email, password_hash=stored_hash, source="admin")
         else:
             current = await conn.fetchval("select tenant_id from tenant_users where user_id = $1", user["id"])
             if current is not None:

@@ -6,12 +6,13 @@ clients show to people; every contract renders the same field map in its own env
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from domain.errors import Invalid
+from domain.errors import Invalid, NotFound
 from gateway.json_io import is_json_type, read_json
 
 M = TypeVar("M", bound=BaseModel)
@@ -111,3 +112,15 @@ def optional_description(value: Any, max_len: int) -> Any:
     if len(value) > max_len:
         raise ValueError(f"The description may not be greater than {max_len} characters.")
     return value
+
+
+_PATH_ID = re.compile(r"^[1-9][0-9]{0,17}$")
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """A numeric id in the path: anything but a positive integer that fits a bigint names nothing
+    (404, never a database error)."""
+    raw = request.match_info[name]
+    if not _PATH_ID.fullmatch(raw):
+        raise NotFound()
+    return int(raw)

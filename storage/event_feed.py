@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from storage.errors import domain_errors
+from storage.photos import IN_FEED_SQL
 
 # The columns a feed photo carries: what photo_public (gateway/events/photo_views.py) renders, plus
 # the ordering key. Shared by the loader and the notifier so both build the same dict.
@@ -21,7 +22,7 @@ FEED_COLUMNS = (
     "is_featured", "created_at", "approved_at", "feed_seq",
 )
 _SELECT = ", ".join(FEED_COLUMNS)
-_IN_FEED = "moderation = 'approved' and status = 'ready' and feed_seq is not null"
+_IN_FEED = IN_FEED_SQL
 
 
 async def load_feeds(conn: asyncpg.Connection, event_ids: list[int], *, window: int) -> dict[int, dict[str, Any]]:

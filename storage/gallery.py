@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncpg
 
+from storage.photos import IN_FEED_SQL
+
 # photos.id is a bigserial; a larger id cannot exist and would overflow the parameter
 MAX_ID = 2**63 - 1
 
-_VISIBLE = "moderation = 'approved' and status = 'ready' and feed_seq is not null"
+_VISIBLE = IN_FEED_SQL
 
 
 async def page_before(

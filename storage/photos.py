@@ -20,11 +20,8 @@ import asyncpg
 from domain.errors import Forbidden
 from storage.errors import domain_errors
 
-# An event as photo routes need it: its state and its tenant's current package limit.
-_EVENT = """
-    select e.id, e.tenant_id, e.status, e.moderation, e.photo_count, p.photo_limit
-    from events e join tenants t on t.id = e.tenant_id join packages p on p.id = t.package_id
-"""
+# What guests see of an event (the feed, the gallery, the archive), as SQL over `photos`
+IN_FEED_SQL = "moderation = 'approved' and status = 'ready' and feed_seq is not null"
 
 # The tenant's `?status=` filters (see gateway/events/photos.py for what each means).
 STATUS_FILTERS: dict[str, str] = {
@@ -36,19 +33,6 @@ STATUS_FILTERS: dict[str, str] = {
     "featured": "is_featured",
     "unmoderated": "status = 'ready' and moderation = 'pending'",
 }
-
-
-async def guest_event(conn: asyncpg.Connection, token: str) -> asyncpg.Record | None:
-    """The event behind a guest token; drafts have none and are never found."""
-    with domain_errors():
-        return await conn.fetchrow(
-            _EVENT + " where e.guest_token = $1 and e.status in ('published', 'archived')", token
-        )
-
-
-async def tenant_event(conn: asyncpg.Connection, tenant_id: int, event_id: int) -> asyncpg.Record | None:
-    with domain_errors():
-        return await conn.fetchrow(_EVENT + " where e.id = $1 and e.tenant_id = $2", event_id, tenant_id)
 
 
 def limit_exceeded(limit: int, used: int) -> Forbidden:
@@ -85,6 +69,11 @@ async def release_slot(conn: asyncpg.Connection, event_id: int) -> None:
         await conn.execute(
             "update events set photo_count = greatest(photo_count - 1, 0) where id = $1", event_id
         )
+
+
+def in_feed(photo: asyncpg.Record) -> bool:
+    """Guests see it: approved by the tenant (or auto moderation) and processed."""
+    return photo["moderation"] == "approved" and photo["status"] == "ready"
 
 
 def holds_slot(photo: asyncpg.Record) -> bool:

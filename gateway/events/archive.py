@@ -25,8 +25,8 @@ from aiohttp import web
 from domain.errors import NotFound
 from domain.tenant_abilities import PHOTOS_EXPORT
 from gateway.events.guards import require_tenant
-from gateway.events.tenant_events import event_id_of
 from gateway.keys import media_store_key, pool_key
+from gateway.validation import path_id
 from storage import events as events_sql
 from storage import gallery as gallery_sql
 
@@ -135,7 +135,7 @@ async def download_archive(request: web.Request) -> web.StreamResponse:
     """GET /tenant/events/{event}/photos/archive (photos:export); 404 `no_photos` when the event
     has no approved photo, 404 `not_found` when it is not the caller's."""
     caller = await require_tenant(request, PHOTOS_EXPORT)
-    event_id = event_id_of(request)
+    event_id = path_id(request, "event")
     pool = request.config_dict[pool_key]
 
     async def fetch(after_id: int) -> list[asyncpg.Record]:

@@ -34,15 +34,16 @@ from domain.tenant_abilities import PHOTOS_MODERATE, PHOTOS_READ, PHOTOS_WRITE
 from gateway.events.devices import device_id
 from gateway.events.envelope import success
 from gateway.events.feed import feed_notifier_key
-from gateway.events.guards import require_tenant
+from gateway.events.guards import TenantCaller, require_tenant
 from gateway.events.pagination import page_body, page_of
 from gateway.events.photo_views import photo_public, photo_tenant
-from gateway.events.uploads import event_not_open, guest_event_or_404, parse_id, tenant_event_or_404
+from gateway.events.uploads import event_not_open, guest_event_or_404, tenant_event_or_404
 from gateway.keys import jobs_key, pool_key, settings_key
-from gateway.validation import parse, read_body, validate
+from gateway.validation import parse, path_id, read_body, validate
 from jobs import images
 from storage import jobs as jobs_sql
 from storage import photo_uploads as uploads_sql
+from storage import events as events_sql
 from storage import photos as photos_sql
 from storage.errors import domain_errors
 
@@ -160,7 +161,7 @@ async def tenant_create(request: web.Request) -> web.Response:
     """POST /tenant/events/{event}/photos (photos:write)."""
     caller = await require_tenant(request, PHOTOS_WRITE)
     async with request.config_dict[pool_key].acquire() as conn:
-        event = await tenant_event_or_404(conn, caller, request.match_info["event"])
+        event = await tenant_event_or_404(conn, caller, path_id(request, "event"))
     photo = await _create(request, event, device=device_id(request), user_id=caller.user_id)
     return success({"data": photo_tenant(photo, request.config_dict[settings_key].app_url)}, status=201)
 
@@ -177,7 +178,7 @@ async def tenant_list(request: web.Request) -> web.Response:
         raise Invalid(fields={"status": ["The status must be one of: " + ", ".join(photos_sql.STATUS_FILTERS) + "."]})
     app_url = request.config_dict[settings_key].app_url
     async with request.config_dict[pool_key].acquire() as conn:
-        event = await tenant_event_or_404(conn, caller, request.match_info["event"])
+        event = await tenant_event_or_404(conn, caller, path_id(request, "event"))
         rows, total = await photos_sql.list_for_event(conn, event["id"], status, page.per_page, page.offset)
     body = page_body(request, app_url, page, [photo_tenant(r, app_url) for r in rows], total)
     if status is not None:  # keep the filter when following the page links
@@ -194,21 +195,27 @@ def _photo_failed() -> Conflict:
     return Conflict("This photo could not be processed.", code="photo_failed")
 
 
+async def _locked_photo(conn: asyncpg.Connection, caller: TenantCaller, photo_id: int) -> asyncpg.Record:
+    """The tenant's photo, row-locked to the end of the moderation's transaction; else 404."""
+    photo = await photos_sql.lock_tenant_photo(conn, caller.tenant_id, photo_id)
+    if photo is None:
+        raise NotFound()
+    return photo
+
+
 async def approve(request: web.Request) -> web.Response:
     """POST /tenant/photos/{photo}/approve: into the feed now if processed, else once it is."""
     caller = await require_tenant(request, PHOTOS_MODERATE)
-    photo_id = parse_id(request.match_info["photo"])
+    photo_id = path_id(request, "photo")
     version: int | None = None
     async with request.config_dict[pool_key].acquire() as conn, conn.transaction():
-        photo = await photos_sql.lock_tenant_photo(conn, caller.tenant_id, photo_id)
-        if photo is None:
-            raise NotFound()
+        photo = await _locked_photo(conn, caller, photo_id)
         if photo["status"] == "failed":
             raise _photo_failed()
         row = photo
         if photo["moderation"] != "approved":
             if photo["moderation"] == "rejected":  # rejection freed its slot: take one again
-                event = await photos_sql.tenant_event(conn, caller.tenant_id, photo["event_id"])
+                event = await events_sql.get_for_tenant(conn, caller.tenant_id, photo["event_id"])
                 await photos_sql.reserve_slot(conn, event["id"], event["photo_limit"])
             if photo["status"] == "ready":
                 row, version = await photos_sql.enter_feed(conn, photo)
@@ -222,18 +229,16 @@ async def approve(request: web.Request) -> web.Response:
 async def reject(request: web.Request) -> web.Response:
     """POST /tenant/photos/{photo}/reject: out of the feed, and its package slot freed."""
     caller = await require_tenant(request, PHOTOS_MODERATE)
-    photo_id = parse_id(request.match_info["photo"])
+    photo_id = path_id(request, "photo")
     version: int | None = None
     async with request.config_dict[pool_key].acquire() as conn, conn.transaction():
-        photo = await photos_sql.lock_tenant_photo(conn, caller.tenant_id, photo_id)
-        if photo is None:
-            raise NotFound()
+        photo = await _locked_photo(conn, caller, photo_id)
         row = photo
         if photo["moderation"] != "rejected":
             if photos_sql.holds_slot(photo):
                 await photos_sql.release_slot(conn, photo["event_id"])
             row = await photos_sql.set_moderation(conn, photo_id, "rejected")
-            if photo["moderation"] == "approved" and photo["status"] == "ready":
+            if photos_sql.in_feed(photo):
                 version = await photos_sql.bump_feed_version(conn, photo["event_id"])
     if version is not None:
         await _tell_feed(_notifier(request).photo_removed(row["event_id"], photo_id, version), photo_id)
@@ -243,19 +248,17 @@ async def reject(request: web.Request) -> web.Response:
 async def feature(request: web.Request) -> web.Response:
     """POST /tenant/photos/{photo}/feature {featured?: bool = true}."""
     caller = await require_tenant(request, PHOTOS_MODERATE)
-    photo_id = parse_id(request.match_info["photo"])
+    photo_id = path_id(request, "photo")
     body = validate(FeatureIn, await read_body(request))  # no body at all: featured
     version: int | None = None
     async with request.config_dict[pool_key].acquire() as conn, conn.transaction():
-        photo = await photos_sql.lock_tenant_photo(conn, caller.tenant_id, photo_id)
-        if photo is None:
-            raise NotFound()
+        photo = await _locked_photo(conn, caller, photo_id)
         if photo["status"] == "failed":
             raise _photo_failed()
         row = photo
         if photo["is_featured"] != body.featured:
             row = await photos_sql.set_featured(conn, photo_id, body.featured)
-            if photo["moderation"] == "approved" and photo["status"] == "ready":
+            if photos_sql.in_feed(photo):
                 version = await photos_sql.bump_feed_version(conn, photo["event_id"])
     if version is not None:
         await _tell_feed(_notifier(request).photo_updated(row["event_id"], dict(row), version), photo_id)

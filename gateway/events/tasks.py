@@ -26,22 +26,13 @@ from gateway.events.pagination import page_body, page_of
 from gateway.events.task_models import EmotionCreate, EventTasksIn, TaskCreate, TaskUpdate
 from gateway.keys import pool_key, settings_key
 from gateway.timeutil import iso_z
-from gateway.validation import parse
+from gateway.validation import parse, path_id
 from gateway.events.guest_events import guest_event_row
 from storage import events as events_sql
 from storage import tasks as tasks_sql
 
-# bigint's range: a longer id cannot name a row, and must not reach the database as one
-_MAX_ID_DIGITS = 18
 # fields an override may set on a global task; the rest of a global task is the library's
 _OVERRIDABLE = frozenset({"title", "description"})
-
-
-def _path_id(request: web.Request, name: str) -> int:
-    raw = request.match_info[name]
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > _MAX_ID_DIGITS:
-        raise NotFound()
-    return int(raw)
 
 
 def _source(row: Mapping[str, Any]) -> str:
@@ -122,7 +113,7 @@ async def create_emotion(request: web.Request) -> web.Response:
 async def delete_emotion(request: web.Request) -> web.Response:
     """DELETE /tenant/emotions/{emotion} → 204; global emotions are everyone's (403)."""
     caller = await require_tenant(request, EVENTS_WRITE)
-    emotion_id = _path_id(request, "emotion")
+    emotion_id = path_id(request, "emotion")
     async with request.config_dict[pool_key].acquire() as conn:
         row = await tasks_sql.emotion_for_tenant(conn, caller.tenant_id, emotion_id)
         if row is None:
@@ -174,7 +165,7 @@ async def update_task(request: web.Request) -> web.Response:
     """PUT /tenant/tasks/{task}: the tenant's own task is edited; a global one gets (or updates)
     the tenant's override of its title and description. Only the fields sent change."""
     caller = await require_tenant(request, EVENTS_WRITE)
-    task_id = _path_id(request, "task")
+    task_id = path_id(request, "task")
     body = await parse(request, TaskUpdate)
     fields = body.model_dump(include=body.model_fields_set)
     async with request.config_dict[pool_key].acquire() as conn:
@@ -198,7 +189,7 @@ async def delete_task(request: web.Request) -> web.Response:
     """DELETE /tenant/tasks/{task} → 204: the tenant's own task is deleted; a global one is hidden
     from the tenant's events (restore brings it back)."""
     caller = await require_tenant(request, EVENTS_WRITE)
-    task_id = _path_id(request, "task")
+    task_id = path_id(request, "task")
     async with request.config_dict[pool_key].acquire() as conn:
         row = await _library_task_or_404(conn, caller.tenant_id, task_id)
         if row["tenant_id"] is None:
@@ -212,7 +203,7 @@ async def restore_task(request: web.Request) -> web.Response:
     """POST /tenant/tasks/{task}/restore → {data}: a global task as the library has it, visible
     again; the tenant's own tasks have nothing to restore (409)."""
     caller = await require_tenant(request, EVENTS_WRITE)
-    task_id = _path_id(request, "task")
+    task_id = path_id(request, "task")
     async with request.config_dict[pool_key].acquire() as conn:
         row = await _library_task_or_404(conn, caller.tenant_id, task_id)
         if row["tenant_id"] is not None:
@@ -234,7 +225,7 @@ async def _event_tasks_body(conn: asyncpg.Connection, tenant_id: int, event_id: 
 async def get_event_tasks(request: web.Request) -> web.Response:
     """GET /tenant/events/{event}/tasks → {data: [tasks the event offers], meta: {scoped}}."""
     caller = await require_tenant(request, EVENTS_READ)
-    event_id = _path_id(request, "event")
+    event_id = path_id(request, "event")
     async with request.config_dict[pool_key].acquire() as conn:
         if await events_sql.get_for_tenant(conn, caller.tenant_id, event_id) is None:
             raise NotFound()
@@ -247,7 +238,7 @@ async def put_event_tasks(request: web.Request) -> web.Response:
     order); an empty list offers the whole library again. Every id must be a global task or the
     tenant's own, and not hidden (else 422 on `task_ids`, nothing changed)."""
     caller = await require_tenant(request, EVENTS_WRITE)
-    event_id = _path_id(request, "event")
+    event_id = path_id(request, "event")
     body = await parse(request, EventTasksIn)
     async with request.config_dict[pool_key].acquire() as conn, conn.transaction():
         if await events_sql.get_for_tenant(conn, caller.tenant_id, event_id, lock=True) is None:

@@ -22,7 +22,7 @@ from gateway.events.feed import feed_notifier_key
 from gateway.events.guards import require_tenant
 from gateway.events.pagination import page_body, page_of
 from gateway.keys import media_store_key, pool_key, settings_key
-from gateway.validation import parse, read_body, validate
+from gateway.validation import parse, path_id, read_body, validate
 from storage import events as events_sql
 
 log = logging.getLogger("roost.events")
@@ -30,14 +30,6 @@ log = logging.getLogger("roost.events")
 
 def _pool(request: web.Request) -> asyncpg.Pool:
     return request.config_dict[pool_key]
-
-
-def event_id_of(request: web.Request) -> int:
-    """The `{event}` path segment: anything but a positive integer is simply not found."""
-    raw = request.match_info["event"]
-    if not raw.isdigit() or len(raw) > 18 or int(raw) == 0:
-        raise NotFound("Event not found.")
-    return int(raw)
 
 
 def _status_filter(request: web.Request) -> str | None:
@@ -71,7 +63,7 @@ async def create_event(request: web.Request) -> web.Response:
 
 async def show_event(request: web.Request) -> web.Response:
     caller = await require_tenant(request, EVENTS_READ)
-    event_id = event_id_of(request)
+    event_id = path_id(request, "event")
     async with _pool(request).acquire() as conn:
         row = await events_sql.get_for_tenant(conn, caller.tenant_id, event_id)
     if row is None:
@@ -83,7 +75,7 @@ async def update_event(request: web.Request) -> web.Response:
     """PUT /tenant/events/{event}: a partial update; the event is looked up before the body is
     judged, so another tenant learns nothing from a 422."""
     caller = await require_tenant(request, EVENTS_WRITE)
-    event_id = event_id_of(request)
+    event_id = path_id(request, "event")
     raw = await read_body(request)
     async with _pool(request).acquire() as conn, conn.transaction():
         if await events_sql.get_for_tenant(conn, caller.tenant_id, event_id) is None:
@@ -99,7 +91,7 @@ async def delete_event(request: web.Request) -> web.Response:
     """DELETE /tenant/events/{event}: the rows go by cascade in one statement, the media after
     the commit (a failed commit must not leave rows pointing at deleted files)."""
     caller = await require_tenant(request, EVENTS_WRITE)
-    event_id = event_id_of(request)
+    event_id = path_id(request, "event")
     async with _pool(request).acquire() as conn, conn.transaction():
         deleted = await events_sql.delete(conn, caller.tenant_id, event_id)
     if not deleted:
@@ -120,7 +112,7 @@ async def delete_event(request: web.Request) -> web.Response:
 async def publish_event(request: web.Request) -> web.Response:
     """POST /tenant/events/{event}/publish: idempotent; archived events answer 409."""
     caller = await require_tenant(request, EVENTS_WRITE)
-    event_id = event_id_of(request)
+    event_id = path_id(request, "event")
     async with _pool(request).acquire() as conn, conn.transaction():
         row = await events_sql.publish(conn, caller.tenant_id, event_id)
     if row is None:
@@ -131,7 +123,7 @@ async def publish_event(request: web.Request) -> web.Response:
 async def archive_event(request: web.Request) -> web.Response:
     """POST /tenant/events/{event}/archive: idempotent; the guest token stays."""
     caller = await require_tenant(request, EVENTS_WRITE)
-    event_id = event_id_of(request)
+    event_id = path_id(request, "event")
     async with _pool(request).acquire() as conn, conn.transaction():
         row = await events_sql.archive(conn, caller.tenant_id, event_id)
     if row is None:

@@ -36,8 +36,9 @@ from gateway.events.guards import TenantCaller, require_tenant
 from gateway.events.guest_limits import enforce_upload_limits
 from gateway.keys import media_store_key, pool_key, settings_key
 from gateway.timeutil import iso_z
-from gateway.validation import parse
+from gateway.validation import parse, path_id
 from storage import photo_uploads as uploads_sql
+from storage import events as events_sql
 from storage import photos as photos_sql
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,6 @@ _ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg"}
 # Network reads of the body; the store writes each chunk in a thread.
 CHUNK_BYTES = 256 * 1024
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
-_ID = re.compile(r"^[1-9][0-9]{0,17}$")
 
 
 class UploadUrlIn(BaseModel):
@@ -69,22 +69,15 @@ def event_not_open() -> Conflict:
     return Conflict("This event no longer accepts photos.", code="event_not_open")
 
 
-def parse_id(raw: str) -> int:
-    """A numeric path id; anything else names nothing (404)."""
-    if not _ID.fullmatch(raw):
-        raise NotFound()
-    return int(raw)
-
-
 async def guest_event_or_404(conn: asyncpg.Connection, token: str) -> asyncpg.Record:
-    event = await photos_sql.guest_event(conn, token) if len(token) <= 200 else None
+    event = await events_sql.get_by_token(conn, token)
     if event is None:
         raise NotFound()
     return event
 
 
-async def tenant_event_or_404(conn: asyncpg.Connection, caller: TenantCaller, raw_id: str) -> asyncpg.Record:
-    event = await photos_sql.tenant_event(conn, caller.tenant_id, parse_id(raw_id))
+async def tenant_event_or_404(conn: asyncpg.Connection, caller: TenantCaller, event_id: int) -> asyncpg.Record:
+    event = await events_sql.get_for_tenant(conn, caller.tenant_id, event_id)
     if event is None:
         raise NotFound()
     return event
@@ -157,7 +150,7 @@ async def tenant_upload_url(request: web.Request) -> web.Response:
     """POST /tenant/events/{event}/photos/upload-url (photos:write); drafts accept photos too."""
     caller = await require_tenant(request, PHOTOS_WRITE)
     async with request.config_dict[pool_key].acquire() as conn:
-        event = await tenant_event_or_404(conn, caller, request.match_info["event"])
+        event = await tenant_event_or_404(conn, caller, path_id(request, "event"))
     return await _start_upload(request, event, device=device_id(request), user_id=caller.user_id)
 
 

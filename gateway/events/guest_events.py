@@ -22,13 +22,18 @@ def event_not_found() -> NotFound:
     return NotFound("Event not found.", code="event_not_found")
 
 
-async def guest_event_row(request: web.Request) -> asyncpg.Record:
-    """The published or archived event the `{token}` path segment names, or 404."""
-    async with request.config_dict[pool_key].acquire() as conn:
-        row = await events_sql.get_by_token(conn, request.match_info["token"])
+async def guest_event_or_404(conn: asyncpg.Connection, token: str) -> asyncpg.Record:
+    """The published or archived event a guest token names, or 404 `event_not_found`."""
+    row = await events_sql.get_by_token(conn, token)
     if row is None:
         raise event_not_found()
     return row
+
+
+async def guest_event_row(request: web.Request) -> asyncpg.Record:
+    """The published or archived event the `{token}` path segment names, or 404."""
+    async with request.config_dict[pool_key].acquire() as conn:
+        return await guest_event_or_404(conn, request.match_info["token"])
 
 
 async def show_guest_event(request: web.Request) -> web.Response:

@@ -35,9 +35,10 @@ from gateway.events.devices import device_id
 from gateway.events.envelope import success
 from gateway.events.feed import feed_notifier_key
 from gateway.events.guards import TenantCaller, require_tenant
+from gateway.events.guest_events import guest_event_or_404
 from gateway.events.pagination import page_body, page_of
 from gateway.events.photo_views import photo_public, photo_tenant
-from gateway.events.uploads import event_not_open, guest_event_or_404, tenant_event_or_404
+from gateway.events.uploads import event_not_open, tenant_event_or_404
 from gateway.keys import jobs_key, pool_key, settings_key
 from gateway.validation import parse, path_id, read_body, validate
 from jobs import images

@@ -33,6 +33,7 @@ from domain.upload_signing import UploadSigner
 from gateway.events.devices import device_id
 from gateway.events.envelope import success
 from gateway.events.guards import TenantCaller, require_tenant
+from gateway.events.guest_events import guest_event_or_404
 from gateway.events.guest_limits import enforce_upload_limits
 from gateway.keys import media_store_key, pool_key, settings_key
 from gateway.timeutil import iso_z
@@ -67,13 +68,6 @@ def signer_of(request: web.Request) -> UploadSigner:
 
 def event_not_open() -> Conflict:
     return Conflict("This event no longer accepts photos.", code="event_not_open")
-
-
-async def guest_event_or_404(conn: asyncpg.Connection, token: str) -> asyncpg.Record:
-    event = await events_sql.get_by_token(conn, token)
-    if event is None:
-        raise NotFound()
-    return event
 
 
 async def tenant_event_or_404(conn: asyncpg.Connection, caller: TenantCaller, event_id: int) -> asyncpg.Record:

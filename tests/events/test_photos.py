@@ -136,6 +136,7 @@ async def test_an_upload_must_be_received_and_belong_to_this_event_and_device(cl
     assert set(assert_envelope(await resp.json(), "validation_failed")["meta"]["fields"]) == {"upload_id"}
     resp = await client.post(f"/api/v1/events/{event['slug']}/photos", json={"upload_id": received}, headers=guest)
     assert resp.status == 404
+    assert_envelope(await resp.json(), "event_not_found")  # as on every guest route
 
 
 async def test_tasks_and_emotions_must_be_the_tenants_and_visible(client):

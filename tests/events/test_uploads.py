@@ -67,7 +67,7 @@ async def test_guests_reach_events_by_token_only(client):
                  f"/api/v1/events/{event['id']}/photos/upload-url", f"/api/v1/events/{draft['slug']}/photos/upload-url"):
         resp = await client.post(path, json={"content_type": "image/jpeg", "size": 10}, headers=device())
         assert resp.status == 404, path
-        assert_envelope(await resp.json(), "not_found")
+        assert_envelope(await resp.json(), "event_not_found")
 
 
 async def test_archived_events_take_no_uploads(client):

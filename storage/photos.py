@@ -80,35 +80,6 @@ def holds_slot(photo: asyncpg.Record) -> bool:
     return photo["status"] != "failed" and photo["moderation"] != "rejected"
 
 
-async def task_allowed(conn: asyncpg.Connection, tenant_id: int, event_id: int, task_id: int) -> bool:
-    """A global task or the tenant's own, not hidden by the tenant, and among the event's tasks
-    when the event picked some (an event with none offers the whole library)."""
-    with domain_errors():
-        return await conn.fetchval(
-            """
-            select exists (
-                select 1 from tasks t
-                left join tenant_task_overrides o on o.task_id = t.id and o.tenant_id = $2
-                where t.id = $1 and (t.tenant_id is null or t.tenant_id = $2) and not coalesce(o.hidden, false)
-                  and (not exists (select 1 from event_tasks where event_id = $3)
-                       or exists (select 1 from event_tasks where event_id = $3 and task_id = t.id))
-            )
-            """,
-            task_id,
-            tenant_id,
-            event_id,
-        )
-
-
-async def emotion_allowed(conn: asyncpg.Connection, tenant_id: int, emotion_id: int) -> bool:
-    with domain_errors():
-        return await conn.fetchval(
-            "select exists (select 1 from emotions where id = $1 and (tenant_id is null or tenant_id = $2))",
-            emotion_id,
-            tenant_id,
-        )
-
-
 async def insert(conn: asyncpg.Connection, **fields: Any) -> asyncpg.Record:
     """A pending photo: event_id, tenant_id, upload_id, device_id, user_id, task_id, emotion_id."""
     with domain_errors():

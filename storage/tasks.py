@@ -225,25 +225,33 @@ async def event_is_scoped(conn: asyncpg.Connection, event_id: int) -> bool:
     return await conn.fetchval("select exists (select 1 from event_tasks where event_id = $1)", event_id)
 
 
+# What an event offers ($1 tenant, $2 event): its scoped tasks, or (none scoped) the tenant's whole
+# library; hidden ones left out either way.
+_OFFERED = """
+    with scoped as (select task_id, sort_order from event_tasks where event_id = $2)
+    select {columns}
+    from tasks t
+    left join tenant_task_overrides o on o.task_id = t.id and o.tenant_id = $1
+    left join scoped s on s.task_id = t.id
+    where (t.tenant_id is null or t.tenant_id = $1)
+      and not coalesce(o.hidden, false)
+      and (s.task_id is not null or not exists (select 1 from scoped))
+"""
+
+
 async def event_tasks(conn: asyncpg.Connection, tenant_id: int, event_id: int) -> list[asyncpg.Record]:
-    """What the event offers: its scoped tasks in their order, or (none scoped) the tenant's whole
-    library; hidden ones left out either way, overrides applied."""
+    """What the event offers, scoped ones in their order, overrides applied."""
     return await conn.fetch(
-        """
-        with scoped as (select task_id, sort_order from event_tasks where event_id = $2)
-        select """
-        + _TASK_COLUMNS
-        + """
-        from tasks t
-        left join tenant_task_overrides o on o.task_id = t.id and o.tenant_id = $1
-        left join scoped s on s.task_id = t.id
-        where (t.tenant_id is null or t.tenant_id = $1)
-          and not coalesce(o.hidden, false)
-          and (s.task_id is not null or not exists (select 1 from scoped))
-        order by s.sort_order, t.tenant_id is not null, t.sort_order, t.id
-        """,
+        _OFFERED.format(columns=_TASK_COLUMNS) + " order by s.sort_order, t.tenant_id is not null, t.sort_order, t.id",
         tenant_id,
         event_id,
+    )
+
+
+async def event_offers_task(conn: asyncpg.Connection, tenant_id: int, event_id: int, task_id: int) -> bool:
+    """Whether a guest's photo may be for this task (the same rule as the list guests see)."""
+    return await conn.fetchval(
+        "select exists (" + _OFFERED.format(columns="1") + " and t.id = $3)", tenant_id, event_id, task_id
     )
 
 

@@ -46,6 +46,7 @@ from storage import jobs as jobs_sql
 from storage import photo_uploads as uploads_sql
 from storage import events as events_sql
 from storage import photos as photos_sql
+from storage import tasks as tasks_sql
 from storage.errors import domain_errors
 
 log = logging.getLogger(__name__)
@@ -93,9 +94,9 @@ def _owns(upload: asyncpg.Record, *, device: str | None, user_id: int | None) ->
 async def _check_task_and_emotion(conn: asyncpg.Connection, event: asyncpg.Record, body: PhotoCreate) -> None:
     tenant_id = event["tenant_id"]
     fields: dict[str, list[str]] = {}
-    if body.task_id is not None and not await photos_sql.task_allowed(conn, tenant_id, event["id"], body.task_id):
+    if body.task_id is not None and not await tasks_sql.event_offers_task(conn, tenant_id, event["id"], body.task_id):
         fields["task_id"] = ["The selected task id is invalid."]
-    if body.emotion_id is not None and not await photos_sql.emotion_allowed(conn, tenant_id, body.emotion_id):
+    if body.emotion_id is not None and await tasks_sql.emotion_for_tenant(conn, tenant_id, body.emotion_id) is None:
         fields["emotion_id"] = ["The selected emotion id is invalid."]
     if fields:
         raise Invalid(fields=fields)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import aiohttp
@@ -12,7 +11,6 @@ from domain.errors import BadRequest
 from domain.oauth.profile import ProviderProfile, clean_avatar, clean_text
 from domain.oauth.provider import OAuthProvider
 
-log = logging.getLogger("roost.oauth")
 
 API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 # GitHub's token endpoint answers 200 with one of these when the credentials are the problem
@@ -21,6 +19,7 @@ CLIENT_ERRORS = frozenset({"incorrect_client_credentials", "unverified_user_emai
 
 class GitHubOAuth(OAuthProvider):
     name, label, scope = "github", "GitHub", "read:user user:email"
+    client_errors = CLIENT_ERRORS
 
     def __init__(self, *, token_url: str, api_url: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -37,32 +36,6 @@ class GitHubOAuth(OAuthProvider):
         self.ensure_configured()
         async with self.session() as http:
             return await self.user(http, access_token)
-
-    async def exchange_code(self, http: aiohttp.ClientSession, code: str, redirect_uri: str | None) -> str:
-        # Without Accept: application/json GitHub answers form-encoded; errors come back as 200s.
-        status, body = await self.call(
-            http,
-            "POST",
-            self.token_url,
-            data={
-                "client_id": self.client_id,
-                "client_secret": self.client_secret,
-                "code": code,
-                "redirect_uri": redirect_uri or self.redirect_uri,
-            },
-            headers={"Accept": "application/json"},
-        )
-        if status == 200 and isinstance(body, dict) and isinstance(body.get("access_token"), str):
-            return body["access_token"]
-        error = body.get("error") if isinstance(body, dict) else None
-        if error in CLIENT_ERRORS:
-            log.error("GitHub rejected the OAuth client (%s)", error)
-            raise BadRequest("GitHub rejected this application's OAuth credentials.", code="oauth_client_rejected")
-        if error == "redirect_uri_mismatch":
-            raise BadRequest(
-                "The redirect_uri does not match the one used to obtain the code.", code="oauth_redirect_mismatch"
-            )
-        raise BadRequest("Invalid or expired GitHub authorization code.", code="oauth_invalid_code")
 
     async def user(self, http: aiohttp.ClientSession, access_token: str) -> ProviderProfile:
         auth = {**API_HEADERS, "Authorization": f"Bearer {access_token}"}

@@ -3,7 +3,6 @@ Identity Services credentials (ID tokens checked at the tokeninfo endpoint)."""
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -13,7 +12,6 @@ from domain.errors import BadRequest
 from domain.oauth.profile import ProviderProfile, clean_avatar, clean_text
 from domain.oauth.provider import OAuthProvider
 
-log = logging.getLogger("roost.oauth")
 
 # The issuers Google signs ID tokens as (both forms occur).
 GOOGLE_ISSUERS = frozenset({"accounts.google.com", "https://accounts.google.com"})
@@ -26,6 +24,8 @@ def _truthy(value: Any) -> bool:
 
 class GoogleOAuth(OAuthProvider):
     name, label, scope = "google", "Google", "openid email profile"
+    extra_token_params = {"grant_type": "authorization_code"}
+    client_errors = frozenset({"invalid_client", "unauthorized_client"})
 
     def __init__(self, *, token_url: str, userinfo_url: str, tokeninfo_url: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -62,33 +62,6 @@ class GoogleOAuth(OAuthProvider):
         if expired:
             raise BadRequest("Invalid or expired Google credential.", code="oauth_invalid_credential")
         return self._profile(claims, verified=_truthy(claims.get("email_verified")))
-
-    async def exchange_code(self, http: aiohttp.ClientSession, code: str, redirect_uri: str | None) -> str:
-        status, body = await self.call(
-            http,
-            "POST",
-            self.token_url,
-            data={
-                "client_id": self.client_id,
-                "client_secret": self.client_secret,
-                "code": code,
-                "grant_type": "authorization_code",
-                "redirect_uri": redirect_uri or self.redirect_uri,
-            },
-            headers={"Accept": "application/json"},
-        )
-        if status == 200 and isinstance(body, dict) and isinstance(body.get("access_token"), str):
-            return body["access_token"]
-        error = body.get("error") if isinstance(body, dict) else None
-        if error in ("invalid_client", "unauthorized_client"):
-            # our configuration, not the person's code: worth an operator's attention
-            log.error("Google rejected the OAuth client credentials (%s)", error)
-            raise BadRequest("Google rejected this application's OAuth credentials.", code="oauth_client_rejected")
-        if error == "redirect_uri_mismatch":
-            raise BadRequest(
-                "The redirect_uri does not match the one used to obtain the code.", code="oauth_redirect_mismatch"
-            )
-        raise BadRequest("Invalid or expired Google authorization code.", code="oauth_invalid_code")
 
     async def userinfo(self, http: aiohttp.ClientSession, access_token: str) -> ProviderProfile:
         status, body = await self.call(

@@ -32,6 +32,11 @@ class OAuthProvider:
     name: str = ""
     label: str = ""
     scope: str = ""
+    # set by subclasses: the token endpoint (in __init__), what else it wants in the exchange, and
+    # the `error` values that mean our client credentials are the problem (not the person's code)
+    token_url: str = ""
+    extra_token_params: dict[str, str] = {}
+    client_errors: frozenset[str] = frozenset()
 
     def __init__(
         self,
@@ -72,6 +77,35 @@ class OAuthProvider:
 
     async def profile_from_code(self, code: str, redirect_uri: str | None = None) -> ProviderProfile:
         raise NotImplementedError
+
+    async def exchange_code(self, http: aiohttp.ClientSession, code: str, redirect_uri: str | None) -> str:
+        """The access token for an authorization code; a refused code or client is a 400."""
+        status, body = await self.call(
+            http,
+            "POST",
+            self.token_url,
+            data={
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "code": code,
+                **self.extra_token_params,
+                "redirect_uri": redirect_uri or self.redirect_uri,
+            },
+            # GitHub answers form-encoded without it, and reports errors as 200s
+            headers={"Accept": "application/json"},
+        )
+        if status == 200 and isinstance(body, dict) and isinstance(body.get("access_token"), str):
+            return body["access_token"]
+        error = body.get("error") if isinstance(body, dict) else None
+        if error in self.client_errors:
+            # our configuration, not the person's code: worth an operator's attention
+            log.error("%s rejected the OAuth client credentials (%s)", self.label, error)
+            raise BadRequest(f"{self.label} rejected this application's OAuth credentials.", code="oauth_client_rejected")
+        if error == "redirect_uri_mismatch":
+            raise BadRequest(
+                "The redirect_uri does not match the one used to obtain the code.", code="oauth_redirect_mismatch"
+            )
+        raise BadRequest(f"Invalid or expired {self.label} authorization code.", code="oauth_invalid_code")
 
     def session(self) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(timeout=self.timeout, headers={"User-Agent": USER_AGENT})

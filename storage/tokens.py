@@ -98,8 +98,13 @@ async def delete_by_hash(conn: asyncpg.Connection, token_hash: str) -> bool:
     return await conn.fetchval("delete from personal_access_tokens where token_hash = $1 returning true", token_hash) is True
 
 
-async def delete_all_for_user(conn: asyncpg.Connection, user_id: int) -> list[str]:
-    rows = await conn.fetch("delete from personal_access_tokens where user_id = $1 returning token_hash", user_id)
+async def delete_all_for_user(conn: asyncpg.Connection, user_id: int, *, keep_id: int | None = None) -> list[str]:
+    """Every token of the user but `keep_id`; returns their hashes (for cache invalidation)."""
+    rows = await conn.fetch(
+        "delete from personal_access_tokens where user_id = $1 and id is distinct from $2 returning token_hash",
+        user_id,
+        keep_id,
+    )
     return [r["token_hash"] for r in rows]
 
 

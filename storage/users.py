@@ -132,6 +132,11 @@ async def set_password(conn: asyncpg.Connection, user_id: int, password_hash: st
     )
 
 
+async def void_jwts(conn: asyncpg.Connection, user_id: int) -> None:
+    """Every JWT carries the epoch it was issued under; a new epoch refuses them all."""
+    await conn.execute("update users set token_epoch = token_epoch + 1, updated_at = now() where id = $1", user_id)
+
+
 async def mark_verified(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record:
     return await conn.fetchrow(
         "update users set email_verified_at = coalesce(email_verified_at, now()), updated_at = now() "

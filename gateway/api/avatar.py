@@ -20,7 +20,7 @@ from aiohttp import BodyPartReader, web
 from domain.errors import Invalid, PayloadTooLarge
 from gateway.api.envelope import success
 from gateway.api.user_views import absolute_avatar
-from gateway.auth.guards import require_user
+from gateway.auth.guards import PROFILE_WRITE, require_abilities
 from gateway.keys import accounts_key, pool_key, settings_key
 from storage import users as users_sql
 
@@ -133,7 +133,7 @@ async def remove_all(media_dir: Path, user_id: int) -> None:
 
 async def upload(request: web.Request) -> web.Response:
     """POST /api/user/avatar → 200 "Avatar uploaded" {avatar_url}; the previous file is deleted."""
-    identity = require_user(request)
+    identity = require_abilities(request, PROFILE_WRITE)
     settings = request.config_dict[settings_key]
     user_id = identity.user_id
     data, ext = await read_upload(request, settings.max_body_bytes)

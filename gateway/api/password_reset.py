@@ -25,8 +25,9 @@ from gateway.api.credentials import (
 )
 from gateway.api.envelope import success
 from gateway.api.user_views import display_name
-from gateway.auth.guards import require_user
+from gateway.auth.guards import PROFILE_WRITE, require_abilities
 from gateway.auth.limits import throttle_auth, throttle_mail
+from gateway.auth.revocation import revoke_credentials
 from gateway.keys import accounts_key, jobs_key, pool_key, settings_key
 from gateway.validation import parse, read_body, validate
 from storage import reset_tokens
@@ -96,15 +97,16 @@ async def reset(request: web.Request) -> web.Response:
         user = await users_sql.by_email(conn, data.email)
     if user is None or not user["is_active"]:
         raise _bad_token()
-    accounts = request.config_dict[accounts_key]
-    # voids the account's JWTs (002) too; personal access tokens stay, as 003's reference does
-    await accounts.set_password(user["id"], data.password_hash)
+    # A reset is what someone does who lost the password, or whose password was taken: every
+    # JWT, token and browser session of the account ends; the answer's token is the only one left.
+    await request.config_dict[accounts_key].set_password(user["id"], data.password_hash)
+    await revoke_credentials(request.config_dict, user["id"])
     return success(await signed_in(request, user), "Password reset successfully")
 
 
 async def change(request: web.Request) -> web.Response:
     """POST /api/auth/password/change (signed in) → 200 "Password changed successfully"."""
-    identity = require_user(request)
+    identity = require_abilities(request, PROFILE_WRITE)
     data = await parse(request, ChangeIn)
     require_confirmed(data.password_hash, data.password_hash_confirmation)
     async with request.config_dict[pool_key].acquire() as conn:
@@ -116,8 +118,13 @@ async def change(request: web.Request) -> web.Response:
     if not await accounts.check_password(identity.user_id, data.current_password_hash):
         message = "Current password is incorrect"
         raise Invalid(message, code="current_password_incorrect", fields={"current_password_hash": [message]})
-    # 003: a change does not sign anything out (the reference keeps every token alive)
-    await accounts.set_password(identity.user_id, data.password_hash, void_jwts=False)
+    # A new password signs out everything else (the old one may be what an intruder holds); the
+    # caller keeps the session or token it called with. A JWT cannot be kept apart from the
+    # account's other JWTs: a JWT caller signs in again (003 clients use tokens, not JWTs).
+    await accounts.set_password(identity.user_id, data.password_hash)
+    await revoke_credentials(
+        request.config_dict, identity.user_id, keep_session_id=identity.session_id, keep_token_id=identity.token_id
+    )
     return success(None, "Password changed successfully")
 
 

@@ -13,7 +13,7 @@ from gateway.api import avatar
 from gateway.api.credentials import FORM_CONFIG, Email, with_message
 from gateway.api.envelope import success
 from gateway.api.user_views import public_view, user_view
-from gateway.auth.guards import require_user
+from gateway.auth.guards import PROFILE_WRITE, require_abilities, require_user
 from gateway.keys import accounts_key, pool_key, settings_key
 from gateway.validation import DEFAULT_MESSAGE, parse
 from storage import users as users_sql
@@ -53,7 +53,7 @@ async def show(request: web.Request) -> web.Response:
 
 async def update(request: web.Request) -> web.Response:
     """PUT /api/user → 200 "Profile updated"; email and username unique except for oneself."""
-    identity = require_user(request)
+    identity = require_abilities(request, PROFILE_WRITE)
     data = await parse(request, ProfileUpdate)
     fields = data.model_dump(include=data.model_fields_set)
     settings = request.config_dict[settings_key]
@@ -71,7 +71,7 @@ async def update(request: web.Request) -> web.Response:
 
 async def destroy(request: web.Request) -> web.Response:
     """DELETE /api/user → 200 "Account deleted"; every token of the account stops working at once."""
-    identity = require_user(request)
+    identity = require_abilities(request, PROFILE_WRITE)
     await request.config_dict[accounts_key].delete_user(identity.user_id)
     await avatar.remove_all(request.config_dict[settings_key].media_dir, identity.user_id)
     return success(None, "Account deleted")

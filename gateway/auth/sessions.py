@@ -51,6 +51,12 @@ def _key(prefix: str, session_id: str) -> str:
     return f"{prefix}:session:{sha256_hex(session_id)}"
 
 
+def _user_key(prefix: str, user_id: int) -> str:
+    """The user's session index: a set of their session ids' hashes, so signing a user out
+    everywhere touches only their sessions, never a SCAN over all of Redis."""
+    return f"{prefix}:user-sessions:{user_id}"
+
+
 class SessionStore:
     def __init__(
         self,
@@ -83,22 +89,45 @@ class SessionStore:
         session = Session(session_id, int(data["uid"]), derive_xsrf(self._app_key, session_id), float(data["t"]))
         if time.time() - session.touched_at > TOUCH_EVERY_S:
             session = Session(session.session_id, session.user_id, session.xsrf, time.time())
-            await self._write(session)
+            # Only if it still exists: a sign-out racing this request must not be undone by it.
+            if not await self._write(session, touch=True):
+                return None
         return session
 
     async def destroy(self, session_id: str) -> None:
-        await self._redis.delete(_key(self._prefix, session_id))
+        key = _key(self._prefix, session_id)
+        raw = await self._redis.getdel(key)
+        if raw is not None:
+            await self._redis.srem(_user_key(self._prefix, int(orjson.loads(raw)["uid"])), sha256_hex(session_id))
 
-    async def destroy_all_for_user(self, user_id: int) -> None:
-        """Sessions are keyed by id, not user; a user-wide logout scans (rare: account deletion)."""
-        async for key in self._redis.scan_iter(match=f"{self._prefix}:session:*", count=500):
-            raw = await self._redis.get(key)
-            if raw is not None and int(orjson.loads(raw)["uid"]) == user_id:
-                await self._redis.delete(key)
+    async def destroy_all_for_user(self, user_id: int, *, keep_session_id: str | None = None) -> int:
+        """Every session of the user but `keep_session_id` (the caller's own, when it stays);
+        returns how many went. Reads only the user's index, never all sessions."""
+        index = _user_key(self._prefix, user_id)
+        keep = sha256_hex(keep_session_id) if keep_session_id else None
+        members = {m.decode() if isinstance(m, bytes) else m for m in await self._redis.smembers(index)}
+        doomed = [h for h in members if h != keep]
+        if not doomed:
+            return 0
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(*(f"{self._prefix}:session:{h}" for h in doomed))
+            pipe.srem(index, *doomed)
+            deleted, _ = await pipe.execute()
+        return int(deleted)
 
-    async def _write(self, session: Session) -> None:
+    async def _write(self, session: Session, *, touch: bool = False) -> bool:
+        """Stores the session and indexes it under its user; a touch (`xx`) writes only over a
+        session that still exists and answers whether it did."""
         body = orjson.dumps({"uid": session.user_id, "t": session.touched_at})
-        await self._redis.set(_key(self._prefix, session.session_id), body, ex=self._ttl_s)
+        index = _user_key(self._prefix, session.user_id)
+        # The index lives as long as the user's newest session; members of sessions that merely
+        # expired linger until then and cost one no-op DELETE at a user-wide sign-out.
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(_key(self._prefix, session.session_id), body, ex=self._ttl_s, xx=touch)
+            pipe.sadd(index, sha256_hex(session.session_id))
+            pipe.expire(index, self._ttl_s)
+            stored, _, _ = await pipe.execute()
+        return bool(stored)
 
     def set_cookies(self, response: web.StreamResponse, session: Session) -> None:
         common = dict(path="/", secure=self._secure, samesite="Lax", max_age=self._ttl_s)

@@ -17,6 +17,7 @@ from domain.errors import BadRequest, Invalid, Unauthenticated
 from domain.passwords import prehash
 from gateway.api.user_views import display_name
 from gateway.auth.limits import throttle_auth, throttle_register
+from gateway.auth.revocation import revoke_credentials
 from gateway.json_io import json_response
 from gateway.keys import accounts_key, settings_key
 from gateway.petcare.account_models import (
@@ -27,7 +28,7 @@ from gateway.petcare.account_models import (
     UserUpdateIn,
 )
 from gateway.petcare.envelope import success
-from gateway.petcare.guards import require_api_key, require_petcare_user
+from gateway.petcare.guards import require_api_key, require_petcare_account_writer, require_petcare_user
 from gateway.petcare.user_views import login_user_view, user_view
 from gateway.validation import parse
 from storage import groups as groups_sql
@@ -123,7 +124,7 @@ async def me(request: web.Request) -> web.Response:
 
 
 async def update_user(request: web.Request) -> web.Response:
-    identity = require_petcare_user(request)
+    identity = require_petcare_account_writer(request)
     body = await parse(request, UserUpdateIn)
     fields: dict[str, Any] = {}
     if body.name is not None:
@@ -136,7 +137,7 @@ async def update_user(request: web.Request) -> web.Response:
 
 
 async def reset_password(request: web.Request) -> web.Response:
-    identity = require_petcare_user(request)
+    identity = require_petcare_account_writer(request)
     body = await parse(request, PasswordResetIn)
     accounts = request.config_dict[accounts_key]
     user, _ = await _load(accounts, identity.user_id)
@@ -145,8 +146,12 @@ async def reset_password(request: web.Request) -> web.Response:
     if not await accounts.check_password(identity.user_id, prehash(body.old_pwd)):
         # 400 as in the reference (the document's 401 is for missing or bad tokens, not this).
         raise BadRequest("Old password is incorrect", code="incorrect_password")
-    # This voids every JWT issued before it, including the caller's: hand back a fresh one.
+    # Every other credential of the account ends (sessions, tokens, and every JWT issued before,
+    # the caller's included: a JWT caller gets a fresh one below; a session or token caller keeps its own).
     await accounts.set_password(identity.user_id, prehash(body.new_pwd))
+    await revoke_credentials(
+        request.config_dict, identity.user_id, keep_session_id=identity.session_id, keep_token_id=identity.token_id
+    )
     user, view = await _profile(request, identity.user_id)
     view["access_token"] = accounts.issue_jwt(user)
     view["token_type"] = TOKEN_TYPE

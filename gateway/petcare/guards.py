@@ -13,7 +13,7 @@ from aiohttp import web
 
 from domain import api_keys
 from domain.errors import Forbidden, Unauthenticated
-from gateway.auth.guards import require_user
+from gateway.auth.guards import PROFILE_WRITE, has_ability, require_user
 from gateway.auth.identity import Identity
 from gateway.keys import pool_key
 
@@ -31,6 +31,19 @@ def require_petcare_user(request: web.Request) -> Identity:
                 "Could not validate credentials", code="invalid_credentials", headers=_BEARER_CHALLENGE
             ) from None
         raise Unauthenticated("Not authenticated", code="unauthenticated", headers=_BEARER_CHALLENGE) from None
+
+
+def require_petcare_account_writer(request: web.Request) -> Identity:
+    """A caller allowed to change the account: a JWT or session, or a token with `profile:write`
+    (or `*`); any other token is a 403 in 002's envelope."""
+    identity = require_petcare_user(request)
+    if not has_ability(identity, PROFILE_WRITE):
+        raise Forbidden(
+            f"This token does not have the required {PROFILE_WRITE} ability.",
+            code="missing_ability",
+            meta={"required": [PROFILE_WRITE]},
+        )
+    return identity
 
 
 def presented_api_key(request: web.Request) -> str | None:

@@ -195,16 +195,20 @@ async def test_reset_validation_failures(client, overrides, field):
     assert field in assert_err(await resp.json(), 422, INVALID)
 
 
-async def test_reset_voids_jwts_but_keeps_personal_access_tokens(client):
+async def test_reset_voids_jwts_and_personal_access_tokens(client):
+    """A reset ends every credential; the token it answers with is the account's only one."""
     user = await make_user(client.app)
     jwt = client.app[accounts_key].issue_jwt(user)
     pat = await make_token(client.app, user["id"])
     assert (await client.get("/api/user", headers=auth(jwt))).status == 200
     await _forgot(client, user["email"])
     token = await _outbox_token(client, user["email"])
-    assert (await client.post("/api/auth/password/reset", json=_reset_body(user["email"], token))).status == 200
+    resp = await client.post("/api/auth/password/reset", json=_reset_body(user["email"], token))
+    assert resp.status == 200
+    fresh = (await resp.json())["data"]["token"]
     assert (await client.get("/api/user", headers=auth(jwt))).status == 401
-    assert (await client.get("/api/user", headers=auth(pat.plain_text))).status == 200
+    assert (await client.get("/api/user", headers=auth(pat.plain_text))).status == 401
+    assert (await client.get("/api/user", headers=auth(fresh))).status == 200
 
 
 async def test_forgot_validation(client):
@@ -227,6 +231,7 @@ def _change_body(current: str, new: str, confirmation: str | None = None) -> dic
 
 async def test_change_password(client):
     reg = await register(client)
+    other = (await (await login(client, reg["user"]["email"])).json())["data"]["token"]
     resp = await client.post(
         "/api/auth/password/change", headers=auth(reg["token"]), json=_change_body(DEFAULT_PASSWORD, NEW_PASSWORD)
     )
@@ -234,8 +239,9 @@ async def test_change_password(client):
     assert assert_ok(await resp.json(), 200, "Password changed successfully") is None
     assert (await login(client, reg["user"]["email"], NEW_PASSWORD)).status == 200
     assert (await login(client, reg["user"]["email"], DEFAULT_PASSWORD)).status == 401
-    # 003: a change signs nothing out
+    # the caller's token stays; every other credential of the account (here another sign-in) ends
     assert (await client.get("/api/user", headers=auth(reg["token"]))).status == 200
+    assert (await client.get("/api/user", headers=auth(other))).status == 401
 
 
 async def test_change_refuses_a_wrong_current_password(client):

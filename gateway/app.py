@@ -73,5 +73,5 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
     app.add_subapp("/api", api_app)
     setup_petcare_routes(app.router, settings.petcare_prefix)
     setup_web_routes(app.router)
-    setup_media_routes(app.router)
+    setup_media_routes(app)
     return app

@@ -11,6 +11,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from actors.client import ShardClient
     from domain.accounts import Accounts
+    from domain.media_access import VisibilityCache
     from domain.media_store import LocalMediaStore
     from gateway.auth.sessions import SessionStore
     from gateway.auth.token_cache import TokenCache
@@ -37,3 +38,5 @@ request_id_key = web.RequestKey("request_id", str)
 
 # 001: the event photo store (domain/media_store.py)
 media_store_key = web.AppKey("media_store", "LocalMediaStore")
+# which event photos guests may fetch under /storage, cached briefly (gateway/web/media.py)
+media_visibility_key = web.AppKey("media_visibility", "VisibilityCache")

@@ -1,8 +1,10 @@
 """One JSON shape for a photo, shared by the feed, the gallery and the tenant's lists.
 
-Media URLs point at the media route (`/storage/events/<key>`, gateway/web/media.py) under
-APP_URL. Keys carry a random segment, so a URL cannot be guessed from ids; the route serves only
-what the store holds.
+Guests' media URLs point at the media route (`/storage/events/<key>`, gateway/web/media.py) under
+APP_URL, which serves a variant only while guests see its photo. Keys carry a random segment, so a
+URL cannot be guessed from ids. The tenant's views link every variant (the original too) through
+signed, expiring tenant links instead (gateway/events/tenant_media.py), which work whatever the
+photo's moderation state.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gateway.events.tenant_media import TenantLinks
 from gateway.timeutil import iso_z
 
 
@@ -34,11 +37,13 @@ def photo_public(row: Mapping[str, Any], app_url: str) -> dict[str, Any]:
     }
 
 
-def photo_tenant(row: Mapping[str, Any], app_url: str) -> dict[str, Any]:
+def photo_tenant(row: Mapping[str, Any], links: TenantLinks) -> dict[str, Any]:
     """What the tenant's admins see: every photo with its processing and moderation state."""
     return {
-        **photo_public(row, app_url),
-        "original_url": media_url(app_url, row["original_key"]),
+        **photo_public(row, ""),
+        "url": links.url(row["web_key"]),
+        "thumbnail_url": links.url(row["thumb_key"]),
+        "original_url": links.url(row["original_key"]),
         "status": row["status"],
         "moderation": row["moderation"],
         "failure_reason": row["failure_reason"],

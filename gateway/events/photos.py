@@ -38,8 +38,9 @@ from gateway.events.guards import TenantCaller, require_tenant
 from gateway.events.guest_events import guest_event_or_404
 from gateway.events.pagination import page_body, page_of
 from gateway.events.photo_views import photo_public, photo_tenant
+from gateway.events.tenant_media import tenant_links
 from gateway.events.uploads import event_not_open, tenant_event_or_404
-from gateway.keys import jobs_key, pool_key, settings_key
+from gateway.keys import jobs_key, media_visibility_key, pool_key, settings_key
 from gateway.validation import parse, path_id, read_body, validate
 from jobs import images
 from storage import jobs as jobs_sql
@@ -165,7 +166,7 @@ async def tenant_create(request: web.Request) -> web.Response:
     async with request.config_dict[pool_key].acquire() as conn:
         event = await tenant_event_or_404(conn, caller, path_id(request, "event"))
     photo = await _create(request, event, device=device_id(request), user_id=caller.user_id)
-    return success({"data": photo_tenant(photo, request.config_dict[settings_key].app_url)}, status=201)
+    return success({"data": photo_tenant(photo, tenant_links(request))}, status=201)
 
 
 # -- the tenant's list ----------------------------------------------------------------------------
@@ -182,7 +183,8 @@ async def tenant_list(request: web.Request) -> web.Response:
     async with request.config_dict[pool_key].acquire() as conn:
         event = await tenant_event_or_404(conn, caller, path_id(request, "event"))
         rows, total = await photos_sql.list_for_event(conn, event["id"], status, page.per_page, page.offset)
-    body = page_body(request, app_url, page, [photo_tenant(r, app_url) for r in rows], total)
+    links = tenant_links(request)
+    body = page_body(request, app_url, page, [photo_tenant(r, links) for r in rows], total)
     if status is not None:  # keep the filter when following the page links
         for name, link in body["links"].items():
             if link is not None:
@@ -223,9 +225,10 @@ async def approve(request: web.Request) -> web.Response:
                 row, version = await photos_sql.enter_feed(conn, photo)
             else:
                 row = await photos_sql.set_moderation(conn, photo_id, "approved")
+    request.config_dict[media_visibility_key].forget(photo_id)
     if version is not None:
         await _tell_feed(_notifier(request).photo_added(row["event_id"], dict(row), version), photo_id)
-    return success({"data": photo_tenant(row, request.config_dict[settings_key].app_url)})
+    return success({"data": photo_tenant(row, tenant_links(request))})
 
 
 async def reject(request: web.Request) -> web.Response:
@@ -242,9 +245,10 @@ async def reject(request: web.Request) -> web.Response:
             row = await photos_sql.set_moderation(conn, photo_id, "rejected")
             if photos_sql.in_feed(photo):
                 version = await photos_sql.bump_feed_version(conn, photo["event_id"])
+    request.config_dict[media_visibility_key].forget(photo_id)  # this gateway stops serving it now
     if version is not None:
         await _tell_feed(_notifier(request).photo_removed(row["event_id"], photo_id, version), photo_id)
-    return success({"data": photo_tenant(row, request.config_dict[settings_key].app_url)})
+    return success({"data": photo_tenant(row, tenant_links(request))})
 
 
 async def feature(request: web.Request) -> web.Response:
@@ -264,7 +268,7 @@ async def feature(request: web.Request) -> web.Response:
                 version = await photos_sql.bump_feed_version(conn, photo["event_id"])
     if version is not None:
         await _tell_feed(_notifier(request).photo_updated(row["event_id"], dict(row), version), photo_id)
-    return success({"data": photo_tenant(row, request.config_dict[settings_key].app_url)})
+    return success({"data": photo_tenant(row, tenant_links(request))})
 
 
 def setup_routes(router: web.UrlDispatcher) -> None:

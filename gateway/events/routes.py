@@ -14,10 +14,11 @@ from gateway.events import photos
 from gateway.events import uploads
 from gateway.events import gallery
 from gateway.events import archive
+from gateway.events import tenant_media
 
 # The guest polls (gateway/events/polling.py) are not here: they are most of all traffic, so they
 # are mounted on the root app under the same /api/v1 paths (see setup_fast_routes).
-AREAS = (tenant_auth, tenants_admin, tenant_events, tasks, guest_events, photos, uploads, gallery, archive,)
+AREAS = (tenant_auth, tenants_admin, tenant_events, tasks, guest_events, photos, uploads, gallery, archive, tenant_media,)
 
 
 def setup_fast_routes(root: web.Application, prefix: str) -> None:

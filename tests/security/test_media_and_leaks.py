@@ -1,0 +1,142 @@
+"""Issue 9, media and leaks, each test written as the attack: event photos that guests must not
+see any more (rejected, pending, expired, originals), version banners, a public /metrics, account
+enumeration on verify/send and tenant login, avatar metadata, plaintext one-time links in the log
+mailer's outbox, and the multipart XSRF token."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from domain import media_access
+from domain.media_access import check_tenant_link, tenant_token
+from domain.errors import NotFound
+from gateway.keys import media_visibility_key, pool_key
+from tests.builders import bearer
+from tests.event_builders import make_event, make_package, make_photo, make_tenant, make_tenant_admin
+
+import pytest
+
+
+def _storage(key: str) -> str:
+    return f"/storage/events/{key}"
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path
+
+
+async def _tenant_event(client, *, gallery_days: int = 30, **fields):
+    package = await make_package(client.app, gallery_days=gallery_days)
+    tenant = await make_tenant(client.app, package=package["slug"])
+    _, token = await make_tenant_admin(client.app, tenant["id"])
+    return await make_event(client.app, tenant["id"], **fields), token
+
+
+class SteppedClock:
+    """The visibility cache's clock, moved by hand (another gateway's decision shows after the TTL)."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# -- event media --------------------------------------------------------------------------------
+
+
+async def test_a_rejected_photo_is_no_longer_served_to_guests(client):
+    event, token = await _tenant_event(client, moderation="manual")
+    photo = await make_photo(client.app, event)
+    served = await client.get(_storage(photo["web_key"]))
+    assert served.status == 200
+    # a guest's CDN may not keep it for a day: short, and revalidated
+    assert served.headers["Cache-Control"] == "public, max-age=60, must-revalidate"
+
+    resp = await client.post(f"/api/v1/tenant/photos/{photo['id']}/reject", headers=bearer(token))
+    assert resp.status == 200
+    for key in (photo["web_key"], photo["thumb_key"]):
+        assert (await client.get(_storage(key))).status == 404
+
+
+async def test_a_rejection_on_another_gateway_shows_within_the_cache_ttl(client):
+    event, _ = await _tenant_event(client)
+    photo = await make_photo(client.app, event)
+    cache = client.app[media_visibility_key]
+    clock = cache.clock = SteppedClock()
+    assert (await client.get(_storage(photo["thumb_key"]))).status == 200
+    await client.app[pool_key].execute("update photos set moderation = 'rejected' where id = $1", photo["id"])
+    clock.now += media_access.VISIBILITY_TTL_S + 0.1
+    assert (await client.get(_storage(photo["thumb_key"]))).status == 404
+
+
+async def test_pending_failed_and_unprocessed_photos_are_not_served(client):
+    event, _ = await _tenant_event(client, moderation="manual")
+    waiting = await make_photo(client.app, event, approved=False)
+    processing = await make_photo(client.app, event, approved=True, status="pending")
+    failed = await make_photo(client.app, event, approved=False, status="failed")
+    for photo in (waiting, processing, failed):
+        for key in (photo["web_key"], photo["thumb_key"]):
+            assert (await client.get(_storage(key))).status == 404, (photo["id"], key)
+
+
+async def test_originals_and_raw_uploads_are_never_served_from_storage(client):
+    event, _ = await _tenant_event(client)
+    photo = await make_photo(client.app, event)
+    assert (await client.get(_storage(photo["web_key"]))).status == 200
+    assert (await client.get(_storage(photo["original_key"]))).status == 404
+    base = photo["web_key"].rsplit("/", 1)[0]
+    for guess in (f"{base}/original.jpg", f"{base}/../{base}/original.jpg", f"{event['id']}/uploads/x",
+                  f"{base}/web.jpg/", f"{base}/WEB.JPG", "avatars/../events/" + photo["web_key"]):
+        assert (await client.get(_storage(guess))).status == 404, guess
+
+
+async def test_an_expired_gallery_stops_serving_its_photos(client):
+    event, _ = await _tenant_event(client, gallery_days=1, ends_at=datetime.now(UTC) - timedelta(days=2))
+    photo = await make_photo(client.app, event)
+    resp = await client.get(_storage(photo["web_key"]))
+    assert resp.status == 410
+
+
+async def test_a_deleted_event_serves_nothing(client):
+    event, token = await _tenant_event(client)
+    photo = await make_photo(client.app, event)
+    assert (await client.get(_storage(photo["web_key"]))).status == 200
+    assert (await client.delete(f"/api/v1/tenant/events/{event['id']}", headers=bearer(token))).status == 204
+    assert (await client.get(_storage(photo["web_key"]))).status == 404
+
+
+async def test_tenants_still_see_pending_and_rejected_photos_through_their_links(client):
+    event, token = await _tenant_event(client, moderation="manual")
+    waiting = await make_photo(client.app, event, approved=False)
+    rejected = await make_photo(client.app, event)
+    await client.post(f"/api/v1/tenant/photos/{rejected['id']}/reject", headers=bearer(token))
+    resp = await client.get(f"/api/v1/tenant/events/{event['id']}/photos", headers=bearer(token))
+    assert resp.status == 200
+    listed = {p["id"]: p for p in (await resp.json())["data"]}
+    for photo in (waiting, rejected):
+        for field in ("url", "thumbnail_url", "original_url"):
+            link = listed[photo["id"]][field]
+            assert "/storage/" not in link
+            got = await client.get(_path(link))  # no bearer: the link itself is the credential
+            assert got.status == 200, (field, await got.text())
+            assert got.headers["Cache-Control"].startswith("private, max-age=")
+    # a link edited to name another key, or with a forged signature, is refused
+    link = _path(listed[waiting["id"]]["url"])
+    assert (await client.get(link.replace("/web.jpg", "/original.jpg"))).status == 404
+    token_part = link.split("/")[5]
+    forged = link.replace(token_part, token_part[:-1] + ("0" if token_part[-1] != "0" else "1"))
+    assert (await client.get(forged)).status == 404
+
+
+def test_tenant_links_expire():
+    key = "1/2-0123456789abcdef/original.jpg"
+    now = 1_700_000_000.0
+    token = tenant_token("k" * 32, key, now)
+    assert check_tenant_link("k" * 32, token, key, now + media_access.TENANT_LINK_TTL_S) > now
+    with pytest.raises(NotFound):
+        check_tenant_link("k" * 32, token, key, now + media_access.TENANT_LINK_TTL_S + media_access.TENANT_LINK_STEP_S + 1)
+    with pytest.raises(NotFound):
+        check_tenant_link("another-key" * 3, token, key, now)

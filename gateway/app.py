@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from aiohttp import web
+from aiohttp import web, web_response
 
 from gateway.api.app import create_api_app
 from gateway.api.resources import quota_ctx, request_log_ctx, runtime_settings_ctx
@@ -15,7 +15,7 @@ from gateway.events.upload_sweeper import upload_sweeper_ctx
 from gateway.events.feed import event_feeds_ctx
 from gateway.health import healthz, readyz
 from gateway.keys import contract_key, metrics_key, settings_key
-from gateway.metrics import Metrics, metrics_handler
+from gateway.metrics import Metrics, metrics_handler, metrics_port_ctx
 from gateway.middlewares import gateway_middleware
 from gateway.petcare.routes import setup_routes as setup_petcare_routes
 from gateway.web.media import setup_routes as setup_media_routes
@@ -25,6 +25,17 @@ from gateway.settings import Settings
 
 
 RouteHook = Callable[[Contract, web.Application], None]
+
+# What every answer says in `Server`: the name, no versions to match against vulnerability lists.
+SERVER_HEADER = "roost"
+
+
+def _hide_versions() -> None:
+    """aiohttp fills in `Server: Python/3.x aiohttp/3.y` from this module global when a response
+    has none (StreamResponse._prepare_headers, its own error pages included). Replacing the value
+    once costs nothing per request, unlike a header set in the middleware or on_response_prepare,
+    and covers answers that never reach the middleware. tests/security holds it."""
+    web_response.SERVER_SOFTWARE = SERVER_HEADER
 
 
 def _api_domain_app(settings: Settings) -> web.Application:
@@ -47,6 +58,7 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
     mounted (mounting freezes a router), for embedders and tests that add their own routes."""
     if not settings.database_url or not settings.redis_url:
         raise ValueError("create_app needs resolved DATABASE_URL and REDIS_URL (see gateway.embedded)")
+    _hide_versions()
     metrics = Metrics()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
@@ -60,6 +72,7 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.cleanup_ctx.append(metrics_port_ctx)
     app.router.add_get("/metrics", metrics_handler)
     # /api/v1 before /api: sub-apps are matched in the order they were added.
     if settings.api_domain:

@@ -7,12 +7,20 @@ Recording is on every request's path, so it is plain counting in this process's 
 list of numbers per label set, turned into Prometheus families only when /metrics is scraped.
 (prometheus_client's Histogram takes a lock and walks its buckets per observation, which cost the
 cheapest routes, the guest polls, a seventh of their throughput.)
+
+Who may scrape (METRICS_TOKEN, METRICS_PORT): with a port set, /metrics is served on that port
+(a second listener in this process, for the cluster network only) and 404 on the public one; with
+a token set, only `Authorization: Bearer <token>` gets an answer, on either port; with neither, the
+public port serves it outside production only. Refusals look like any unknown route (404): the
+endpoint's existence is not advertised either.
 """
 
 from __future__ import annotations
 
+import hmac
+import logging
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -21,7 +29,10 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from gateway.contracts import contract_of
-from gateway.keys import metrics_key
+from gateway.keys import metrics_key, settings_key
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LABELS = ("method", "route", "status", "contract")
@@ -97,6 +108,55 @@ class Metrics:
         return (method, route, str(status), contract_of(request).value)
 
 
+def _token_ok(request: web.Request, token: str | None) -> bool:
+    if token is None:
+        return True
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() != "bearer ":
+        return False
+    # as bytes: compare_digest refuses non-ASCII str, and a client may send anything
+    return hmac.compare_digest(header[7:].strip().encode("utf-8", "surrogateescape"), token.encode())
+
+
+def public_metrics_allowed(request: web.Request, settings: Settings) -> bool:
+    if settings.metrics_port is not None:
+        return False
+    if settings.metrics_token is None:
+        return settings.app_env != "production"
+    return _token_ok(request, settings.metrics_token)
+
+
+def _exposition(metrics: Metrics) -> web.Response:
+    return web.Response(body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
 async def metrics_handler(request: web.Request) -> web.Response:
-    body = generate_latest(request.config_dict[metrics_key].registry)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    """GET /metrics on the public port."""
+    if not public_metrics_allowed(request, request.config_dict[settings_key]):
+        raise web.HTTPNotFound()
+    return _exposition(request.config_dict[metrics_key])
+
+
+async def metrics_port_ctx(app: web.Application) -> AsyncIterator[None]:
+    """With METRICS_PORT set, a second listener in this process that serves only /metrics."""
+    settings, metrics = app[settings_key], app[metrics_key]
+    if settings.metrics_port is None:
+        yield
+        return
+
+    async def private_metrics(request: web.Request) -> web.Response:
+        if not _token_ok(request, settings.metrics_token):
+            raise web.HTTPNotFound()
+        return _exposition(metrics)
+
+    private = web.Application()
+    private.router.add_get("/metrics", private_metrics)
+    runner = web.AppRunner(private, access_log=None)
+    await runner.setup()
+    # every interface: the scraper reaches the pod's address; keep the port out of the ingress
+    await web.TCPSite(runner, port=settings.metrics_port).start()
+    log.info("metrics listener started", extra={"port": settings.metrics_port})
+    try:
+        yield
+    finally:
+        await runner.cleanup()

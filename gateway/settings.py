@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # One JSON line per request on stderr; off when the ingress already logs requests.
     access_log: bool = True
+    # /metrics: with a token, only `Authorization: Bearer <METRICS_TOKEN>` gets it; with a port, it
+    # is served there (and no longer on the public port). In production with neither, it is not
+    # served at all: request counts per route and process figures are not for the public.
+    metrics_token: str | None = None
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     # Actor client tuning (see actors/client.py for what each bounds).
     actor_batch_max: int = Field(default=256, ge=1)
@@ -138,6 +143,12 @@ class Settings(BaseSettings):
     # Requests one tenant's apps together may make to the tenant routes per minute (001's per-tenant
     # rate limit for tenant apps; one busy tenant must not crowd out the others)
     event_tenant_api_per_minute: int = Field(default=1200, ge=1)
+
+    @field_validator("metrics_token", "metrics_port", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `.env.example` lists them empty: an empty token must never be a token anyone can send
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("petcare_prefix")
     @classmethod

@@ -5,6 +5,7 @@ mailer's outbox, and the multipart XSRF token."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -16,7 +17,10 @@ from gateway.keys import media_visibility_key, pool_key
 from tests.builders import bearer
 from tests.event_builders import make_event, make_package, make_photo, make_tenant, make_tenant_admin
 
+import aiohttp
 import pytest
+
+from tests.api.smtp_inbox import free_port
 
 
 def _storage(key: str) -> str:
@@ -140,3 +144,53 @@ def test_tenant_links_expire():
         check_tenant_link("k" * 32, token, key, now + media_access.TENANT_LINK_TTL_S + media_access.TENANT_LINK_STEP_S + 1)
     with pytest.raises(NotFound):
         check_tenant_link("another-key" * 3, token, key, now)
+
+
+# -- version banner and /metrics ------------------------------------------------------------------
+
+
+async def test_no_versions_in_the_server_header(client):
+    for path in ("/api/ping", "/no-such-route", "/metrics"):
+        resp = await client.get(path)
+        assert resp.headers["Server"] == "roost", path
+    # aiohttp's own answer to a broken request never reaches our middleware
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
+    await writer.drain()
+    head = (await reader.read(4096)).decode("latin-1")
+    writer.close()
+    assert " 400 " in head.split("\r\n", 1)[0] and "\r\nServer: roost\r\n" in head and "aiohttp" not in head
+
+
+async def _app_client(aiohttp_client, settings, **update):
+    from gateway.app import create_app
+
+    return await aiohttp_client(create_app(settings.model_copy(update=update)))
+
+
+async def test_metrics_are_not_public_in_production(aiohttp_client, settings, ray_session):
+    client = await _app_client(aiohttp_client, settings, app_env="production")
+    assert (await client.get("/api/ping")).status == 200
+    assert (await client.get("/metrics")).status == 404
+
+
+async def test_metrics_need_the_bearer_token_when_one_is_set(aiohttp_client, settings, ray_session):
+    client = await _app_client(aiohttp_client, settings, app_env="production", metrics_token="scrape-" + "s" * 32)
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer scrape-" + "s" * 31},
+                    {"Authorization": "Basic " + "s" * 32}, {"Authorization": "Bearer ²|x"}):
+        assert (await client.get("/metrics", headers=headers)).status == 404, headers
+    resp = await client.get("/metrics", headers={"Authorization": "Bearer scrape-" + "s" * 32})
+    assert resp.status == 200 and "http_requests_total" in await resp.text()
+
+
+async def test_metrics_port_serves_them_apart_from_the_public_port(aiohttp_client, settings, ray_session):
+    port = free_port()
+    client = await _app_client(aiohttp_client, settings, metrics_port=port, metrics_token="t" * 24)
+    assert (await client.get("/metrics", headers={"Authorization": "Bearer " + "t" * 24})).status == 404
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{port}/metrics") as resp:
+            assert resp.status == 404
+        async with session.get(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": "Bearer " + "t" * 24}) as resp:
+            assert resp.status == 200 and "process_cpu_seconds_total" in await resp.text()
+        async with session.get(f"http://127.0.0.1:{port}/api/ping") as resp:
+            assert resp.status == 404  # only /metrics lives there

@@ -12,6 +12,8 @@ Use the fixtures by importing them into a test module:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 import time
 import uuid
@@ -191,6 +193,15 @@ class FakeGitHub(_FakeProvider):
         super().__init__()
         self.client_id = "Iv1." + secrets.token_hex(8)
         self.client_secret = secrets.token_hex(20)
+        # access token -> the client id of the OAuth app GitHub issued it to
+        self.token_clients: dict[str, str] = {}
+
+    def issue_access_token(self, profile: Any, *, client_id: str | None = None) -> str:
+        """A token for `profile`, issued to our app unless `client_id` names another OAuth app
+        (the REST API serves it all the same; only check-token tells the apps apart)."""
+        token = super().issue_access_token(profile)
+        self.token_clients[token] = client_id or self.client_id
+        return token
 
     def settings(self) -> dict[str, Any]:
         return {
@@ -207,7 +218,49 @@ class FakeGitHub(_FakeProvider):
         app.router.add_post("/login/oauth/access_token", self._token)
         app.router.add_get(f"{self.API_PATH}/user", self._user)
         app.router.add_get(f"{self.API_PATH}/user/emails", self._emails)
+        app.router.add_post(self.API_PATH + "/applications/{client_id}/token", self._check_token)
         return app
+
+    def _basic_auth(self, request: web.Request) -> tuple[str, str] | None:
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return user, password
+
+    async def _check_token(self, request: web.Request) -> web.Response:
+        """Check a token: basic auth as the app named in the path; 200 with the authorization for a
+        live token issued to that app, 404 for every other token (and for wrong app credentials,
+        which GitHub does not tell apart), 422 without an access_token."""
+        self.calls.append("check_token")
+        client_id = request.match_info["client_id"]
+        not_found = _json({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, 404)
+        if self._basic_auth(request) != (self.client_id, self.client_secret) or client_id != self.client_id:
+            return not_found
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            return _json({"message": "Validation Failed", "errors": [{"field": "access_token"}]}, 422)
+        profile = self.access_tokens.get(token)
+        if profile is None or self.token_clients.get(token) != client_id:
+            return not_found
+        return _json(
+            {
+                "id": secrets.randbelow(10**8),
+                "scopes": ["read:user", "user:email"],
+                "token": token,
+                "token_last_eight": token[-8:],
+                "app": {"client_id": client_id, "name": "Roost", "url": "https://roost.example.test"},
+                "user": profile["user"],
+                "expires_at": None,
+            }
+        )
 
     async def _token(self, request: web.Request) -> web.Response:
         self.calls.append("token")

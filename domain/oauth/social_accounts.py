@@ -1,9 +1,15 @@
 """Signing in with a provider, linking one to an account, unlinking it.
 
 Who a provider identity signs in, in order: the user it is linked to; else the user with the same
-(provider-verified) email, which gets the link; else a new user made from the profile (verified
-email, no password, a unique username from the provider's handle or the email's local part).
-Every step of one sign-in runs in one transaction, so an account is never left half-linked.
+(provider-verified) email, which gets the link, but only if that account's address is verified
+too; else a new user made from the profile (verified email, no password, a unique username from
+the provider's handle or the email's local part). Every step of one sign-in runs in one
+transaction, so an account is never left half-linked.
+
+Why an unverified match is refused rather than merged: anyone can register an address they do not
+own. Merging the real owner's provider sign-in into that account would hand them an account whose
+password, tokens and sessions the registrant still holds (pre-account takeover). The owner can
+reset the password through the mailbox and link the provider from the profile instead.
 """
 
 from __future__ import annotations
@@ -11,7 +17,6 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Protocol
 
 import asyncpg
 
@@ -29,34 +34,34 @@ USERNAME_MAX = 30
 _NOT_USERNAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class Revocations(Protocol):
-    async def user_changed(self, user_id: int) -> None: ...
-
-
 @dataclass(frozen=True)
 class SignIn:
     user: asyncpg.Record
     created: bool
+    # True when this sign-in attached the provider to an existing account by its email. The caller
+    # then revokes the account's other credentials: whoever the provider vouches for starts clean,
+    # and a session or token someone else got hold of earlier does not ride along.
+    merged: bool = False
 
 
 class SocialAccounts:
-    def __init__(self, pool: asyncpg.Pool, revocations: Revocations) -> None:
+    def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        self._revocations = revocations
 
     async def sign_in(self, profile: ProviderProfile) -> SignIn:
         for attempt in range(ATTEMPTS):
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
-                    result, verified_now = await self._sign_in(conn, profile)
-                break
+                    return await self._sign_in(conn, profile)
             except (Conflict, Invalid) as exc:
                 if exc.code not in ("already_exists", "already_taken") or attempt == ATTEMPTS - 1:
                     raise
-        if verified_now:
-            # cached identities carry email_verified; tell every gateway
-            await self._revocations.user_changed(result.user["id"])
-        return result
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def user(self, user_id: int) -> asyncpg.Record:
+        """The account as it is now (after a revocation moved its token epoch, say)."""
+        async with self.pool.acquire() as conn:
+            return await users_sql.get_or_404(conn, user_id)
 
     async def link(self, user_id: int, profile: ProviderProfile) -> asyncpg.Record:
         """Attaches a provider identity to this user (409 if it belongs to someone else, or if the
@@ -99,29 +104,27 @@ class SocialAccounts:
         async with self.pool.acquire() as conn:
             return [row["provider"] for row in await providers_sql.for_user(conn, user_id)]
 
-    async def _sign_in(self, conn: asyncpg.Connection, profile: ProviderProfile) -> tuple[SignIn, bool]:
+    async def _sign_in(self, conn: asyncpg.Connection, profile: ProviderProfile) -> SignIn:
         owner = await providers_sql.owner_of(conn, profile.provider, profile.provider_user_id)
         if owner is not None:
             user = await users_sql.get_or_404(conn, owner)
             _ensure_active(user)
             await self._refresh(conn, profile)
-            return SignIn(await self._mark(conn, owner, profile), created=False), False
+            return SignIn(await self._mark(conn, owner, profile), created=False)
 
         user = await users_sql.by_email(conn, profile.email)
         if user is not None:
             _ensure_active(user)
+            label = LABELS[profile.provider]
             if await providers_sql.linked_id(conn, user["id"], profile.provider) is not None:
-                label = LABELS[profile.provider]
                 raise Conflict(
                     f"The account with this email is linked to a different {label} account.",
                     code="provider_account_mismatch",
                 )
+            if user["email_verified_at"] is None:
+                raise Conflict(unverified_match_message(label), code="account_exists_unverified")
             await self._link(conn, user["id"], profile)
-            verified_now = user["email_verified_at"] is None
-            if verified_now:
-                # the provider has verified that this person controls the address
-                await users_sql.mark_verified(conn, user["id"])
-            return SignIn(await self._mark(conn, user["id"], profile), created=False), verified_now
+            return SignIn(await self._mark(conn, user["id"], profile), created=False, merged=True)
 
         username = await _unique_username(conn, profile)
         first_name, last_name = _split_name(profile)
@@ -139,7 +142,7 @@ class SocialAccounts:
         )
         await groups_sql.create_personal(conn, user["id"])
         await self._link(conn, user["id"], profile)
-        return SignIn(await self._mark(conn, user["id"], profile), created=True), False
+        return SignIn(await self._mark(conn, user["id"], profile), created=True)
 
     async def _link(self, conn: asyncpg.Connection, user_id: int, profile: ProviderProfile) -> None:
         await providers_sql.link(
@@ -168,6 +171,13 @@ class SocialAccounts:
             provider_user_id=profile.provider_user_id,
             avatar=profile.avatar,
         )
+
+
+def unverified_match_message(label: str) -> str:
+    return (
+        "An account with this email exists but its address is not verified. Sign in with its "
+        f"password and link {label} from your profile, or reset its password."
+    )
 
 
 def _ensure_active(user: asyncpg.Record) -> None:

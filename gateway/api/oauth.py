@@ -16,12 +16,13 @@ from pydantic import BaseModel, Field, field_validator
 from domain.errors import BadRequest, Invalid
 from domain.oauth import GitHubOAuth, OAuthProvider, ProviderProfile, SocialAccounts
 from gateway.api import envelope, oauth_providers
-from gateway.api.oauth_state import OAuthStates, invalid_state
+from gateway.api.oauth_state import OAuthStates, binding_nonce, invalid_state, sent_binding, set_binding_cookie
 from gateway.api.user_views import user_view
 from gateway.auth.guards import require_user
 from gateway.auth.limits import throttle_auth
 from gateway.auth.middleware import API_TOKEN_COOKIE
-from gateway.keys import accounts_key, pool_key, redis_key, settings_key, token_cache_key
+from gateway.auth.revocation import revoke_credentials
+from gateway.keys import accounts_key, pool_key, redis_key, settings_key
 from gateway.validation import parse
 
 AUTHENTICATED = {"google": "Authenticated via Google", "github": "Authenticated via Github"}
@@ -78,11 +79,12 @@ def _found(location: str) -> web.Response:
 
 
 def _states(request: web.Request) -> OAuthStates:
-    return OAuthStates(request.config_dict[redis_key], prefix=request.config_dict[settings_key].redis_prefix)
+    settings = request.config_dict[settings_key]
+    return OAuthStates(request.config_dict[redis_key], binding_key=settings.app_key, prefix=settings.redis_prefix)
 
 
 def _social(request: web.Request) -> SocialAccounts:
-    return SocialAccounts(request.config_dict[pool_key], request.config_dict[token_cache_key])
+    return SocialAccounts(request.config_dict[pool_key])
 
 
 def _client(request: web.Request) -> OAuthProvider:
@@ -112,6 +114,9 @@ async def _signed_in(request: web.Request, profile: ProviderProfile, *, as_json:
     token = await request.config_dict[accounts_key].issue_token(
         user["id"], name=f"{profile.provider}-oauth", kind="oauth"
     )
+    if result.merged:
+        # the provider just became a way into an existing account: everything else signs out
+        await revoke_credentials(request.config_dict, user["id"], keep_token_id=token.record["id"])
     if as_json:
         return envelope.success(
             {"user": user_view(user, settings), "token": token.plain_text}, AUTHENTICATED[profile.provider]
@@ -130,16 +135,31 @@ async def _signed_in(request: web.Request, profile: ProviderProfile, *, as_json:
 
 
 async def redirect(request: web.Request) -> web.Response:
-    """GET /api/auth/{provider}/redirect → 302 to the provider's consent page."""
+    """GET /api/auth/{provider}/redirect → 302 to the provider's consent page, with the cookie that
+    binds the state to this browser (oauth_state.py says why)."""
     client = _client(request)
-    state = await _states(request).issue(client.name, "login", client.redirect_uri)
-    return _found(client.authorize_url(state, client.redirect_uri))
+    nonce = binding_nonce(request)
+    state = await _states(request).issue(client.name, "login", client.redirect_uri, binding=nonce)
+    response = _found(client.authorize_url(state, client.redirect_uri))
+    # `/api/auth/{provider}/` wherever this contract is mounted (/api or API_DOMAIN's root): the
+    # callback needs the cookie, and so does this route, to reuse the nonce for a second tab
+    provider_path = request.path.rsplit("/", 1)[0] + "/"
+    secure = request.config_dict[settings_key].app_env == "production"
+    set_binding_cookie(response, nonce, path=provider_path, secure=secure)
+    return response
 
 
 async def callback(request: web.Request) -> web.Response:
-    """GET /api/auth/{provider}/callback?code=&state= → JSON {user, token} or cookie + 302."""
+    """GET /api/auth/{provider}/callback?code=&state= → JSON {user, token} or cookie + 302.
+
+    Only from the browser (or cookie-keeping client) that called the redirect: a state is refused
+    without its binding cookie, JSON or not. Clients that run the consent themselves and keep no
+    cookies exchange the code at POST /api/auth/{provider}/token, which involves no state of ours.
+    """
     client = _client(request)
-    state = await _states(request).consume(request.query.get("state"), provider=client.name, intent="login")
+    state = await _states(request).consume(
+        request.query.get("state"), provider=client.name, intent="login", binding=sent_binding(request)
+    )
     code = _callback_code(request, client)
     profile = await client.profile_from_code(code, state.redirect_uri)
     return await _signed_in(request, profile, as_json=expects_json(request))

@@ -2,7 +2,9 @@
 
 The reference takes `{token}` (a Google ID token); the document takes `{code, redirect_uri}` (an
 authorization code the client obtained). Both are accepted; whoever the Google identity resolves
-to (linked user, same verified email, or a new account) is signed in, exactly as on /api.
+to (linked user, same verified email, or a new account) is signed in, exactly as on /api: an
+account with the same but unverified email is a 409, and a first sign-in that attaches Google to
+an account by its email signs that account out everywhere else.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from domain.errors import BadRequest, Invalid, Unauthenticated
 from domain.oauth import SocialAccounts
 from gateway.api import oauth_providers
 from gateway.auth.limits import throttle_auth
-from gateway.keys import accounts_key, pool_key, settings_key, token_cache_key
+from gateway.auth.revocation import revoke_credentials
+from gateway.keys import accounts_key, pool_key, settings_key
 from gateway.petcare.envelope import success
 from gateway.petcare.user_views import login_user_view
 from gateway.validation import parse
@@ -56,8 +59,13 @@ async def google_login(request: web.Request) -> web.Response:
             raise
     else:
         profile = await client.profile_from_code(body.code, body.redirect_uri)
-    social = SocialAccounts(request.config_dict[pool_key], request.config_dict[token_cache_key])
-    user = (await social.sign_in(profile)).user
+    social = SocialAccounts(request.config_dict[pool_key])
+    result = await social.sign_in(profile)
+    user = result.user
+    if result.merged:
+        await revoke_credentials(request.config_dict, user["id"])
+        # the revocation moved the token epoch; the JWT must carry the new one
+        user = await social.user(user["id"])
     data = {
         "access_token": request.config_dict[accounts_key].issue_jwt(user),
         "token_type": "bearer",

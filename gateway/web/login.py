@@ -3,17 +3,25 @@
 A JSON client (the SPA) gets the /api envelope; a plain HTML form gets pages and redirects. Both
 end with the same two cookies: the HttpOnly session cookie (the session lives in Redis) and the
 readable `XSRF-TOKEN` that state-changing requests must echo.
+
+Before a session exists there is no XSRF token to echo, so `POST /login` is guarded by where the
+request comes from instead: another site's page posting its own credentials here would sign the
+visitor's browser in as the attacker (login CSRF). Browsers put `Origin` on every POST (and
+`Sec-Fetch-Site` on all requests where they support it); a sign-in that names another origin is a
+403 and makes no session. A request with neither header is not a browser's form post, so API
+clients and scripts sign in as before. The cookies' SameSite=Lax is the second layer.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, StringConstraints
 
-from domain.errors import RoostError, Unauthenticated
+from domain.errors import Forbidden, RoostError, Unauthenticated
 from domain.passwords import prehash
 from gateway.api import envelope
 from gateway.api.user_views import user_view
@@ -26,6 +34,8 @@ from gateway.web import templates
 from gateway.web.responses import html_response, is_browser_form, new_nonce, redirect, safe_next
 
 BAD_CREDENTIALS = "These credentials do not match our records."
+CROSS_SITE = "Sign-in requests from other sites are refused. Open the sign-in page here and try again."
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 class LoginIn(BaseModel):
@@ -48,6 +58,48 @@ def _first_message(err: RoostError) -> str:
         if messages:
             return messages[0]
     return err.message
+
+
+def _netloc(host: str, scheme: str | None = None) -> str:
+    """`host[:port]` lowercased, without the scheme's default port (Host headers behind a TLS
+    proxy name no scheme, so either default port is dropped there)."""
+    host = host.strip().lower()
+    name, sep, port = host.rpartition(":")
+    if not sep or "]" in port:  # no port, or the tail of a bare IPv6 literal
+        return host
+    defaults = {_DEFAULT_PORTS[scheme]} if scheme in _DEFAULT_PORTS else set(_DEFAULT_PORTS.values())
+    return name if port in defaults else host
+
+
+def _is_ours(url: str, request: web.Request) -> bool:
+    """Whether an Origin or Referer names this site: APP_URL's origin, or the host the request
+    was sent to (an attacker cannot make a browser send our Host from another site's page)."""
+    try:
+        parts = urlsplit(url.strip())
+        scheme, netloc = parts.scheme.lower(), parts.netloc
+    except ValueError:
+        return False
+    if scheme not in _DEFAULT_PORTS or not netloc or "@" in netloc:
+        return False  # includes `Origin: null` (sandboxed frames, some redirects)
+    origin = _netloc(netloc, scheme)
+    app = urlsplit(request.config_dict[settings_key].app_url)
+    if (scheme, origin) == (app.scheme.lower(), _netloc(app.netloc, app.scheme.lower())):
+        return True
+    return bool(request.host) and origin == _netloc(request.host)
+
+
+def ensure_same_site(request: web.Request) -> None:
+    """403 for a sign-in a browser says another site sent (see the module docstring)."""
+    origin = request.headers.get("Origin")
+    referer = request.headers.get("Referer")
+    if origin is not None:
+        ours = _is_ours(origin, request)
+    elif referer:
+        ours = _is_ours(referer, request)
+    else:
+        ours = request.headers.get("Sec-Fetch-Site", "").lower() != "cross-site"
+    if not ours or request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
+        raise Forbidden(CROSS_SITE, code="cross_site_sign_in")
 
 
 async def login_form(request: web.Request) -> web.Response:
@@ -73,6 +125,7 @@ async def login(request: web.Request) -> web.Response:
     fields = body if isinstance(body, dict) else {}
     next_url = safe_next(request.query.get("next") or fields.get("next"))
     try:
+        ensure_same_site(request)
         user = await _authenticate(request, body)
     except RoostError as err:
         if not html:

@@ -197,7 +197,7 @@ async def test_needs_code_or_access_token(api):
 
 async def test_existing_email_is_linked_not_duplicated(api, fake_github):
     email = unique_email("ghlink")
-    existing = await make_user(api.app, email=email)
+    existing = await make_user(api.app, email=email, verified=True)
     profile = github_profile(email=email)
     resp = await api.post("/api/auth/github/token", json={"access_token": fake_github.issue_access_token(profile)})
     assert resp.status == 200

@@ -264,10 +264,9 @@ async def test_token_exchange_needs_code_or_credential(api):
     assert (await resp.json())["errors"]["code"] == ["The code must be a string."]
 
 
-async def test_existing_email_gets_the_provider_attached(api, fake_google):
+async def test_existing_verified_email_gets_the_provider_attached(api, fake_google):
     email = unique_email("linkme")
-    existing = await make_user(api.app, email=email, avatar=None)
-    assert existing["email_verified_at"] is None
+    existing = await make_user(api.app, email=email, avatar=None, verified=True)
     code = fake_google.issue_code(google_profile(email=email.upper()), "postmessage")
     resp = await api.post("/api/auth/google/token", json={"code": code, "redirect_uri": "postmessage"})
     assert resp.status == 200
@@ -283,8 +282,26 @@ async def test_existing_email_gets_the_provider_attached(api, fake_google):
     assert await api.app[accounts_key].authenticate(email, sha256_hex(DEFAULT_PASSWORD)) is not None
 
 
+async def test_existing_unverified_email_is_409_and_untouched(api, fake_google):
+    email = unique_email("unverified")
+    existing = await make_user(api.app, email=email)
+    assert existing["email_verified_at"] is None
+    code = fake_google.issue_code(google_profile(email=email), "postmessage")
+    resp = await api.post("/api/auth/google/token", json={"code": code, "redirect_uri": "postmessage"})
+    assert resp.status == 409
+    assert_error(
+        await resp.json(),
+        409,
+        "An account with this email exists but its address is not verified. Sign in with its password and "
+        "link Google from your profile, or reset its password.",
+    )
+    assert await provider_rows(api, existing["id"]) == []
+    async with api.app[pool_key].acquire() as conn:
+        assert await conn.fetchval("select email_verified_at from users where id = $1", existing["id"]) is None
+
+
 async def test_existing_avatar_is_kept(api, fake_google):
-    existing = await make_user(api.app, avatar="https://cdn.example.test/me.png")
+    existing = await make_user(api.app, avatar="https://cdn.example.test/me.png", verified=True)
     code = fake_google.issue_code(google_profile(email=existing["email"]), "postmessage")
     resp = await api.post("/api/auth/google/token", json={"code": code, "redirect_uri": "postmessage"})
     assert (await resp.json())["data"]["user"]["avatar"] == "https://cdn.example.test/me.png"

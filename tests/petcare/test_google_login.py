@@ -79,7 +79,7 @@ async def test_same_google_account_same_user_across_forms(root, fake_google):
 
 async def test_existing_account_with_the_email_signs_in(root, fake_google):
     email = unique_email("pcg")
-    existing = await make_user(root.app, email=email, name="Jane Existing")
+    existing = await make_user(root.app, email=email, name="Jane Existing", verified=True)
     resp = await root.post(
         "/auth/google/login", json={"token": fake_google.issue_id_token(google_profile(email=email))}
     )

@@ -4,6 +4,12 @@
 The link points at this backend, which marks the address verified and then answers JSON or, for
 a browser, redirects to `${FRONTEND_URL}/auth/verified`. Tokens are random; only their SHA-256 is
 stored, with an expiry; each works once.
+
+Asked for an address (not the caller's own), the answer is always 200 "Verification email sent":
+an unknown address, an already verified one and a real send look alike (the reference's 404 "User
+not found" and "Email already verified" told anyone which addresses have accounts); mail goes only
+to accounts that still need it. Signed in and asking for its own address, the caller still hears
+"Email already verified".
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from storage import users as users_sql
 from storage import verification_tokens
 
 TOKEN_MAX = 512  # ours are 40 characters
+SENT = "Verification email sent"
 
 
 class VerifySendIn(BaseModel):
@@ -57,18 +64,22 @@ async def send(request: web.Request) -> web.Response:
             user = await users_sql.by_email(conn, data.email)
         else:
             user = await users_sql.get(conn, identity.user_id)
-        if user is None:
-            raise NotFound("User not found", code="user_not_found")
+        if user is None and own_address:
+            raise NotFound("User not found", code="user_not_found")  # signed in, account deleted since
+        if user is None or (user["email_verified_at"] is not None and not own_address):
+            # Someone else's address, or none: the same answer whether an account has it and
+            # whether it is verified, so the endpoint cannot tell which addresses are registered.
+            return success(None, SENT)
         if own_address:
             await throttle_mail(request, user["email"])
         if user["email_verified_at"] is not None:
-            return success(None, "Email already verified")
+            return success(None, "Email already verified")  # the caller's own account: no secret
         token = new_secret()
         expires_at = datetime.now(UTC) + timedelta(hours=VERIFICATION_TTL_HOURS)
         await verification_tokens.create(conn, user["id"], sha256_hex(token), expires_at)
     mailer = Mailer.from_settings(request.config_dict[settings_key], request.config_dict[jobs_key])
     await mailer.send_verification(user["email"], token, name=display_name(user))
-    return success(None, "Verification email sent")
+    return success(None, SENT)
 
 
 async def verify(request: web.Request) -> web.Response:

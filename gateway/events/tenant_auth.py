@@ -3,7 +3,8 @@
 A tenant app holds a personal access token (kind 'tenant', name 'tenant-app') with the tenant
 abilities. Login checks the password the way every contract does (Accounts.authenticate on the
 SHA-256 hex, here computed from the plain password the app sends) and is throttled per address
-and per account like the other logins. To move a signed-in session to another device, the app asks
+and per account like the other logins. An account that administers no tenant gets the same 401
+`invalid_credentials` as a wrong password, so login never confirms a guessed password. To move a signed-in session to another device, the app asks
 for a one-time code (`/codes`) and the other device swaps it for a token of its own (`/exchange`).
 Codes live five minutes in Redis under the SHA-256 of the code; GETDEL consumes one atomically,
 so of two concurrent exchanges of the same code exactly one wins.
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import orjson
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -83,11 +85,21 @@ def _granted(abilities: tuple[str, ...] | None) -> list[str]:
     return [a for a in TENANT_ABILITIES if a in abilities]
 
 
-async def _sign_in(request: web.Request, user_id: int, abilities: list[str]) -> dict[str, Any]:
+def _invalid_credentials() -> Unauthenticated:
+    return Unauthenticated("The email or password is incorrect.", code="invalid_credentials")
+
+
+async def _administered(request: web.Request, user_id: int) -> asyncpg.Record | None:
+    async with request.config_dict[pool_key].acquire() as conn:
+        return await tenants_sql.administered_by(conn, user_id)
+
+
+async def _sign_in(
+    request: web.Request, user_id: int, abilities: list[str], tenant: asyncpg.Record | None = None
+) -> dict[str, Any]:
     """A new tenant token for an account that administers a tenant (403 for any other account;
     no token is minted for it)."""
-    async with request.config_dict[pool_key].acquire() as conn:
-        tenant = await tenants_sql.administered_by(conn, user_id)
+    tenant = tenant or await _administered(request, user_id)
     if tenant is None:
         raise Forbidden("This account does not administer a tenant.", code="not_a_tenant_admin")
     issued = await request.config_dict[accounts_key].issue_token(
@@ -103,9 +115,13 @@ async def login(request: web.Request) -> web.Response:
     await throttle_auth(request, raw_field(body, "email"))
     data = validate(LoginIn, body)
     user = await request.config_dict[accounts_key].authenticate(data.email, prehash(data.password))
-    if user is None:
-        raise Unauthenticated("The email or password is incorrect.", code="invalid_credentials")
-    return success({"data": await _sign_in(request, user["id"], list(TENANT_ABILITIES))})
+    tenant = await _administered(request, user["id"]) if user is not None else None
+    if user is None or tenant is None:
+        # One answer for an unknown email, a wrong password and the right password of an account
+        # that administers no tenant: a distinct one would confirm the password to whoever
+        # guessed it (and authenticate() takes as long for unknown emails).
+        raise _invalid_credentials()
+    return success({"data": await _sign_in(request, user["id"], list(TENANT_ABILITIES), tenant)})
 
 
 async def me(request: web.Request) -> web.Response:

@@ -81,11 +81,11 @@ async def test_unknown_email_is_the_same_401(client):
     await assert_error(resp, 401, "invalid_credentials")
 
 
-async def test_account_without_a_tenant_is_403_and_gets_no_token(client):
+async def test_account_without_a_tenant_is_the_same_401_and_gets_no_token(client):
     user = await make_user(client.app)
     resp = await client.post(LOGIN, json={"email": user["email"], "password": DEFAULT_PASSWORD})
-    error = await assert_error(resp, 403, "not_a_tenant_admin")
-    assert error["message"] == "This account does not administer a tenant."
+    error = await assert_error(resp, 401, "invalid_credentials")
+    assert error["message"] == "The email address or password is incorrect."
     count = await token_count(client, user["id"])
     assert count == 0
 

@@ -14,7 +14,7 @@ from domain import media_access
 from domain.media_access import check_tenant_link, tenant_token
 from domain.errors import NotFound
 from gateway.keys import media_visibility_key, pool_key
-from tests.builders import bearer
+from tests.builders import DEFAULT_PASSWORD, bearer, make_user, unique_email
 from tests.event_builders import make_event, make_package, make_photo, make_tenant, make_tenant_admin
 
 import aiohttp
@@ -194,3 +194,32 @@ async def test_metrics_port_serves_them_apart_from_the_public_port(aiohttp_clien
             assert resp.status == 200 and "process_cpu_seconds_total" in await resp.text()
         async with session.get(f"http://127.0.0.1:{port}/api/ping") as resp:
             assert resp.status == 404  # only /metrics lives there
+
+
+# -- account enumeration ----------------------------------------------------------------------------
+
+
+async def test_verify_send_does_not_tell_which_addresses_have_accounts(client):
+    unverified = await make_user(client.app)
+    verified = await make_user(client.app, verified=True)
+    answers = []
+    for email in (unique_email("nobody"), unverified["email"], verified["email"]):
+        resp = await client.post("/api/auth/verify/send", json={"email": email}, headers={"Accept": "application/json"})
+        body = await resp.json()
+        answers.append((resp.status, body["message"], body["data"], body["success"]))
+    assert answers == [(200, "Verification email sent", None, True)] * 3
+    async with client.app[pool_key].acquire() as conn:
+        mailed = await conn.fetch("select payload->>'to' as to from jobs where kind = 'mail.send' and payload->>'to' = any($1::text[])",
+                                  [unverified["email"], verified["email"]])
+    assert [r["to"] for r in mailed] == [unverified["email"]]  # mail only where there is something to verify
+
+
+async def test_tenant_login_does_not_confirm_a_guessed_password(client):
+    not_admin = await make_user(client.app)
+    errors = []
+    for email, password in ((not_admin["email"], DEFAULT_PASSWORD), (not_admin["email"], "wrong"),
+                            (unique_email("nobody"), DEFAULT_PASSWORD)):
+        resp = await client.post("/api/v1/tenant-auth/login", json={"email": email, "password": password})
+        errors.append((resp.status, await resp.json()))
+    assert errors[0] == errors[1] == errors[2]
+    assert errors[0][0] == 401 and errors[0][1]["error"]["code"] == "invalid_credentials"

@@ -13,6 +13,7 @@ from typing import Literal
 import asyncpg
 
 from domain.errors import Forbidden, NotFound
+from domain.inputs import parse_positive_int
 
 Role = Literal["owner", "editor", "viewer", "admin", "none"]
 # what each health record kind lets read besides owner and editor
@@ -51,9 +52,10 @@ class PetAccess:
 
 def parse_id(raw: str) -> int:
     """Route ids: anything but a positive integer is simply not found (never a 500)."""
-    if not raw.isdigit() or len(raw) > 18:
+    value = parse_positive_int(raw)
+    if value is None:
         raise NotFound()
-    return int(raw)
+    return value
 
 
 async def load(conn: asyncpg.Connection, pet_id: int, user_id: int | None, *, is_admin: bool) -> PetAccess:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import jwt
 
+from domain.inputs import has_forbidden, parse_positive_int
+
 # 40 characters like Sanctum's, from a 240-bit random value
 SECRET_BYTES = 30
 JWT_ALGORITHM = "HS256"
@@ -45,11 +47,15 @@ def parse_pat(raw: str) -> BearerToken | None:
     raw = raw.strip()
     if not raw or len(raw) > 512:
         return None
+    if has_forbidden(raw, single_line=True):
+        # a lone surrogate (header bytes that are not UTF-8) cannot even be hashed
+        return None
     if "|" in raw:
         head, _, secret = raw.partition("|")
-        if not head.isdigit() or not secret:
+        token_id = parse_positive_int(head)
+        if token_id is None or not secret:
             return None
-        return BearerToken(int(head), secret)
+        return BearerToken(token_id, secret)
     return BearerToken(None, raw)
 
 

@@ -9,6 +9,7 @@ import os
 import re
 import time
 
+import asyncpg
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
@@ -19,6 +20,8 @@ from gateway.auth.middleware import resolve as resolve_identity
 from gateway.keys import request_id_key
 from gateway.metrics import Metrics
 from gateway.throttle import add_ratelimit_headers, verdict_key
+from gateway.validation import refuse_hostile_url
+from storage.errors import translate as translate_db_error
 
 log = logging.getLogger("roost.gateway")
 
@@ -37,7 +40,13 @@ def new_request_id() -> str:
 
 def _render(request: web.Request, exc: BaseException) -> web.StreamResponse:
     """An escaped exception as its contract's error answer; redirects and 304s re-raise."""
-    if isinstance(exc, RoostError):
+    if isinstance(exc, asyncpg.PostgresError):
+        # the safety net behind validation: a data error the handler did not wrap (a value
+        # PostgreSQL refuses) is still the client's 4xx (storage/errors.py), not a 500
+        err = translate_db_error(exc)
+        if err.status < 500:
+            return render_error(request, err)
+    elif isinstance(exc, RoostError):
         if exc.status >= 500:
             log.error("request failed", extra={"code": exc.code, "request_id": request.get(request_id_key)})
         return render_error(request, exc)
@@ -72,6 +81,7 @@ def gateway_middleware(metrics: Metrics) -> Middleware:
         status = 500
         try:
             try:
+                refuse_hostile_url(request)
                 headers = request.headers
                 # No credential, nothing to resolve and nothing to store: identity_of() answers
                 # ANONYMOUS for a request without one (most guest traffic, where this is measurable).

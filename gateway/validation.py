@@ -6,13 +6,14 @@ clients show to people; every contract renders the same field map in its own env
 
 from __future__ import annotations
 
-import re
 from typing import Any, TypeVar
 
 from aiohttp import web
+from multidict import MultiDictProxy
 from pydantic import BaseModel, ValidationError
 
-from domain.errors import Invalid, NotFound
+from domain.errors import BadRequest, Invalid, NotFound, PayloadTooLarge, UnsupportedMediaType
+from domain.inputs import FORBIDDEN_IN_LINE, forbidden_fields, has_forbidden, parse_positive_int, scrub
 from gateway.json_io import is_json_type, read_json
 
 M = TypeVar("M", bound=BaseModel)
@@ -73,14 +74,57 @@ def validate(model: type[M], data: Any, *, message: str = DEFAULT_MESSAGE) -> M:
         raise Invalid(message, fields=field_errors(exc)) from None
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# the longest field path we echo back: a key is the client's text, and a field map is not a mirror
+_FIELD_NAME_MAX = 200
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[str | web.FileField]:
+    """`request.post()`, with what a client can break in it answered in the envelope: an unknown
+    charset is 415, a body that is not the form it claims (no boundary, truncated multipart,
+    bytes that are not its charset) is 400, a body over the size limit 413. Every form read goes
+    through here (aiohttp caches the result, so a second call is free)."""
+    try:
+        return await request.post()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise PayloadTooLarge(meta={"max_bytes": getattr(exc, "max_size", None)}) from exc
+    except LookupError as exc:  # codecs.lookup() of a charset nobody has heard of
+        raise UnsupportedMediaType(
+            "The request body's charset is not supported.",
+            code="unsupported_charset",
+            meta={"charset": scrub(request.charset or "", 64)},
+        ) from exc
+    except (ValueError, AssertionError, RuntimeError) as exc:
+        # UnicodeDecodeError is a ValueError; aiohttp's multipart reader asserts and raises
+        # ValueError/RuntimeError on a missing boundary or a body cut short
+        raise BadRequest("The request body is not a valid form.", code="malformed_form") from exc
+
+
+def refuse_forbidden(data: Any, *, message: str = DEFAULT_MESSAGE) -> None:
+    """422 naming every field whose key or value holds a code point no store takes
+    (domain/inputs.py: NUL, C0 controls but tab and line breaks, lone surrogates)."""
+    fields: dict[str, list[str]] = {}
+    for path, in_key in forbidden_fields(data):
+        name = scrub(_field_name(path), _FIELD_NAME_MAX)
+        label = name.split(".")[-1].replace("_", " ")
+        what = "field name" if in_key else "field"
+        fields.setdefault(name, []).append(f"The {label} {what} contains a character that is not allowed.")
+    if fields:
+        raise Invalid(message, code="forbidden_characters", fields=fields)
+
+
 async def read_body(request: web.Request) -> dict[str, Any]:
-    """A JSON object, or a urlencoded/multipart form as a flat dict (browser forms, OAuth2 forms)."""
-    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.post()
-        return {k: v for k, v in form.items() if isinstance(v, str)}
-    if not request.body_exists and not is_json_type(request.content_type):
+    """A JSON object, or a urlencoded/multipart form as a flat dict (browser forms, OAuth2 forms),
+    with forbidden code points refused here, once, for every handler that reads a body."""
+    if request.content_type in FORM_TYPES:
+        form = await read_form(request)
+        body: Any = {k: v for k, v in form.items() if isinstance(v, str)}
+    elif not request.body_exists and not is_json_type(request.content_type):
         return {}
-    return await read_json(request)
+    else:
+        body = await read_json(request)
+    refuse_forbidden(body)
+    return body
 
 
 async def parse(request: web.Request, model: type[M], *, message: str = DEFAULT_MESSAGE) -> M:
@@ -114,13 +158,43 @@ def optional_description(value: Any, max_len: int) -> Any:
     return value
 
 
-_PATH_ID = re.compile(r"^[1-9][0-9]{0,17}$")
+def path_id(request: web.Request, name: str, *, not_found: NotFound | None = None) -> int:
+    """A numeric id in the path: anything but a positive integer in ASCII that fits a bigint
+    names nothing (404, never a database error; `/pets/１` is not pet 1)."""
+    value = parse_positive_int(request.match_info[name])
+    if value is None:
+        raise not_found or NotFound()
+    return value
 
 
-def path_id(request: web.Request, name: str) -> int:
-    """A numeric id in the path: anything but a positive integer that fits a bigint names nothing
-    (404, never a database error)."""
-    raw = request.match_info[name]
-    if not _PATH_ID.fullmatch(raw):
+def query_int(request: web.Request, name: str, default: int, *, maximum: int | None = None) -> int:
+    """A positive integer query parameter (`page`, `per_page`, `limit`): absent or empty is
+    `default`; anything but an ASCII integer from 1 to `maximum` is a 422 naming it."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    value = parse_positive_int(raw)
+    label = name.replace("_", " ")
+    if value is None:
+        raise Invalid(fields={name: [f"The {label} must be a positive integer."]})
+    if maximum is not None and value > maximum:
+        raise Invalid(fields={name: [f"The {label} may not be greater than {maximum}."]})
+    return value
+
+
+def refuse_hostile_url(request: web.Request) -> None:
+    """The URL boundary, called by the root middleware before any handler: a path with a control
+    character or a lone surrogate names nothing (404); such a query value is a 422 naming the
+    parameter. Two searches over the decoded path and query when nothing is wrong (the common case)."""
+    if FORBIDDEN_IN_LINE.search(request.path):
         raise NotFound()
-    return int(raw)
+    if not FORBIDDEN_IN_LINE.search(request.query_string):
+        return
+    fields: dict[str, list[str]] = {}
+    for key, value in request.query.items():
+        if has_forbidden(key, single_line=True) or has_forbidden(value, single_line=True):
+            name = scrub(key, _FIELD_NAME_MAX)
+            fields.setdefault(name, []).append(
+                f"The {name.replace('_', ' ')} parameter contains a character that is not allowed."
+            )
+    raise Invalid(code="forbidden_characters", fields=fields or {"query": ["The query string is not valid."]})

@@ -22,7 +22,7 @@ from gateway.api.user_views import user_view
 from gateway.auth.guards import require_abilities, require_session
 from gateway.keys import accounts_key, pool_key, settings_key
 from gateway.timeutil import iso_z
-from gateway.validation import parse
+from gateway.validation import parse, path_id
 from storage import tokens as tokens_sql
 from storage import users as users_sql
 
@@ -41,8 +41,6 @@ AVAILABLE_PERMISSIONS = (
 DEFAULT_PERMISSIONS = ("read",)
 # What a person manages on /developer; 'login', 'oauth' and 'tenant' tokens belong to their flows.
 MANAGED_KINDS = frozenset({"api", "gpt"})
-# Ids beyond bigint cannot exist; refusing them early keeps the database from raising.
-MAX_ID_DIGITS = 18
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -129,10 +127,7 @@ class TokenUpdate(BaseModel):
 
 
 def _token_id(request: web.Request) -> int:
-    raw = request.match_info["token_id"]
-    if not raw.isdigit() or len(raw) > MAX_ID_DIGITS:
-        raise NotFound()
-    return int(raw)
+    return path_id(request, "token_id")
 
 
 async def _managed_token(conn: asyncpg.Connection, user_id: int, token_id: int) -> asyncpg.Record:

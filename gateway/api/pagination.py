@@ -7,17 +7,18 @@ other query parameters), built from the public app URL and the request path.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
+from domain.inputs import parse_int
+
 # 000's health lists: the reference's paginate(25)
 PER_PAGE = 25
-# Laravel reads the page with FILTER_VALIDATE_INT and falls back to 1; anything beyond a bigint
-# offset is as good as "past the end", so clamp instead of letting the database overflow.
-_INT = re.compile(r"^[+-]?\d{1,12}$")
+# Laravel reads the page with FILTER_VALIDATE_INT and falls back to 1; at most 12 digits, because
+# a page past that is as good as "past the end" and its offset must not overflow the database.
+_PAGE_DIGITS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +33,8 @@ class Page:
 
 def page_of(request: web.Request, per_page: int = PER_PAGE) -> Page:
     """`?page=` as Laravel reads it: a positive integer, else page 1."""
-    raw = request.query.get("page", "").strip()
-    number = int(raw) if _INT.match(raw) else 1
-    return Page(number if number >= 1 else 1, per_page)
+    number = parse_int(request.query.get("page", "").strip(), signed=True, max_digits=_PAGE_DIGITS)
+    return Page(number if number is not None and number >= 1 else 1, per_page)
 
 
 def paginated(request: web.Request, app_url: str, page: Page, items: list[Any], total: int) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator
 
 from domain.errors import Invalid
+from domain.inputs import parse_int
 from gateway.validation import optional_description, trimmed_name
 from storage.pets import utc_today
 
@@ -68,9 +69,10 @@ def _type_id(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError("The pet type id must be an integer.")
     if isinstance(value, str):
-        if not value.strip().isdigit():
+        number = parse_int(value.strip())
+        if number is None:
             raise ValueError("The pet type id must be an integer.")
-        return int(value.strip())
+        return number
     return value
 
 

@@ -15,7 +15,7 @@ from gateway.api.envelope import success
 from gateway.api.user_views import public_view, user_view
 from gateway.auth.guards import PROFILE_WRITE, require_abilities, require_user
 from gateway.keys import accounts_key, pool_key, settings_key
-from gateway.validation import DEFAULT_MESSAGE, parse
+from gateway.validation import DEFAULT_MESSAGE, parse, path_id
 from storage import users as users_sql
 
 AVATAR_URL_MAX = 2048  # the column's limit
@@ -79,11 +79,9 @@ async def destroy(request: web.Request) -> web.Response:
 
 async def public(request: web.Request) -> web.Response:
     """GET /api/users/{id}/public → exactly {id, username, first_name, last_name, avatar, created_at}."""
-    raw = request.match_info["id"]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) > BIGINT_MAX:
-        raise NotFound("User not found", code="user_not_found")
+    user_id = path_id(request, "id", not_found=NotFound("User not found", code="user_not_found"))
     async with request.config_dict[pool_key].acquire() as conn:
-        user = await users_sql.get_or_404(conn, int(raw))
+        user = await users_sql.get_or_404(conn, user_id)
     return success(public_view(user, request.config_dict[settings_key]), "Public profile")
 
 

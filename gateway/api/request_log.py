@@ -6,6 +6,10 @@ on shutdown. A request never waits on the database for its log row. A failed flu
 its rows dropped (the log is for monitoring; it must never hold back or break requests), and the
 buffer is bounded so a database outage cannot eat the gateway's memory.
 
+One client's row must never cost everyone else theirs: rows are scrubbed as they are buffered
+(one NUL made PostgreSQL refuse the whole multi-row INSERT, every user's rows with it), and a
+batch the database still refuses is written again row by row, so only the row at fault is lost.
+
 The daily prune: every gateway wakes every `PRUNE_CHECK_S`; the one that gets the advisory lock
 and finds the last run a day old deletes rows older than `api_request_logs_retention_days`.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import asyncpg
@@ -21,6 +26,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from domain.errors import RoostError
+from domain.inputs import scrub
 from domain.system_settings import RuntimeSettings
 from gateway.auth.identity import identity_of
 from storage import counters as counters_sql
@@ -30,6 +36,9 @@ from storage.request_logs import LogRow
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 1.0
+# aiohttp takes request lines up to 8 KB; a log row keeps what a person reading it needs
+MAX_PATH_CHARS = 2048
+MAX_METHOD_CHARS = 32
 FLUSH_ROWS = 500
 # rows beyond this are dropped (and counted) while the database is not taking them
 MAX_BUFFERED = 50_000
@@ -56,7 +65,7 @@ class RequestLog:
         if len(self._buffer) >= MAX_BUFFERED:
             self.dropped += 1
             return
-        self._buffer.append(row)
+        self._buffer.append(_storable(row))
         if len(self._buffer) >= self._flush_rows:
             self._wake.set()
 
@@ -67,13 +76,31 @@ class RequestLog:
                 return 0
             try:
                 async with self._pool.acquire() as conn:
-                    await logs_sql.insert_many(conn, rows)
+                    try:
+                        await logs_sql.insert_many(conn, rows)
+                    except asyncpg.PostgresError:
+                        # the database refused a value (not an outage: the connection answered)
+                        return await self._insert_one_by_one(conn, rows)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("request log flush failed; rows dropped", extra={"rows": len(rows)})
                 return 0
             return len(rows)
+
+    async def _insert_one_by_one(self, conn: asyncpg.Connection, rows: list[LogRow]) -> int:
+        written = 0
+        for row in rows:
+            try:
+                await logs_sql.insert_many(conn, [row])
+                written += 1
+            except asyncpg.PostgresError as exc:
+                self.dropped += 1
+                log.warning(
+                    "request log row refused; dropped",
+                    extra={"sqlstate": exc.sqlstate, "method": row.method, "route_uri": row.route_uri},
+                )
+        return written
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop())
@@ -92,6 +119,17 @@ class RequestLog:
                 pass
             self._wake.clear()
             await self.flush()  # never raises but for cancellation
+
+
+def _storable(row: LogRow) -> LogRow:
+    """The row with every text as the database takes it (NUL and lone surrogates replaced,
+    lengths capped). The gateway refuses such URLs before routing; this holds whatever else
+    reaches the log."""
+    route_uri = scrub(row.route_uri, MAX_PATH_CHARS) if row.route_uri is not None else None
+    method, path = scrub(row.method, MAX_METHOD_CHARS), scrub(row.path, MAX_PATH_CHARS)
+    if (method, path, route_uri) == (row.method, row.path, row.route_uri):
+        return row
+    return replace(row, method=method, path=path, route_uri=route_uri)
 
 
 def _status_of(exc: BaseException) -> int:

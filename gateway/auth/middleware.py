@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from domain.errors import Forbidden
+from domain.inputs import has_forbidden
 from domain.tokens import looks_like_jwt, parse_pat, read_jwt
 from gateway.auth.identity import ANONYMOUS, AuthMode, Identity
 from gateway.auth.sessions import SESSION_COOKIE, SessionStore, xsrf_form_ok, xsrf_ok
@@ -100,7 +101,9 @@ async def resolve(request: web.Request) -> Identity:
     # A live browser session wins over a 003 `api_token` cookie the same browser may also hold:
     # the session-only pages (token management, /developer) must see the session.
     sid = request.cookies.get(SESSION_COOKIE)
-    if sid:
+    # Header bytes that are not UTF-8 arrive as lone surrogates, which no hash, Redis key or
+    # database parameter can take: such a cookie is no session (parse_pat does the same for tokens).
+    if sid and not has_forbidden(sid, single_line=True):
         identity = await _from_session(request, app[sessions_key], cache, sid)
         if identity.authenticated:
             return identity

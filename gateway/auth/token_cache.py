@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 import asyncpg
 import redis.asyncio as aioredis
 
+from domain.inputs import parse_positive_int
 from storage import tokens as tokens_sql
 from storage import users as users_sql
 
@@ -181,8 +182,8 @@ class TokenCache:
         kind, _, value = message.partition(":")
         if kind == "token":
             self._evict(value)
-        elif kind == "user" and value.isdigit():
-            self._evict_user(int(value))
+        elif kind == "user" and (user_id := parse_positive_int(value)) is not None:
+            self._evict_user(user_id)
 
     # -- background work ----------------------------------------------------------------------
 

@@ -23,12 +23,14 @@ from aiohttp import web
 
 from domain import events as rules
 from domain.errors import Gone, Invalid, NotFound
+from domain.inputs import parse_int, parse_positive_int
 from gateway.events.envelope import success
 from gateway.events.event_views import branding, event_snapshot, gallery_expiry
 from gateway.events.guest_events import guest_event_row
 from gateway.events.photo_views import photo_public
 from gateway.keys import media_store_key, pool_key, settings_key
 from gateway.timeutil import iso_z, utc_now
+from gateway.validation import path_id
 from storage import gallery as gallery_sql
 
 DEFAULT_LIMIT = 30
@@ -63,9 +65,9 @@ def decode_cursor(app_key: str, event_id: int, cursor: str) -> int:
     except (binascii.Error, ValueError):
         raise _invalid_cursor() from None
     seq_text, _, sig = text.partition(".")
-    if not seq_text.isdigit() or len(seq_text) > 18:
+    seq = parse_int(seq_text)
+    if seq is None:
         raise _invalid_cursor()
-    seq = int(seq_text)
     if not hmac.compare_digest(sig, _sign(app_key, event_id, seq)):
         raise _invalid_cursor()
     return seq
@@ -75,9 +77,10 @@ def _limit(request: web.Request) -> int:
     raw = request.query.get("limit")
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    if not raw.isdigit() or len(raw) > 9 or not 1 <= int(raw) <= MAX_LIMIT:
+    value = parse_positive_int(raw)
+    if value is None or value > MAX_LIMIT:
         raise Invalid(fields={"limit": [f"The limit must be an integer between 1 and {MAX_LIMIT}."]})
-    return int(raw)
+    return value
 
 
 async def open_gallery(request: web.Request) -> asyncpg.Record:
@@ -125,11 +128,9 @@ def photo_not_found() -> NotFound:
 async def download_photo(request: web.Request) -> web.StreamResponse:
     """GET /gallery/{token}/photos/{photo}/download: the original, streamed as an attachment."""
     row = await open_gallery(request)
-    raw_id = request.match_info["photo"]
-    if not raw_id.isdigit() or len(raw_id) > 18:
-        raise photo_not_found()
+    photo_id = path_id(request, "photo", not_found=photo_not_found())
     async with request.config_dict[pool_key].acquire() as conn:
-        photo = await gallery_sql.approved_photo(conn, row["id"], int(raw_id))
+        photo = await gallery_sql.approved_photo(conn, row["id"], photo_id)
     if photo is None or not photo["original_key"]:
         raise photo_not_found()
     store = request.config_dict[media_store_key]

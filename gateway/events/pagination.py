@@ -7,27 +7,22 @@ from typing import Any
 
 from aiohttp import web
 
-from domain.errors import Invalid
 from gateway.api.pagination import Page, paginated
+from gateway.validation import query_int
 
 DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 100
 
 
-def _positive(request: web.Request, name: str, default: int, maximum: int | None = None) -> int:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or int(raw) < 1 or len(raw) > 9:
-        raise Invalid(fields={name: [f"The {name.replace('_', ' ')} must be a positive integer."]})
-    value = int(raw)
-    if maximum is not None and value > maximum:
-        raise Invalid(fields={name: [f"The {name.replace('_', ' ')} may not be greater than {maximum}."]})
-    return value
+# a page past any real list, but small enough that (page - 1) * per_page stays far inside a bigint
+MAX_PAGE = 10**9
 
 
 def page_of(request: web.Request) -> Page:
-    return Page(_positive(request, "page", 1), _positive(request, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE))
+    return Page(
+        query_int(request, "page", 1, maximum=MAX_PAGE),
+        query_int(request, "per_page", DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE),
+    )
 
 
 def page_body(request: web.Request, app_url: str, page: Page, items: list[Any], total: int) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from domain.errors import BadRequest, Invalid, NotFound
+from domain.inputs import parse_int, parse_positive_int
 from gateway.events.devices import device_id
 from gateway.events.feed import EventFeeds, FeedPage, PhotosView, feeds_key
 from gateway.events.guest_events import event_not_found
@@ -65,7 +66,7 @@ def not_modified_since(header: str, latest_second: int | None) -> bool:
         return False
     try:
         since = parsedate_to_datetime(header)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return False  # an unparseable date is ignored (RFC 9110 §13.1.3)
     if since is None:
         return False
@@ -95,7 +96,7 @@ def parse_since(raw: str | None) -> int | datetime | None:
         return None
     if len(raw) > 64:
         raise _bad_since()
-    if raw[:4].isdigit() and raw[4:5] == "-":
+    if parse_int(raw[:4]) is not None and raw[4:5] == "-":
         # an unencoded '+' of an offset arrives as a space
         try:
             moment = datetime.fromisoformat(raw.replace(" ", "+"))
@@ -106,18 +107,19 @@ def parse_since(raw: str | None) -> int | datetime | None:
         text = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise _bad_since() from None
-    digits = text[len(_CURSOR_PREFIX):]
-    if not text.startswith(_CURSOR_PREFIX) or not digits.isdigit() or len(digits) > 18:
+    seq = parse_int(text[len(_CURSOR_PREFIX):]) if text.startswith(_CURSOR_PREFIX) else None
+    if seq is None:
         raise _bad_since()
-    return int(digits)
+    return seq
 
 
 def parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    if not raw.isdigit() or len(raw) > 4 or not 1 <= int(raw) <= MAX_LIMIT:
+    value = parse_positive_int(raw)
+    if value is None or value > MAX_LIMIT:
         raise Invalid(fields={"limit": [f"The limit must be an integer from 1 to {MAX_LIMIT}."]})
-    return int(raw)
+    return value
 
 
 # -- building an answer ---------------------------------------------------------------------------

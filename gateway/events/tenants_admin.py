@@ -18,10 +18,8 @@ from gateway.events.pagination import page_body, page_of
 from gateway.events.tenant_auth import tenant_view
 from gateway.keys import pool_key, settings_key
 from gateway.timeutil import iso_z
+from gateway.validation import path_id
 from storage import tenants as tenants_sql
-
-# bigint's range: a longer id cannot name a row, and must not reach the database as one
-_MAX_ID_DIGITS = 18
 
 
 def admin_tenant_view(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -47,11 +45,9 @@ async def list_tenants(request: web.Request) -> web.Response:
 async def read_tenant(request: web.Request) -> web.Response:
     """GET /tenants/{tenant} → {data}; an unknown id is 404."""
     require_super_admin(request)
-    raw = request.match_info["tenant"]
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > _MAX_ID_DIGITS:
-        raise NotFound()
+    tenant_id = path_id(request, "tenant")
     async with request.config_dict[pool_key].acquire() as conn:
-        row = await tenants_sql.get(conn, int(raw))
+        row = await tenants_sql.get(conn, tenant_id)
     if row is None:
         raise NotFound()
     return success({"data": admin_tenant_view(row)})

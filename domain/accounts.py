@@ -7,7 +7,7 @@ here. Revocations reach every gateway through `Revocations` (the token cache's i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import asyncpg
@@ -18,6 +18,14 @@ from storage import groups as groups_sql
 from storage import tokens as tokens_sql
 from storage import users as users_sql
 from storage import verification_tokens as verification_tokens_sql
+
+
+# Tokens a sign-in mints (003 login, register and reset; OAuth sign-in): they stand for the whole
+# account (`*`), so they expire after the login token TTL; other kinds carry the expiry their flow
+# chose (None: until revoked).
+SIGN_IN_KINDS = frozenset({"login", "oauth"})
+# Without a configured TTL (tests building Accounts by hand): a month, the setting's default.
+DEFAULT_LOGIN_TOKEN_TTL_S = 30 * 86400
 
 
 class Revocations(Protocol):
@@ -46,12 +54,14 @@ class Accounts:
         *,
         app_key: str,
         jwt_ttl_s: int,
+        login_token_ttl_s: int = DEFAULT_LOGIN_TOKEN_TTL_S,
     ) -> None:
         self.pool = pool
         self.hashing = hashing
         self._revocations = revocations
         self._app_key = app_key
         self._jwt_ttl_s = jwt_ttl_s
+        self._login_token_ttl = timedelta(seconds=login_token_ttl_s)
 
     async def register(
         self,
@@ -124,6 +134,8 @@ class Accounts:
         expires_at: datetime | None = None,
         conn: asyncpg.Connection | None = None,
     ) -> IssuedToken:
+        if expires_at is None and kind in SIGN_IN_KINDS:
+            expires_at = datetime.now(UTC) + self._login_token_ttl
         secret = new_secret()
         args = dict(
             user_id=user_id,
@@ -194,6 +206,10 @@ class Accounts:
         if {"is_active", "is_premium", "is_admin"} & set(fields):
             await self._revocations.user_changed(user_id)
         return user
+
+    async def user_changed(self, user_id: int) -> None:
+        """Tell every gateway that what cached credentials carry about the user changed."""
+        await self._revocations.user_changed(user_id)
 
     async def verify_email(self, token_hash: str) -> asyncpg.Record | None:
         """Consume a verification token and mark its user verified (one transaction); None for a

@@ -20,7 +20,9 @@ class Contract(str, enum.Enum):
 OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 # Browser pages and the session endpoints behind them belong to the /api documents (000's SPA
 # signs in at /login), so their errors use the /api envelope even though they sit at the root.
-WEB_PATHS = frozenset({"/login", "/logout", "/developer", "/gpt-connect"})
+WEB_PATHS = frozenset(
+    {"/login", "/logout", "/developer", "/developer/sign-ins/revoke", "/developer/sign-out-everywhere", "/gpt-connect"}
+)
 
 
 def _under(path: str, prefix: str) -> bool:

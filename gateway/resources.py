@@ -89,7 +89,14 @@ async def identity_ctx(app: web.Application) -> AsyncIterator[None]:
         app[redis_key], app_key=s.app_key, secure_cookies=s.app_env == "production", prefix=s.redis_prefix
     )
     app[throttles_key] = Throttles(app[redis_key], prefix=s.redis_prefix)
-    app[accounts_key] = Accounts(app[pool_key], hashing, cache, app_key=s.app_key, jwt_ttl_s=s.jwt_ttl_s)
+    app[accounts_key] = Accounts(
+        app[pool_key],
+        hashing,
+        cache,
+        app_key=s.app_key,
+        jwt_ttl_s=s.jwt_ttl_s,
+        login_token_ttl_s=s.login_token_ttl_days * 86400,
+    )
     yield
     await cache.stop()
     hashing.close()

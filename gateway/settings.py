@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     runtime_settings_poll_s: float = Field(default=2.0, gt=0)
     # Lifetime of 002's JWTs
     jwt_ttl_s: int = Field(default=24 * 60 * 60, ge=60)
+    # Lifetime of the tokens a sign-in mints (003 login/register/reset, OAuth): a forgotten device
+    # stops holding the account; integration tokens made on /developer keep their own expiry
+    login_token_ttl_days: int = Field(default=30, ge=1, le=3650)
 
     mail_mailer: Literal["smtp", "log"] = "log"
     mail_host: str = "127.0.0.1"

@@ -9,10 +9,9 @@ import asyncpg
 from domain.errors import Conflict, Invalid, NotFound
 from storage.errors import domain_errors
 
-# Columns a profile update may set; anything else in an update is a programming error.
-UPDATABLE = frozenset(
-    {"email", "name", "username", "first_name", "last_name", "avatar", "is_active", "is_premium", "is_admin"}
-)
+# Columns a profile update may set; anything else in an update is a programming error. The email
+# is not among them: `change_email` clears its verification (domain/email_change.py decides when).
+UPDATABLE = frozenset({"name", "username", "first_name", "last_name", "avatar", "is_active", "is_premium", "is_admin"})
 # Which unique index a duplicate hit, and the field error a client should see for it.
 _DUPLICATE_FIELDS = {
     "users_email_key": ("email", "The email has already been taken."),
@@ -130,6 +129,27 @@ async def set_password(conn: asyncpg.Connection, user_id: int, password_hash: st
         password_hash,
         void_jwts,
     )
+
+
+async def change_email(conn: asyncpg.Connection, user_id: int, email: str, *, verified: bool) -> asyncpg.Record:
+    """A new address for the account: verified only when the caller proved the mailbox (a revert
+    link), never carried over from the old address. A taken address is a 422 naming `email`."""
+    try:
+        with domain_errors():
+            row = await conn.fetchrow(
+                """
+                update users set email = $2, email_verified_at = case when $3 then now() end, updated_at = now()
+                where id = $1 returning *
+                """,
+                user_id,
+                email,
+                verified,
+            )
+    except Conflict as exc:
+        raise _duplicate(exc) from exc
+    if row is None:
+        raise NotFound("User not found", code="user_not_found")
+    return row
 
 
 async def void_jwts(conn: asyncpg.Connection, user_id: int) -> None:

@@ -8,17 +8,30 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, Field
 
+from domain.email_change import EmailChanges, changes_email
 from domain.errors import Invalid, NotFound
+from domain.mailer import Mailer
 from gateway.api import avatar
-from gateway.api.credentials import FORM_CONFIG, Email, with_message
+from gateway.api.credentials import (
+    FORM_CONFIG,
+    CurrentPasswordHash,
+    Email,
+    PasswordHash,
+    require_confirmed,
+    signed_in,
+    with_message,
+)
 from gateway.api.envelope import success
-from gateway.api.user_views import public_view, user_view
+from gateway.api.user_views import display_name, public_view, user_view
 from gateway.auth.guards import PROFILE_WRITE, require_abilities, require_user
-from gateway.keys import accounts_key, pool_key, settings_key
+from gateway.auth.limits import throttle_auth
+from gateway.auth.revocation import revoke_credentials
+from gateway.keys import accounts_key, jobs_key, pool_key, settings_key
 from gateway.validation import DEFAULT_MESSAGE, parse, path_id
 from storage import users as users_sql
 
 AVATAR_URL_MAX = 2048  # the column's limit
+TOKEN_MAX = 512  # ours are 40 characters; anything much longer is not one of ours
 BIGINT_MAX = 2**63 - 1
 
 
@@ -41,6 +54,24 @@ class ProfileUpdate(BaseModel):
     last_name: Name = None  # type: ignore[assignment]
     email: Email = None  # type: ignore[assignment]
     avatar: Annotated[str, Field(max_length=AVATAR_URL_MAX), AfterValidator(_url)] = None  # type: ignore[assignment]
+    # needed only to change the email (an address is what a password reset trusts)
+    current_password_hash: CurrentPasswordHash = None  # type: ignore[assignment]
+
+
+class EmailRevertIn(BaseModel):
+    """The old address's way back: the mailed token and the new password, as a reset takes."""
+
+    model_config = FORM_CONFIG
+
+    token: str = Field(min_length=1, max_length=TOKEN_MAX)
+    password_hash: PasswordHash
+    password_hash_confirmation: str = Field(max_length=255)
+
+
+def _email_changes(request: web.Request) -> EmailChanges:
+    settings = request.config_dict[settings_key]
+    mailer = Mailer.from_settings(settings, request.config_dict[jobs_key])
+    return EmailChanges(request.config_dict[accounts_key], mailer, frontend_url=settings.frontend_url)
 
 
 async def show(request: web.Request) -> web.Response:
@@ -55,12 +86,17 @@ async def update(request: web.Request) -> web.Response:
     """PUT /api/user → 200 "Profile updated"; email and username unique except for oneself."""
     identity = require_abilities(request, PROFILE_WRITE)
     data = await parse(request, ProfileUpdate)
-    fields = data.model_dump(include=data.model_fields_set)
+    fields = data.model_dump(include=data.model_fields_set - {"current_password_hash"})
     settings = request.config_dict[settings_key]
     async with request.config_dict[pool_key].acquire() as conn:
         before = await users_sql.get_or_404(conn, identity.user_id)
+    if changes_email(before, fields):
+        # the current password is checked: a guess, throttled like a sign-in
+        await throttle_auth(request, before["email"])
     try:
-        user = await request.config_dict[accounts_key].update_user(identity.user_id, fields)
+        user = await _email_changes(request).update_profile(
+            before, fields, data.current_password_hash, name=display_name(before)
+        )
     except Invalid as exc:
         raise with_message(exc, DEFAULT_MESSAGE) from exc
     if "avatar" in fields and before["avatar"] != user["avatar"]:
@@ -77,6 +113,18 @@ async def destroy(request: web.Request) -> web.Response:
     return success(None, "Account deleted")
 
 
+async def revert_email(request: web.Request) -> web.Response:
+    """POST /api/user/email/revert {token, password_hash, password_hash_confirmation} (public: the
+    link went to the old address) → 200 "Email restored" {user, token}. Every other credential
+    of the account ends; the answer's token is the only one left."""
+    await throttle_auth(request)
+    data = await parse(request, EmailRevertIn)
+    require_confirmed(data.password_hash, data.password_hash_confirmation)
+    user = await _email_changes(request).revert(data.token, data.password_hash)
+    await revoke_credentials(request.config_dict, user["id"])
+    return success(await signed_in(request, user), "Email restored")
+
+
 async def public(request: web.Request) -> web.Response:
     """GET /api/users/{id}/public → exactly {id, username, first_name, last_name, avatar, created_at}."""
     user_id = path_id(request, "id", not_found=NotFound("User not found", code="user_not_found"))
@@ -89,4 +137,5 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/user", show)
     app.router.add_put("/user", update)
     app.router.add_delete("/user", destroy)
+    app.router.add_post("/user/email/revert", revert_email)
     app.router.add_get("/users/{id}/public", public)

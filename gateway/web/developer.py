@@ -1,7 +1,9 @@
-"""`GET /developer`: the signed-in person's API tokens, server-rendered.
+"""`GET /developer`: the signed-in person's API tokens and sign-ins, server-rendered.
 
-The page lists, creates and revokes tokens through the session-only JSON endpoints
-(gateway/api/api_tokens.py), so the rules live in one place; the page only renders.
+The page lists, creates and revokes API tokens through the session-only JSON endpoints
+(gateway/api/api_tokens.py), so the rules live in one place; the page only renders. The tokens
+sign-ins minted (003 login, OAuth, tenant login) are listed here too and revoked by plain form
+posts, as is "sign out everywhere"; both are session-only and carry the XSRF token (`_token`).
 """
 
 from __future__ import annotations
@@ -10,13 +12,41 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from gateway.api.api_tokens import AVAILABLE_PERMISSIONS, DEFAULT_PERMISSIONS, managed_tokens, token_view
+from pydantic import BaseModel, Field
+
+from domain.errors import NotFound
+from gateway.api import envelope
+from gateway.api.api_tokens import AVAILABLE_PERMISSIONS, DEFAULT_PERMISSIONS, MANAGED_KINDS, token_view
 from gateway.api.user_views import display_name
+from gateway.auth.guards import require_session
 from gateway.auth.identity import identity_of
-from gateway.keys import pool_key, sessions_key
+from gateway.auth.revocation import revoke_credentials
+from gateway.keys import accounts_key, pool_key, sessions_key
+from gateway.timeutil import iso_z
+from gateway.validation import parse
 from gateway.web import templates
-from gateway.web.responses import html_response, new_nonce, redirect
+from gateway.web.responses import html_response, is_browser_form, new_nonce, redirect
+from storage import tokens as tokens_sql
 from storage import users as users_sql
+
+PAGE = "/developer"
+BIGINT_MAX = 2**63 - 1
+
+
+class SignInRevoke(BaseModel):
+    token_id: int = Field(ge=1, le=BIGINT_MAX)
+
+
+def _sign_in_view(row, now: datetime) -> dict:
+    view = token_view(row, now)
+    view["kind"] = row["kind"]
+    view["expires_at"] = iso_z(row["expires_at"]) if row["expires_at"] else None
+    return view
+
+
+def _done(request: web.Request, message: str) -> web.Response:
+    """Back to the page for a browser form; the /api envelope for a script."""
+    return redirect(PAGE) if is_browser_form(request) else envelope.success(None, message)
 
 SIGN_IN = "/login?next=/developer"
 
@@ -34,7 +64,15 @@ async def developer_page(request: web.Request) -> web.Response:
     if session is None or user is None:  # signed out or deleted since the middleware looked
         return redirect(SIGN_IN)
     now = datetime.now(UTC)
-    tokens = [token_view(r, now) for r in await managed_tokens(pool, identity.user_id)]
+    async with pool.acquire() as conn:
+        rows = await tokens_sql.list_for_user(conn, identity.user_id)
+    tokens = [token_view(r, now) for r in rows if r["kind"] in MANAGED_KINDS]
+    # an expired sign-in no longer works: nothing to revoke
+    sign_ins = [
+        _sign_in_view(r, now)
+        for r in rows
+        if r["kind"] not in MANAGED_KINDS and (r["expires_at"] is None or r["expires_at"] > now)
+    ]
     name = display_name(user)
     label = f"{name} ({user['email']})" if name and name != user["email"] else user["email"]
     nonce = new_nonce()
@@ -45,8 +83,27 @@ async def developer_page(request: web.Request) -> web.Response:
         tokens=tokens,
         available=AVAILABLE_PERMISSIONS,
         default=DEFAULT_PERMISSIONS,
+        sign_ins=sign_ins,
     )
     response = html_response(text, nonce=nonce)
     # Redis keeps an active session alive; renewing the cookies here keeps the browser's in step.
     sessions.set_cookies(response, session)
     return response
+
+
+async def revoke_sign_in(request: web.Request) -> web.Response:
+    """POST /developer/sign-ins/revoke (session, `_token`, `token_id`): one token of the account
+    ends on every gateway at once; 404 for a token that is not the caller's."""
+    identity = require_session(request)
+    data = await parse(request, SignInRevoke)
+    if not await request.config_dict[accounts_key].revoke_token(identity.user_id, data.token_id):
+        raise NotFound("Token not found.", code="token_not_found")
+    return _done(request, "Token revoked")
+
+
+async def sign_out_everywhere(request: web.Request) -> web.Response:
+    """POST /developer/sign-out-everywhere (session, `_token`): every other session, every token
+    and every JWT of the account end; this browser's session stays."""
+    identity = require_session(request)
+    await revoke_credentials(request.config_dict, identity.user_id, keep_session_id=identity.session_id)
+    return _done(request, "Signed out everywhere else")

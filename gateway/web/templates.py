@@ -100,6 +100,33 @@ def _token_rows(tokens: Sequence[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def _sign_in_rows(sign_ins: Sequence[dict[str, Any]], xsrf: str) -> str:
+    """Tokens that sign-ins minted (003 login, OAuth, 001 tenant login), each revocable by a plain
+    form post carrying the XSRF token."""
+    if not sign_ins:
+        return '<tr id="no-sign-ins"><td colspan="6" class="muted">No signed-in apps or devices.</td></tr>'
+    rows = []
+    for t in sign_ins:
+        last_used = t["last_used_ago"] or "Never"
+        rows.append(
+            f'<tr data-sign-in-id="{e(t["id"])}">'
+            f'<td class="name">{e(t["name"])}</td>'
+            f"<td><code>{e(t['kind'])}</code></td>"
+            f'<td><time datetime="{e(t["created_at"])}">{e(t["created_at"])}</time></td>'
+            f'<td title="{e(t["last_used_at"] or "")}">{e(last_used)}</td>'
+            f'<td>{_moment(t["expires_at"], "Never")}</td>'
+            '<td><form method="post" action="/developer/sign-ins/revoke">'
+            f'<input type="hidden" name="_token" value="{e(xsrf)}">'
+            f'<input type="hidden" name="token_id" value="{e(t["id"])}">'
+            '<button type="submit" class="danger">Revoke</button></form></td></tr>'
+        )
+    return "\n".join(rows)
+
+
+def _moment(iso: str | None, none: str) -> str:
+    return f'<time datetime="{e(iso)}">{e(iso)}</time>' if iso else e(none)
+
+
 def _permission_checks(available: Iterable[str], default: Iterable[str]) -> str:
     checked = set(default)
     return "\n".join(
@@ -202,6 +229,7 @@ def developer_page(
     tokens: Sequence[dict[str, Any]],
     available: Sequence[str],
     default: Sequence[str],
+    sign_ins: Sequence[dict[str, Any]] = (),
 ) -> str:
     body = f"""
 <header>
@@ -230,6 +258,21 @@ def developer_page(
     <thead><tr><th>Name</th><th>Permissions</th><th>Created</th><th>Last used</th><th></th></tr></thead>
     <tbody id="tokens">{_token_rows(tokens)}</tbody>
   </table>
+</section>
+<section class="card">
+  <h2>Signed-in apps and devices</h2>
+  <p class="muted">Each sign-in through the API (email and password, Google, GitHub, a tenant app)
+  holds a token for your whole account until it expires or you revoke it here.</p>
+  <table>
+    <thead><tr><th>Name</th><th>Kind</th><th>Created</th><th>Last used</th><th>Expires</th><th></th></tr></thead>
+    <tbody id="sign-ins">{_sign_in_rows(sign_ins, xsrf)}</tbody>
+  </table>
+  <form method="post" action="/developer/sign-out-everywhere" class="actions">
+    <input type="hidden" name="_token" value="{e(xsrf)}">
+    <button type="submit" class="danger">Sign out everywhere</button>
+  </form>
+  <p class="muted">Signs out every other browser and revokes every token of your account, API tokens
+  included; this browser stays signed in.</p>
 </section>
 <dialog id="new-token" aria-labelledby="new-token-title">
   <h2 id="new-token-title">Your new API token</h2>

@@ -79,6 +79,8 @@ async def test_update_profile_fields(client):
             "username": f"g{reg['user']['username']}",
             "email": new_email,
             "avatar": "https://cdn.example.test/a.png",
+            # a new address needs the current password
+            "current_password_hash": sha256_hex(DEFAULT_PASSWORD),
         },
     )
     assert resp.status == 200
@@ -112,7 +114,8 @@ async def test_update_keeps_ones_own_email_and_username(client):
 async def test_update_refuses_someone_elses_email_or_username(client):
     mine, theirs = await register(client), await register(client)
     for field in ("email", "username"):
-        resp = await client.put("/api/user", headers=auth(mine["token"]), json={field: theirs["user"][field]})
+        body = {field: theirs["user"][field], "current_password_hash": sha256_hex(DEFAULT_PASSWORD)}
+        resp = await client.put("/api/user", headers=auth(mine["token"]), json=body)
         assert resp.status == 422
         errors = assert_err(await resp.json(), 422, INVALID)
         assert errors == {field: [f"The {field} has already been taken."]}

@@ -14,15 +14,125 @@ import asyncio
 import pytest
 
 from domain.tokens import new_secret, sha256_hex
+from aiohttp import FormData
+
+from gateway.api.gpt_bridge import TOKEN_ABILITIES as GPT_ABILITIES
+from gateway.api.gpt_bridge import TOKEN_KIND as GPT_KIND
+from gateway.api.gpt_bridge import TOKEN_NAME as GPT_NAME
 from gateway.app import create_app
 from gateway.keys import accounts_key, pool_key, token_cache_key
 from storage import reset_tokens
 from tests.api.account_helpers import JSON, auth
-from tests.builders import bearer, make_token, make_user
+from tests.api.test_profile import tiny_png
+from tests.builders import DEFAULT_PASSWORD, bearer, make_token, make_user
 from tests.builders import sha256_hex as password_hex
+from tests.event_builders import make_tenant
 from tests.web.session_helpers import sign_in
 
 NEW_PASSWORD = "Brand-New-Password-7"
+TINY_PNG = tiny_png()
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # never read: the guard answers first
+
+
+# -- token abilities on account routes ---------------------------------------------------------
+
+# (method, path, body, contract): every route that changes the account itself
+ACCOUNT_ROUTES = [
+    ("PUT", "/api/user", {"email": "taken-over@attacker.test", "first_name": "Mallory"}, "003"),
+    ("DELETE", "/api/user", None, "003"),
+    ("POST", "/api/user/avatar", "avatar", "003"),
+    (
+        "POST",
+        "/api/auth/password/change",
+        {
+            "current_password_hash": password_hex(DEFAULT_PASSWORD),
+            "password_hash": password_hex(NEW_PASSWORD),
+            "password_hash_confirmation": password_hex(NEW_PASSWORD),
+        },
+        "003",
+    ),
+    ("POST", "/user/update", {"name": "Mallory", "picture": "https://attacker.test/p.png"}, "002"),
+    ("POST", "/user/reset_password", {"old_pwd": DEFAULT_PASSWORD, "new_pwd": NEW_PASSWORD}, "002"),
+]
+LIMITED_TOKENS = ["developer-no-permissions", "developer-read", "tenant", "gpt-connector"]
+
+
+async def _limited_token(client, kind: str, user) -> str:
+    if kind == "developer-no-permissions":  # what POST /api/user/api-tokens {permissions: []} mints
+        return (await make_token(client.app, user["id"], abilities=())).plain_text
+    if kind == "developer-read":
+        return (await make_token(client.app, user["id"], abilities=("read",))).plain_text
+    if kind == "gpt-connector":
+        return (await make_token(client.app, user["id"], name=GPT_NAME, kind=GPT_KIND, abilities=GPT_ABILITIES)).plain_text
+    tenant = await make_tenant(client.app)
+    async with client.app[pool_key].acquire() as conn:
+        await conn.execute(
+            "insert into tenant_users (user_id, tenant_id, role) values ($1, $2, 'admin')", user["id"], tenant["id"]
+        )
+    resp = await client.post("/api/v1/tenant-auth/login", json={"email": user["email"], "password": DEFAULT_PASSWORD})
+    assert resp.status == 200, await resp.text()
+    return (await resp.json())["data"]["token"]
+
+
+async def _call(client, method: str, path: str, body, **kwargs):
+    if body == "avatar":
+        form = FormData()
+        form.add_field("avatar", PNG, filename="me.png", content_type="image/png")
+        return await client.request(method, path, data=form, **kwargs)
+    return await client.request(method, path, json=body, **kwargs)
+
+
+async def _account_row(client, user_id: int):
+    async with client.app[pool_key].acquire() as conn:
+        return await conn.fetchrow(
+            "select email, email_verified_at, name, first_name, avatar, password_hash, token_epoch from users where id = $1",
+            user_id,
+        )
+
+
+@pytest.mark.parametrize("kind", LIMITED_TOKENS)
+@pytest.mark.parametrize("method, path, body, contract", ACCOUNT_ROUTES, ids=[f"{r[0]} {r[1]}" for r in ACCOUNT_ROUTES])
+async def test_limited_tokens_cannot_change_the_account(client, kind, method, path, body, contract):
+    user = await make_user(client.app)
+    token = await _limited_token(client, kind, user)
+    before = await _account_row(client, user["id"])
+
+    resp = await _call(client, method, path, body, headers=auth(token))
+
+    assert resp.status == 403, await resp.text()
+    answer = await resp.json()
+    if contract == "003":
+        assert answer["success"] is False and answer["status"] == "error" and answer["code"] == 403
+        assert answer["message"] == "This personal access token does not have the required profile:write ability."
+    else:
+        assert answer["status"] == 0 and answer["data"] is None
+        assert answer["message"] == "This token does not have the required profile:write ability."
+    assert await _account_row(client, user["id"]) == before  # nothing changed (and the account is there)
+    # read-only account routes keep working for the same token
+    assert (await client.get("/api/user", headers=auth(token))).status == 200
+
+
+@pytest.mark.parametrize("method, path, body, contract", ACCOUNT_ROUTES, ids=[f"{r[0]} {r[1]}" for r in ACCOUNT_ROUTES])
+@pytest.mark.parametrize("credential", ["session", "star-token", "profile-write-token"])
+async def test_full_account_credentials_still_change_the_account(client, credential, method, path, body, contract):
+    user = await make_user(client.app)
+    if isinstance(body, dict) and "email" in body:  # an email change needs the current password
+        body = {**body, "email": f"moved-{user['id']}@example.test", "current_password_hash": password_hex(DEFAULT_PASSWORD)}
+    if credential == "session":
+        browser = await sign_in(client, user["email"])
+        kwargs = {"cookies": browser.cookies, "headers": {**browser.headers, **JSON}}
+    else:
+        abilities = ("*",) if credential == "star-token" else ("profile:write",)
+        kwargs = {"headers": auth((await make_token(client.app, user["id"], abilities=abilities)).plain_text)}
+    before = await _account_row(client, user["id"])
+    if body == "avatar":
+        form = FormData()
+        form.add_field("avatar", TINY_PNG, filename="me.png", content_type="image/png")
+        resp = await client.request(method, path, data=form, **kwargs)
+    else:
+        resp = await client.request(method, path, json=body, **kwargs)
+    assert resp.status == 200, await resp.text()
+    assert await _account_row(client, user["id"]) != before
 
 
 async def _reset_through_mail_token(client, email: str) -> str:
@@ -78,8 +188,6 @@ async def test_002_password_reset_ends_other_credentials_and_keeps_the_callers(c
     browser = await sign_in(client, user["email"])
     pat = await make_token(client.app, user["id"])
     old_jwt = client.app[accounts_key].issue_jwt(user)
-    from tests.builders import DEFAULT_PASSWORD
-
     resp = await client.post(
         "/user/reset_password",
         json={"old_pwd": DEFAULT_PASSWORD, "new_pwd": NEW_PASSWORD},

@@ -33,7 +33,11 @@ async def test_page_lists_the_managed_tokens(client):
     html = await resp.text()
     assert "ci-deploy" in html and "read, create" in html
     assert "gpt-connector" in html
-    assert "a-login-token" not in html
+    # a sign-in's token is not an API token: it is listed (and revocable) under sign-ins
+    api_rows = html.split('<tbody id="tokens">')[1].split("</tbody>")[0]
+    sign_in_rows = html.split('<tbody id="sign-ins">')[1].split("</tbody>")[0]
+    assert "a-login-token" not in api_rows and "gpt-connector" in api_rows
+    assert "a-login-token" in sign_in_rows and "gpt-connector" not in sign_in_rows
     assert "Mai Tran" in html and signed.user["email"] in html
     assert "Never" in html  # last used
     # the create form: every permission, `read` pre-checked and nothing else

@@ -90,15 +90,14 @@ def _is_ours(url: str, request: web.Request) -> bool:
 
 def ensure_same_site(request: web.Request) -> None:
     """403 for a sign-in a browser says another site sent (see the module docstring)."""
-    origin = request.headers.get("Origin")
-    referer = request.headers.get("Referer")
-    if origin is not None:
-        ours = _is_ours(origin, request)
+    headers = request.headers
+    cross = headers.get("Sec-Fetch-Site", "").lower() == "cross-site"
+    origin, referer = headers.get("Origin"), headers.get("Referer")
+    if origin is not None:  # present but empty or "null" is not ours either
+        cross = cross or not _is_ours(origin, request)
     elif referer:
-        ours = _is_ours(referer, request)
-    else:
-        ours = request.headers.get("Sec-Fetch-Site", "").lower() != "cross-site"
-    if not ours or request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
+        cross = cross or not _is_ours(referer, request)
+    if cross:
         raise Forbidden(CROSS_SITE, code="cross_site_sign_in")
 
 

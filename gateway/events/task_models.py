@@ -17,7 +17,7 @@ MAX_EVENT_TASKS = 500
 
 
 def _slug(value: str) -> str:
-    if not _SLUG.match(value):
+    if not _SLUG.fullmatch(value):
         raise ValueError(
             "The slug may only contain lowercase letters, digits and dashes, "
             "start with a letter or digit, and be at most 63 characters."

@@ -19,7 +19,7 @@ PICTURE_MAX = 2048
 
 
 def is_email(value: str) -> bool:
-    return bool(_EMAIL.match(value))
+    return bool(_EMAIL.fullmatch(value))
 
 
 def _email(value: str) -> str:

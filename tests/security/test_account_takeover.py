@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -23,6 +25,7 @@ from gateway.app import create_app
 from gateway.keys import accounts_key, pool_key, token_cache_key
 from storage import reset_tokens
 from tests.api.account_helpers import JSON, auth
+from tests.api.smtp_inbox import FRONTEND_URL, mail_client, smtp_inbox  # noqa: F401
 from tests.api.test_profile import tiny_png
 from tests.builders import DEFAULT_PASSWORD, bearer, make_token, make_user
 from tests.builders import sha256_hex as password_hex
@@ -199,3 +202,192 @@ async def test_002_password_reset_ends_other_credentials_and_keeps_the_callers(c
     assert (await client.get("/user/me", headers={"Authorization": f"Bearer {fresh_jwt}"})).status == 200
     assert (await client.get("/user/me", headers={"Authorization": f"Bearer {old_jwt}"})).status == 401
     assert (await client.get("/api/user", cookies=browser.cookies, headers=JSON)).status == 401
+
+
+# -- email change ------------------------------------------------------------------------------
+
+
+async def _verified_user(client):
+    user = await make_user(client.app, verified=True)
+    token = (await make_token(client.app, user["id"])).plain_text
+    return user, token
+
+
+@pytest.mark.parametrize("current", [None, "wrong"], ids=["no-current-password", "wrong-current-password"])
+async def test_email_change_needs_the_current_password(client, current):
+    user, token = await _verified_user(client)
+    body = {"email": "attacker@attacker.test"}
+    if current is not None:
+        body["current_password_hash"] = password_hex("not the password")
+    before = await _account_row(client, user["id"])
+    resp = await client.put("/api/user", headers=auth(token), json=body)
+    assert resp.status == 422
+    answer = await resp.json()
+    assert answer["success"] is False and answer["code"] == 422
+    assert list(answer["errors"]) == ["current_password_hash"]
+    assert await _account_row(client, user["id"]) == before
+
+
+async def test_email_change_guesses_are_throttled_like_sign_ins(aiohttp_client, settings, ray_session):
+    """A stolen full-account token must not brute-force the password behind it via email changes."""
+    client = await aiohttp_client(create_app(settings.model_copy(update={"throttle_auth_per_minute": 3})))
+    user, token = await _verified_user(client)
+    body = {"email": "attacker@attacker.test", "current_password_hash": password_hex("guess")}
+    statuses = [(await client.put("/api/user", headers=auth(token), json=body)).status for _ in range(4)]
+    assert statuses == [422, 422, 422, 429]
+
+
+async def test_email_change_clears_verification_and_mails_both_addresses(mail_client, smtp_inbox):
+    client = mail_client
+    user, token = await _verified_user(client)
+    old, new = user["email"], f"moved-{user['id']}@example.test"
+    resp = await client.put(
+        "/api/user", headers=auth(token), json={"email": new, "current_password_hash": password_hex(DEFAULT_PASSWORD)}
+    )
+    assert resp.status == 200, await resp.text()
+    row = await _account_row(client, user["id"])
+    assert row["email"] == new and row["email_verified_at"] is None
+
+    [verification] = await smtp_inbox.wait_for(new)
+    assert verification.message["Subject"] == "Verify your email address"
+    [notice] = await smtp_inbox.wait_for(old)
+    assert notice.message["Subject"] == "Your email address was changed"
+    assert new in notice.text
+    [link] = notice.links()
+    parts = urlsplit(link)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{FRONTEND_URL}/auth/revert-email"
+    revert_token = parse_qs(parts.query)["token"][0]
+    async with client.app[pool_key].acquire() as conn:
+        stored = await conn.fetchval("select token_hash from email_change_reverts where user_id = $1", user["id"])
+    assert stored == sha256_hex(revert_token)
+
+    # the verification link verifies the new address
+    [verify_link] = verification.links()
+    assert (await client.get(urlsplit(verify_link).path, headers=JSON)).status == 200
+    assert (await _account_row(client, user["id"]))["email_verified_at"] is not None
+
+
+async def test_revert_link_restores_the_old_address_once_and_ends_every_credential(mail_client, smtp_inbox):
+    client = mail_client
+    user, token = await _verified_user(client)
+    old, new = user["email"], f"intruder-{user['id']}@attacker.test"
+    intruder = await sign_in(client, user["email"])
+    resp = await client.put(
+        "/api/user",
+        cookies=intruder.cookies,
+        headers={**intruder.headers, **JSON},
+        json={"email": new, "current_password_hash": password_hex(DEFAULT_PASSWORD)},
+    )
+    assert resp.status == 200, await resp.text()
+    [notice] = await smtp_inbox.wait_for(old)
+    revert_token = parse_qs(urlsplit(notice.links()[0]).query)["token"][0]
+
+    hexed = password_hex(NEW_PASSWORD)
+    body = {"token": revert_token, "password_hash": hexed, "password_hash_confirmation": hexed}
+    resp = await client.post("/api/user/email/revert", json=body)
+    assert resp.status == 200, await resp.text()
+    data = (await resp.json())["data"]
+    assert data["user"]["email"] == old
+    row = await _account_row(client, user["id"])
+    assert row["email"] == old and row["email_verified_at"] is not None
+    # the intruder's session and the old token are gone; the old password no longer signs in
+    assert (await client.get("/api/user", cookies=intruder.cookies, headers=JSON)).status == 401
+    assert (await client.get("/api/user", headers=auth(token))).status == 401
+    assert (await client.get("/api/user", headers=auth(data["token"]))).status == 200
+    login_old = await client.post("/api/auth/login", json={"email": old, "password_hash": password_hex(DEFAULT_PASSWORD)})
+    assert login_old.status == 401
+
+    again = await client.post("/api/user/email/revert", json=body)
+    assert again.status == 422
+    assert list((await again.json())["errors"]) == ["token"]
+
+
+async def test_revert_link_expires(mail_client, smtp_inbox):
+    client = mail_client
+    user, token = await _verified_user(client)
+    resp = await client.put(
+        "/api/user",
+        headers=auth(token),
+        json={"email": f"later-{user['id']}@example.test", "current_password_hash": password_hex(DEFAULT_PASSWORD)},
+    )
+    assert resp.status == 200
+    [notice] = await smtp_inbox.wait_for(user["email"])
+    revert_token = parse_qs(urlsplit(notice.links()[0]).query)["token"][0]
+    async with client.app[pool_key].acquire() as conn:
+        await conn.execute(
+            "update email_change_reverts set expires_at = now() - interval '1 second' where user_id = $1", user["id"]
+        )
+    hexed = password_hex(NEW_PASSWORD)
+    resp = await client.post(
+        "/api/user/email/revert", json={"token": revert_token, "password_hash": hexed, "password_hash_confirmation": hexed}
+    )
+    assert resp.status == 422
+    assert (await _account_row(client, user["id"]))["email"] == f"later-{user['id']}@example.test"
+
+
+# -- sign-in tokens expire and are listed, revocable, on /developer ----------------------------
+
+
+async def test_login_token_expires_after_the_ttl(client, settings):
+    user = await make_user(client.app)
+    resp = await client.post("/api/auth/login", json={"email": user["email"], "password_hash": password_hex(DEFAULT_PASSWORD)})
+    assert resp.status == 200
+    token = (await resp.json())["data"]["token"]
+    token_id = int(token.split("|")[0])
+    async with client.app[pool_key].acquire() as conn:
+        expires_at, created_at = await conn.fetchrow(
+            "select expires_at, created_at from personal_access_tokens where id = $1", token_id
+        )
+    assert abs((expires_at - created_at) - timedelta(days=settings.login_token_ttl_days)) < timedelta(seconds=5)
+    assert (await client.get("/api/user", headers=auth(token))).status == 200
+    async with client.app[pool_key].acquire() as conn:
+        await conn.execute("update personal_access_tokens set expires_at = now() - interval '1 second' where id = $1", token_id)
+    # the cached lookup carries expires_at, so the refusal needs no eviction
+    await client.app[accounts_key].token_abilities_changed(sha256_hex(token.split("|")[1]))
+    assert (await client.get("/api/user", headers=auth(token))).status == 401
+
+
+async def test_developer_lists_and_revokes_a_login_token(client):
+    user = await make_user(client.app)
+    resp = await client.post("/api/auth/login", json={"email": user["email"], "password_hash": password_hex(DEFAULT_PASSWORD)})
+    token = (await resp.json())["data"]["token"]
+    token_id = int(token.split("|")[0])
+    browser = await sign_in(client, user["email"])
+    html = await (await client.get("/developer", cookies=browser.cookies)).text()
+    row = html.split(f'data-sign-in-id="{token_id}"')[1].split("</tr>")[0]
+    assert "<code>login</code>" in row and "Never" in row and "<time" in row
+
+    # a cross-site form (no _token) is refused
+    forged = await client.post("/developer/sign-ins/revoke", cookies=browser.cookies, data={"token_id": str(token_id)})
+    assert forged.status == 403
+    assert (await client.get("/api/user", headers=auth(token))).status == 200
+
+    resp = await client.post(
+        "/developer/sign-ins/revoke",
+        cookies=browser.cookies,
+        data={"_token": browser.xsrf, "token_id": str(token_id)},
+        allow_redirects=False,
+    )
+    assert resp.status == 302 and resp.headers["Location"] == "/developer"
+    assert (await client.get("/api/user", headers=auth(token))).status == 401
+    html = await (await client.get("/developer", cookies=browser.cookies)).text()
+    assert f'data-sign-in-id="{token_id}"' not in html
+
+
+async def test_sign_out_everywhere_ends_other_sessions_and_tokens(client):
+    user = await make_user(client.app)
+    here = await sign_in(client, user["email"])
+    elsewhere = await sign_in(client, user["email"])
+    pat = await make_token(client.app, user["id"], abilities=("read",))
+    jwt = client.app[accounts_key].issue_jwt(user)
+    # a token is not a session
+    assert (await client.post("/developer/sign-out-everywhere", headers=auth(pat.plain_text))).status == 403
+
+    resp = await client.post(
+        "/developer/sign-out-everywhere", cookies=here.cookies, data={"_token": here.xsrf}, allow_redirects=False
+    )
+    assert resp.status == 302
+    assert (await client.get("/api/user", cookies=elsewhere.cookies, headers=JSON)).status == 401
+    assert (await client.get("/api/user", headers=auth(pat.plain_text))).status == 401
+    assert (await client.get("/api/user", headers=auth(jwt))).status == 401
+    assert (await client.get("/api/user", cookies=here.cookies, headers=JSON)).status == 200

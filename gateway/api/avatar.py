@@ -86,7 +86,8 @@ async def read_upload(request: web.Request, hard_limit: int) -> tuple[bytes, str
             if kind is None:
                 raise _invalid("The avatar must be an image.")
             return data, kind
-    except (ValueError, AssertionError) as exc:  # a malformed multipart body
+    # a malformed multipart body (RuntimeError: a part's unknown Content-Transfer-Encoding)
+    except (ValueError, AssertionError, RuntimeError) as exc:
         raise _invalid("The avatar failed to upload.") from exc
     raise _invalid("The avatar field is required.")
 

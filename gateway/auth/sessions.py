@@ -165,7 +165,9 @@ async def xsrf_form_ok(request: web.Request, session: Session) -> bool:
         return False
     try:
         form = await request.post()
-    except (ValueError, LookupError):  # undecodable bytes, unknown charset, broken multipart
+    # undecodable bytes, unknown charset, broken multipart (RuntimeError: an unknown
+    # Content-Transfer-Encoding on a part)
+    except (ValueError, LookupError, RuntimeError):
         return False
     sent = form.get(XSRF_FORM_FIELD)
     return isinstance(sent, str) and _same(sent, session.xsrf)

@@ -298,3 +298,35 @@ async def test_malformed_forms(client, path, content_type, body, status):
         await api_error(resp, status)
     else:
         await petcare_error(resp, status)
+
+
+UNKNOWN_TRANSFER_ENCODING = (
+    b'--x\r\nContent-Disposition: form-data; name="avatar"; filename="a.png"\r\n'
+    b"Content-Transfer-Encoding: klingon\r\n\r\nab\r\n--x--\r\n"
+)
+
+
+@pytest.mark.parametrize("path", FORM_ROUTES)
+async def test_a_part_in_an_unknown_transfer_encoding(client, path):
+    # aiohttp raises RuntimeError for it, which no ValueError handler caught
+    resp = await client.post(path, data=UNKNOWN_TRANSFER_ENCODING, headers={"Content-Type": "multipart/form-data; boundary=x"})
+    if path.startswith("/api/v1"):
+        await events_error(resp, 400)
+    elif path.startswith("/api"):
+        await api_error(resp, 400)
+    else:
+        await petcare_error(resp, 400)
+
+
+async def test_a_session_form_post_and_an_avatar_in_an_unknown_transfer_encoding(client):
+    from tests.web.session_helpers import signed_in_user
+
+    signed = await signed_in_user(client)
+    headers = {"Content-Type": "multipart/form-data; boundary=x"}
+    # no XSRF header: the session's form-body check reads the form, and finds no proof in it
+    resp = await client.post("/api/user/avatar", data=UNKNOWN_TRANSFER_ENCODING, headers=headers, cookies=signed.cookies)
+    await api_error(resp, 403)
+    user = await make_user(client.app)
+    token = await make_token(client.app, user["id"])
+    resp = await client.post("/api/user/avatar", data=UNKNOWN_TRANSFER_ENCODING, headers=headers | bearer(token))
+    assert list((await api_error(resp, 422))["errors"]) == ["avatar"]

@@ -46,10 +46,10 @@ class Variants:
     height: int
 
 
-def decode(data: bytes, max_pixels: int) -> Image.Image:
+def decode(data: bytes, max_pixels: int, formats: tuple[str, ...] = ALLOWED_FORMATS) -> Image.Image:
     """Open with the format allowlist, check the size from the header, then load the pixels."""
     try:
-        im = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
+        im = Image.open(io.BytesIO(data), formats=list(formats))
     except Image.DecompressionBombError:
         raise RejectedImage("too_many_pixels") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error):
@@ -112,15 +112,27 @@ def _scaled(im: Image.Image, longest: int) -> Image.Image:
     return copy
 
 
-def process(data: bytes, *, max_pixels: int) -> Variants:
-    """The re-encoded original and its web and thumbnail variants. Raises RejectedImage."""
-    im = decode(data, max_pixels)
+def normalized(data: bytes, *, max_pixels: int, formats: tuple[str, ...] = ALLOWED_FORMATS) -> Image.Image:
+    """Decoded within the pixel limit, turned upright, sRGB, 8-bit RGB, no metadata left (avatars
+    use this too: gateway/api/avatar.py). Raises RejectedImage."""
+    im = decode(data, max_pixels, formats)
     try:
         im = ImageOps.exif_transpose(im)
     except (OSError, ValueError, SyntaxError, struct.error):
         pass  # unreadable EXIF: the pixels are fine, only the orientation hint is lost
     im = to_rgb(_to_srgb(im))
     im.info = {}
+    return im
+
+
+def jpeg_of(im: Image.Image, *, longest_side: int, quality: int = VARIANT_QUALITY) -> bytes:
+    """`im` scaled down to `longest_side` (never up) as a metadata-free JPEG."""
+    return _jpeg(_scaled(im, longest_side), quality)
+
+
+def process(data: bytes, *, max_pixels: int) -> Variants:
+    """The re-encoded original and its web and thumbnail variants. Raises RejectedImage."""
+    im = normalized(data, max_pixels=max_pixels)
     return Variants(
         original=_jpeg(im, ORIGINAL_QUALITY),
         web=_jpeg(_scaled(im, WEB_LONGEST_SIDE), VARIANT_QUALITY),

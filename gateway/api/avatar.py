@@ -4,6 +4,18 @@ Files live at `<media_dir>/avatars/<user_id>/<random>.<ext>`; `users.avatar` hol
 `avatars/<user_id>/<file>`, which user_views renders as `${APP_URL}/storage/avatars/...` and
 gateway/web/media.py serves. The type is decided by the file's first bytes, never by its name
 or the client's Content-Type alone.
+
+Avatars are public, so they are never stored as uploaded: like event photos they are decoded
+within the pixel limit (EVENT_PHOTO_MAX_PIXELS), turned upright, and re-encoded as a JPEG of at
+most AVATAR_LONGEST_SIDE pixels by domain/photo_pipeline.py, which writes no metadata (EXIF with
+GPS positions, XMP, comments). Transparency is flattened onto white, an animated GIF keeps its
+first frame. The work runs in a thread, not as a Ray task: 003 answers with the stored URL, so the
+caller waits for it either way, and a job row and a task hop would only add to that wait; Pillow
+releases the GIL while it decodes and encodes, so the event loop keeps serving meanwhile.
+
+The form is read with `request.post()`, which aiohttp keeps: a browser session's XSRF check may
+already have read it for its `_token` field (gateway/auth/sessions.py), and the same parsed form
+serves the handler.
 """
 
 from __future__ import annotations
@@ -15,8 +27,11 @@ import secrets
 import shutil
 from pathlib import Path
 
-from aiohttp import BodyPartReader, web
+from typing import BinaryIO
 
+from aiohttp import web
+
+from domain import photo_pipeline
 from domain.errors import Invalid, PayloadTooLarge
 from gateway.api.envelope import success
 from gateway.api.user_views import absolute_avatar
@@ -28,8 +43,12 @@ log = logging.getLogger(__name__)
 
 MAX_AVATAR_BYTES = 5 * 1024 * 1024  # 003: max 5 MB (Laravel's max:5120 kilobytes)
 ALLOWED_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp")
-READ_CHUNK = 64 * 1024
 FIELD = "avatar"
+# Pillow's names for the types accepted above (the extension check is the client's label only)
+AVATAR_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
+# Avatars are shown small; a bigger one costs bytes for every viewer and shows nothing more.
+AVATAR_LONGEST_SIDE = 1024
+STORED_EXTENSION = "jpg"
 
 
 def image_type(head: bytes) -> str | None:
@@ -49,47 +68,53 @@ def _invalid(message: str) -> Invalid:
     return Invalid(fields={FIELD: [message]})
 
 
-async def _read_part(part: BodyPartReader, hard_limit: int) -> bytes:
-    """The part's bytes. Past 5 MB the rest is still read (and dropped), so the client gets its
-    422 instead of a reset connection; past the gateway's body limit it is a 413."""
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await part.read_chunk(READ_CHUNK):
-        size += len(chunk)
-        if size > hard_limit:
-            raise PayloadTooLarge(meta={"max_bytes": hard_limit})
-        if size <= MAX_AVATAR_BYTES + 1:
-            chunks.append(chunk)
-    if size > MAX_AVATAR_BYTES:
-        raise _invalid(f"The avatar may not be greater than {MAX_AVATAR_BYTES // 1024} kilobytes.")
-    return b"".join(chunks)
+def _head(file: BinaryIO) -> bytes:
+    """Up to one byte past the limit: enough to know the file is too large."""
+    file.seek(0)
+    return file.read(MAX_AVATAR_BYTES + 1)
 
 
 async def read_upload(request: web.Request, hard_limit: int) -> tuple[bytes, str]:
-    """The `avatar` file of a multipart form and its extension; 422 for anything else."""
+    """The `avatar` file of a multipart form and its type; 422 for anything else, 413 past the
+    gateway's body limit."""
     if request.content_type != "multipart/form-data":
         raise _invalid("The avatar field is required.")
     try:
-        reader = await request.multipart()
-        async for part in reader:
-            if not isinstance(part, BodyPartReader) or part.name != FIELD:
-                continue
-            if part.filename is None:  # a text field named avatar
-                raise _invalid("The avatar must be an image.")
-            suffix = Path(part.filename).suffix.lower().lstrip(".")
-            if suffix and suffix not in ALLOWED_EXTENSIONS:
-                raise _invalid("The avatar must be a file of type: " + ", ".join(ALLOWED_EXTENSIONS) + ".")
-            data = await _read_part(part, hard_limit)
-            if not data:
-                raise _invalid("The avatar failed to upload.")
-            kind = image_type(data[:16])
-            if kind is None:
-                raise _invalid("The avatar must be an image.")
-            return data, kind
+        form = await request.post()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise PayloadTooLarge(meta={"max_bytes": hard_limit}) from exc
     # a malformed multipart body (RuntimeError: a part's unknown Content-Transfer-Encoding)
-    except (ValueError, AssertionError, RuntimeError) as exc:
+    except (ValueError, AssertionError, LookupError, RuntimeError) as exc:
         raise _invalid("The avatar failed to upload.") from exc
-    raise _invalid("The avatar field is required.")
+    part = form.get(FIELD)
+    if part is None:
+        raise _invalid("The avatar field is required.")
+    if not isinstance(part, web.FileField):  # a text field named avatar
+        raise _invalid("The avatar must be an image.")
+    suffix = Path(part.filename or "").suffix.lower().lstrip(".")
+    if suffix and suffix not in ALLOWED_EXTENSIONS:
+        raise _invalid("The avatar must be a file of type: " + ", ".join(ALLOWED_EXTENSIONS) + ".")
+    data = await asyncio.to_thread(_head, part.file)
+    if len(data) > MAX_AVATAR_BYTES:
+        raise _invalid(f"The avatar may not be greater than {MAX_AVATAR_BYTES // 1024} kilobytes.")
+    if not data:
+        raise _invalid("The avatar failed to upload.")
+    kind = image_type(data[:16])
+    if kind is None:
+        raise _invalid("The avatar must be an image.")
+    return data, kind
+
+
+def reencode(data: bytes, max_pixels: int) -> bytes:
+    """The avatar as the JPEG we store: upright, bounded, without any metadata. 422 when it
+    cannot be decoded, or claims more pixels than the limit."""
+    try:
+        im = photo_pipeline.normalized(data, max_pixels=max_pixels, formats=AVATAR_FORMATS)
+    except photo_pipeline.RejectedImage as exc:
+        if exc.reason == "too_many_pixels":
+            raise _invalid("The avatar has invalid image dimensions.") from None
+        raise _invalid("The avatar must be an image.") from None
+    return photo_pipeline.jpeg_of(im, longest_side=AVATAR_LONGEST_SIDE)
 
 
 def _user_dir(media_dir: Path, user_id: int) -> Path:
@@ -137,7 +162,9 @@ async def upload(request: web.Request) -> web.Response:
     identity = require_abilities(request, PROFILE_WRITE)
     settings = request.config_dict[settings_key]
     user_id = identity.user_id
-    data, ext = await read_upload(request, settings.max_body_bytes)
+    raw, _ = await read_upload(request, settings.max_body_bytes)
+    data, ext = await asyncio.to_thread(reencode, raw, settings.event_photo_max_pixels), STORED_EXTENSION
+    del raw
     media_dir = settings.media_dir
     async with request.config_dict[pool_key].acquire() as conn:
         previous = (await users_sql.get_or_404(conn, user_id))["avatar"]

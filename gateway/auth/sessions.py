@@ -156,8 +156,11 @@ def xsrf_ok(request: web.Request, session: Session) -> bool:
 async def xsrf_form_ok(request: web.Request, session: Session) -> bool:
     """The form-body proof: a state-changing form post carrying the session's token as `_token`.
 
-    Reads the form (aiohttp keeps it, so the handler reads the same body again for free). A body
-    that cannot be parsed as a form proves nothing.
+    Reads the form with `request.post()`, which consumes the body stream and keeps the parsed form:
+    a handler behind a session must read its form the same way (`request.post()`, free the second
+    time), never `request.multipart()`, `read()` or `content`, which would find the stream empty
+    (the avatar upload once did, and answered a browser's upload 422). A body that cannot be
+    parsed as a form proves nothing.
     """
     if request.method in SAFE_METHODS:
         return True

@@ -3,15 +3,16 @@ media files behind avatar URLs (GET /storage/...)."""
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from urllib.parse import urlsplit
 
 import pytest
-from aiohttp import FormData, web
+from aiohttp import FormData
+from PIL import Image
 
 from gateway.app import create_app
-from gateway.contracts import Contract
 from gateway.keys import pool_key
 from gateway.web import media
 from tests.api.account_helpers import JSON, assert_err, assert_no_password, assert_ok, auth, register
@@ -33,21 +34,12 @@ GIF = (
     b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
     b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 )
-WEBP = b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00/\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00"
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 
 
 @pytest.fixture
 async def app_client(aiohttp_client, settings, ray_session):
-    """The whole app with the media route (added here if gateway/app.py does not wire it yet)."""
-
-    def add_routes(contract: Contract, sub: web.Application) -> None:
-        if contract is Contract.PETCARE and not any(
-            r.canonical == "/storage/{path}" for r in sub.router.resources()
-        ):
-            media.setup_routes(sub.router)
-
-    return await aiohttp_client(create_app(settings, add_routes=add_routes))
+    """The whole app (gateway/app.py wires the media route)."""
+    return await aiohttp_client(create_app(settings))
 
 
 def avatar_form(data: bytes, filename: str = "me.png", content_type: str = "image/png", field: str = "avatar"):
@@ -187,13 +179,14 @@ async def test_avatar_upload_stores_serves_and_replaces(app_client, settings):
     assert resp.status == 200
     url = assert_ok(await resp.json(), 200, "Avatar uploaded")["avatar_url"]
     assert url.startswith(settings.app_url.rstrip("/") + "/storage/avatars/" + str(user_id) + "/")
-    assert url.endswith(".png")
+    assert url.endswith(".jpg")  # re-encoded, never stored as uploaded
 
     path = urlsplit(url).path
     served = await app_client.get(path)
     assert served.status == 200
-    assert await served.read() == png
-    assert served.headers["Content-Type"] == "image/png"
+    body = await served.read()
+    assert body.startswith(b"\xff\xd8\xff") and body != png
+    assert served.headers["Content-Type"] == "image/jpeg"
     assert served.headers["X-Content-Type-Options"] == "nosniff"
 
     me = await (await app_client.get("/api/user", headers=auth(reg["token"]))).json()
@@ -209,20 +202,39 @@ async def test_avatar_upload_stores_serves_and_replaces(app_client, settings):
         "/api/user/avatar", headers=auth(reg["token"]), data=avatar_form(GIF, "x.gif", "image/gif")
     )
     second = assert_ok(await resp.json(), 200, "Avatar uploaded")["avatar_url"]
-    assert second.endswith(".gif") and second != url
+    assert second.endswith(".jpg") and second != url
     assert (await app_client.get(path)).status == 404
     assert not (settings.media_dir / stored).exists()
     assert (await app_client.get(urlsplit(second).path)).status == 200
 
 
-@pytest.mark.parametrize(
-    "data, name, ext", [(JPEG, "a.jpeg", ".jpg"), (WEBP, "a.webp", ".webp"), (GIF, "blob", ".gif")]
-)
-async def test_avatar_accepts_every_documented_type(client, data, name, ext):
+@pytest.mark.parametrize("fmt, name", [("JPEG", "a.jpeg"), ("WEBP", "a.webp"), ("GIF", "blob"), ("PNG", "a.png")])
+async def test_avatar_accepts_every_documented_type(client, fmt, name):
     reg = await register(client)
-    resp = await client.post("/api/user/avatar", headers=auth(reg["token"]), data=avatar_form(data, name))
-    assert resp.status == 200
-    assert (await resp.json())["data"]["avatar_url"].endswith(ext)
+    buf = io.BytesIO()
+    Image.new("RGB", (30, 20), (200, 30, 30)).save(buf, fmt)
+    resp = await client.post("/api/user/avatar", headers=auth(reg["token"]), data=avatar_form(buf.getvalue(), name))
+    assert resp.status == 200, await resp.text()
+    url = (await resp.json())["data"]["avatar_url"]
+    assert url.endswith(".jpg")  # every avatar is stored re-encoded, as a JPEG
+    stored = Image.open(io.BytesIO(await (await client.get(urlsplit(url).path)).read()))
+    assert (stored.format, stored.size) == ("JPEG", (30, 20))
+
+
+async def test_avatar_that_does_not_decode_or_claims_too_many_pixels_is_a_422(client):
+    reg = await register(client)
+    buf = io.BytesIO()
+    Image.new("RGB", (200, 200), (10, 20, 30)).save(buf, "JPEG")
+    truncated = buf.getvalue()[: len(buf.getvalue()) // 2]  # the magic is right, the pixels are cut off
+    resp = await client.post("/api/user/avatar", headers=auth(reg["token"]), data=avatar_form(truncated, "t.jpg"))
+    assert assert_err(await resp.json(), 422, INVALID) == {"avatar": ["The avatar must be an image."]}
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(buf, "JPEG")
+    bomb = bytearray(buf.getvalue())
+    sof = bomb.find(b"\xff\xc0")
+    struct.pack_into(">HH", bomb, sof + 5, 60000, 60000)  # claims 3.6 gigapixels
+    resp = await client.post("/api/user/avatar", headers=auth(reg["token"]), data=avatar_form(bytes(bomb), "b.jpg"))
+    assert assert_err(await resp.json(), 422, INVALID) == {"avatar": ["The avatar has invalid image dimensions."]}
 
 
 async def test_replacing_an_uploaded_avatar_with_a_url_deletes_the_file(client, settings):

@@ -6,6 +6,7 @@ mailer's outbox, and the multipart XSRF token."""
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -15,10 +16,15 @@ from domain.media_access import check_tenant_link, tenant_token
 from domain.errors import NotFound
 from gateway.keys import media_visibility_key, pool_key
 from tests.builders import DEFAULT_PASSWORD, bearer, make_user, unique_email
+from tests.api.account_helpers import auth, register
 from tests.event_builders import make_event, make_package, make_photo, make_tenant, make_tenant_admin
+from tests.events import photo_fixtures as fx
+from tests.web.session_helpers import signed_in_user
 
 import aiohttp
 import pytest
+from aiohttp import FormData
+from PIL import Image
 
 from tests.api.smtp_inbox import free_port
 
@@ -223,3 +229,36 @@ async def test_tenant_login_does_not_confirm_a_guessed_password(client):
         errors.append((resp.status, await resp.json()))
     assert errors[0] == errors[1] == errors[2]
     assert errors[0][0] == 401 and errors[0][1]["error"]["code"] == "invalid_credentials"
+
+
+# -- avatars ------------------------------------------------------------------------------------------
+
+
+async def test_an_avatar_is_stored_without_its_exif_and_gps(client, settings):
+    reg = await register(client)
+    form = FormData()
+    form.add_field("avatar", fx.jpeg_with_exif(80, 40), filename="me.jpg", content_type="image/jpeg")
+    resp = await client.post("/api/user/avatar", headers=auth(reg["token"]), data=form)
+    assert resp.status == 200, await resp.text()
+    stored = await (await client.get(_path((await resp.json())["data"]["avatar_url"]))).read()
+    im = Image.open(io.BytesIO(stored))
+    assert len(im.getexif()) == 0 and b"RoostCam" not in stored and b"Exif" not in stored
+    assert im.size == (40, 80)  # the orientation tag was applied to the pixels, then dropped
+
+
+# -- XSRF token in a multipart form -----------------------------------------------------------------------
+
+
+async def test_a_browser_session_uploads_an_avatar_with_the_token_in_the_form(client):
+    browser = await signed_in_user(client)
+    form = FormData()
+    form.add_field("_token", browser.xsrf)
+    form.add_field("avatar", fx.png(), filename="me.png", content_type="image/png")
+    resp = await client.post("/api/user/avatar", cookies=browser.cookies, data=form, headers={"Accept": "application/json"})
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["data"]["avatar_url"].endswith(".jpg")
+    # and without the token it is still refused
+    form = FormData()
+    form.add_field("avatar", fx.png(), filename="me.png", content_type="image/png")
+    resp = await client.post("/api/user/avatar", cookies=browser.cookies, data=form, headers={"Accept": "application/json"})
+    assert resp.status == 403

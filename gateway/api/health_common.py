@@ -122,8 +122,10 @@ def parse_number(value: Any, field: str) -> float | None:
     if isinstance(value, int | float):
         number = float(value)
     elif isinstance(value, str):
+        text = value.strip()
         try:
-            number = float(value.strip())
+            # float() reads any Unicode digits ("１２.５" is 12.5); a number is spelt in ASCII
+            number = float(text) if text.isascii() and "_" not in text else math.nan
         except ValueError:
             number = math.nan
     else:

@@ -330,3 +330,15 @@ async def test_a_session_form_post_and_an_avatar_in_an_unknown_transfer_encoding
     token = await make_token(client.app, user["id"])
     resp = await client.post("/api/user/avatar", data=UNKNOWN_TRANSFER_ENCODING, headers=headers | bearer(token))
     assert list((await api_error(resp, 422))["errors"]) == ["avatar"]
+
+
+@pytest.mark.parametrize("raw", ["４.５", "٤.٥", "4_5"])
+async def test_a_weight_in_unicode_digits_is_not_a_number(client, raw):
+    user = await make_user(client.app)
+    token = await make_token(client.app, user["id"])
+    pet = await make_pet(client.app, user["id"])
+    body = {"weight_kg": raw, "record_date": "2024-06-01"}
+    resp = await client.post(f"/api/pets/{pet['id']}/weights", json=body, headers=bearer(token))
+    assert list((await api_error(resp, 422))["errors"]) == ["weight_kg"]
+    count = "select count(*) from pet_weights where pet_id = $1"
+    assert await client.app[pool_key].fetchval(count, pet["id"]) == 0

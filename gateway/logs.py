@@ -10,6 +10,7 @@ import orjson
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp import web
 
+from gateway.client_address import client_ip
 from gateway.keys import request_id_key
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged.
@@ -61,6 +62,6 @@ class JsonAccessLogger(AbstractAccessLogger):
             "status": response.status,
             "duration_ms": round(duration * 1000, 3),
             "request_id": request.get(request_id_key),
-            "remote": request.remote,
+            "remote": client_ip(request),
         }
         sys.stderr.write(orjson.dumps(entry).decode() + "\n")

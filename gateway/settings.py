@@ -6,10 +6,10 @@ Names are the ones the contract documents use, so an operator's existing `.env` 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The value `.env.example` ships with; refused anywhere but development so a copied example
 # never signs real tokens.
@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # One JSON line per request on stderr; off when the ingress already logs requests.
     access_log: bool = True
+    # The proxies in front of the gateways (ingress, load balancers), as comma-separated CIDRs:
+    # only a peer inside one of them is believed about the client's address, through the one
+    # header they write (a proxy passes the other header on from the client untouched). Empty:
+    # no forwarded header is believed, the TCP peer is the client (gateway/client_address.py).
+    trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = ()
+    trusted_proxy_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
     # /metrics: with a token, only `Authorization: Bearer <METRICS_TOKEN>` gets it; with a port, it
     # is served there (and no longer on the public port). In production with neither, it is not
     # served at all: request counts per route and process figures are not for the public.
@@ -136,16 +142,29 @@ class Settings(BaseSettings):
     # 001 guest photos
     # Largest photo accepted, in bytes (declared when asking for an upload URL, and received)
     event_photo_max_bytes: int = Field(default=15 * 1024 * 1024, ge=1024)
-    # Largest image accepted, in pixels (width x height); a bigger header is a decompression bomb
-    event_photo_max_pixels: int = Field(default=40_000_000, ge=1)
+    # Largest image accepted, in pixels (width x height); a bigger header is refused before any
+    # decode. 24 M covers phone and most system cameras (6000x4000); decoding and re-encoding cost
+    # grows with the pixels (a 35 KB 6000x6000 PNG took about a second of worker CPU at 40 M).
+    event_photo_max_pixels: int = Field(default=24_000_000, ge=1)
     # Lifetime of a signed upload URL, seconds
     event_upload_url_ttl_s: int = Field(default=900, ge=1)
     # Upload URLs one guest device, and one tenant's events together, may ask for per minute
     event_uploads_per_device_per_minute: int = Field(default=20, ge=1)
+    # ... and one client address per event (device ids are chosen by the guest; see
+    # gateway/events/guest_limits.py for why several devices' worth: a venue's Wi-Fi is one address)
+    event_uploads_per_ip_per_minute: int = Field(default=240, ge=1)
     event_uploads_per_tenant_per_minute: int = Field(default=1200, ge=1)
     # Requests one tenant's apps together may make to the tenant routes per minute (001's per-tenant
     # rate limit for tenant apps; one busy tenant must not crowd out the others)
     event_tenant_api_per_minute: int = Field(default=1200, ge=1)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _cidr_list(cls, value: object) -> object:
+        # TRUSTED_PROXIES=10.0.0.0/8,192.168.0.0/16 (a bare address is its /32 or /128)
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("metrics_token", "metrics_port", mode="before")
     @classmethod

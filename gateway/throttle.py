@@ -16,6 +16,9 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from domain.errors import RateLimited
+from gateway.client_address import client_ip
+
+__all__ = ["Limit", "Throttles", "Verdict", "add_ratelimit_headers", "client_ip", "verdict_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +171,3 @@ def add_ratelimit_headers(request: web.Request, response: web.StreamResponse) ->
 def _hyphenated(request: web.Request) -> bool:
     # 001 lives at /api/v1 on every host; a plain prefix test, as this runs on every throttled answer
     return request.path.startswith(EVENTS_PREFIX)
-
-
-def client_ip(request: web.Request) -> str:
-    # The peer address; behind a proxy, aiohttp's forwarded-header handling sets `remote`.
-    return request.remote or "unknown"

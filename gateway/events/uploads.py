@@ -83,10 +83,11 @@ async def tenant_event_or_404(conn: asyncpg.Connection, caller: TenantCaller, ev
 async def _start_upload(
     request: web.Request, event: asyncpg.Record, *, device: str | None, user_id: int | None
 ) -> web.Response:
-    """Rate limits, the body, the package's room, then the upload row and its signed URL."""
+    """Rate limits, the body, the package's room, then the upload row and its signed URL. Guests
+    (no user) are also limited per address and event: their device id is their own choice."""
     if event["status"] == "archived":
         raise event_not_open()
-    await enforce_upload_limits(request, event["tenant_id"], device)
+    await enforce_upload_limits(request, event["tenant_id"], device, event_id=event["id"] if user_id is None else None)
     body = await parse(request, UploadUrlIn)
     settings = request.config_dict[settings_key]
     content_type = normalize_type(body.content_type)

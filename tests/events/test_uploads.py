@@ -283,8 +283,8 @@ async def test_the_bomb_error_is_localized(client):
     put = await put_bytes(client, (await resp.json())["data"]["upload_url"], data, **{"Accept-Language": "de"})
     assert put.status == 422
     error = assert_envelope(await put.json(), "image_too_large_pixels")
-    assert error["meta"] == {"max_pixels": 40_000_000, "width": 8000, "height": 6000}
-    assert error["message"] == "Das Bild hat zu viele Pixel (höchstens 40000000)."
+    assert error["meta"] == {"max_pixels": 24_000_000, "width": 8000, "height": 6000}
+    assert error["message"] == "Das Bild hat zu viele Pixel (höchstens 24000000)."
 
 
 # -- rate limits ----------------------------------------------------------------------------------

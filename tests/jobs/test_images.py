@@ -4,6 +4,9 @@ re-encoding (metadata gone, orientation applied, variants), and upload URL signi
 from __future__ import annotations
 
 import io
+import struct
+import time
+import zlib
 
 import pytest
 from PIL import Image
@@ -11,9 +14,12 @@ from PIL import Image
 from domain import image_checks, photo_pipeline
 from domain.errors import Forbidden, Invalid
 from domain.upload_signing import UploadSigner
+from gateway.settings import Settings
+from jobs import images
 from tests.events import photo_fixtures as fx
 
-MAX_PIXELS = 40_000_000
+# the default limit, as the upload check and the image task get it
+MAX_PIXELS = Settings.model_fields["event_photo_max_pixels"].default
 
 
 def _open(data: bytes) -> Image.Image:
@@ -78,6 +84,50 @@ def test_the_pixel_limit_is_ours_not_only_pillows():
         image_checks.check_upload(data, "image/jpeg", MAX_PIXELS)
     assert caught.value.meta == {"max_pixels": MAX_PIXELS, "width": 8000, "height": 6000}
     assert image_checks.check_upload(data, "image/jpeg", 48_000_000).width == 8000
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png_idat_bomb(width: int, height: int, inflated_mib: int) -> bytes:
+    """An 8-bit RGB PNG whose header claims width x height but whose pixel stream inflates to
+    `inflated_mib` MiB of zeros (about 1 KB per MiB): one full-flushed deflate block of a MiB of
+    zeros does not depend on what came before, so it is written once and repeated."""
+    mib = b"\x00" * (1 << 20)
+    deflate = zlib.compressobj(9)
+    head = deflate.compress(mib) + deflate.flush(zlib.Z_FULL_FLUSH)
+    block = deflate.compress(mib) + deflate.flush(zlib.Z_FULL_FLUSH)
+    adler = ((inflated_mib << 20) % 65521) << 16 | 1  # Adler-32 of n zero bytes: A = 1, B = n mod 65521
+    stream = head + block * (inflated_mib - 1) + b"\x03\x00" + struct.pack(">I", adler)  # empty final block
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return image_checks.PNG_SIGNATURE + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", stream) + _chunk(b"IEND", b"")
+
+
+def test_a_pixel_stream_bomb_inside_a_small_frame_costs_only_its_frame():
+    """A within-limit header (1000x1000) over a stream inflating to 8 GiB: the fast checks never
+    inflate it and the decoder stops once the frame is full, so the cost is the frame's."""
+    bomb = png_idat_bomb(1000, 1000, 8192)
+    assert len(bomb) < 10_000_000  # under EVENT_PHOTO_MAX_BYTES
+    assert zlib.decompressobj().decompress(bomb[41:41 + 4096], 1 << 20)  # the stream is real deflate
+    started = time.monotonic()
+    checked = image_checks.check_upload(bomb, "image/png", MAX_PIXELS)
+    variants = photo_pipeline.process(bomb, max_pixels=MAX_PIXELS)
+    # inflating 8 GiB takes tens of seconds of CPU; a 1000x1000 frame a fraction of one
+    assert time.monotonic() - started < 4
+    assert (checked.width, checked.height) == (variants.width, variants.height) == (1000, 1000)
+
+
+def test_the_image_task_decodes_with_the_configured_limit():
+    """The task gets the limit in its payload and checks the header before decoding: 6000x6000
+    (36 M pixels, a few KB) is refused without a decode at the 24 M default."""
+    payload = images.payload_for(1, Settings(_env_file=None, app_key="k" * 32))
+    assert payload["max_pixels"] == 24_000_000
+    started = time.monotonic()
+    with pytest.raises(photo_pipeline.RejectedImage) as caught:
+        photo_pipeline.process(fx.png_bomb(6000, 6000), max_pixels=payload["max_pixels"])
+    assert caught.value.reason == "too_many_pixels"
+    assert time.monotonic() - started < 1
 
 
 # -- the pipeline ---------------------------------------------------------------------------------

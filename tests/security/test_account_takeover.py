@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -230,7 +231,9 @@ async def test_email_change_needs_the_current_password(client, current):
 
 async def test_email_change_guesses_are_throttled_like_sign_ins(aiohttp_client, settings, ray_session):
     """A stolen full-account token must not brute-force the password behind it via email changes."""
-    client = await aiohttp_client(create_app(settings.model_copy(update={"throttle_auth_per_minute": 3})))
+    # its own Redis prefix: the per-IP sign-in window is not shared with earlier tests' sign-ins
+    tight = settings.model_copy(update={"throttle_auth_per_minute": 3, "redis_prefix": f"t{uuid.uuid4().hex[:8]}"})
+    client = await aiohttp_client(create_app(tight))
     user, token = await _verified_user(client)
     body = {"email": "attacker@attacker.test", "current_password_hash": password_hex("guess")}
     statuses = [(await client.put("/api/user", headers=auth(token), json=body)).status for _ in range(4)]

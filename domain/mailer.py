@@ -2,14 +2,18 @@
 
 Handlers call `send_password_reset` / `send_verification`; the job (jobs/mail.py) delivers over
 SMTP with retries, or writes the message to the log and the `mail_outbox` table when
-MAIL_MAILER=log (the embedded default). Links point at the SPA (FRONTEND_URL) for password resets
+MAIL_MAILER=log (the embedded default). A message names the one-time secrets its links carry
+(`Message.secrets`): what is written down instead of sent has each replaced by `redact()`'s
+stand-in, so the outbox and the log never hold a working link (a database backup or a log
+shipper would otherwise hand out password resets). Links point at the SPA (FRONTEND_URL) for password resets
 and at this backend (APP_URL) for verification, whose callback then redirects to the SPA.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -58,6 +62,17 @@ class Message:
     text: str
     html: str | None
     kind: str
+    # one-time secrets inside text/html, redacted wherever the message is written down
+    secrets: tuple[str, ...] = field(default=())
+
+
+def redact(text: str, secrets: list[str] | tuple[str, ...]) -> str:
+    """`text` with each secret replaced by `REDACTED-` and the first 12 hex digits of its SHA-256:
+    nothing that works as a link, enough to match the row (tokens are stored as their SHA-256)."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "REDACTED-" + hashlib.sha256(secret.encode()).hexdigest()[:12])
+    return text
 
 
 class Mailer:
@@ -100,7 +115,7 @@ class Mailer:
             "Reset password",
             f"The link works for {hours} hours. If you did not ask for this, you can ignore this email.",
         )
-        return await self.send(Message(email, "Reset your password", text, body, "password_reset"))
+        return await self.send(Message(email, "Reset your password", text, body, "password_reset", (token,)))
 
     async def send_verification(self, email: str, token: str, *, name: str | None = None) -> int:
         link = self.verification_link(token)
@@ -119,7 +134,7 @@ class Mailer:
             f"The link works for {VERIFICATION_TTL_HOURS} hours. If you did not create an account, "
             "you can ignore this email.",
         )
-        return await self.send(Message(email, "Verify your email address", text, body, "verification"))
+        return await self.send(Message(email, "Verify your email address", text, body, "verification", (token,)))
 
     async def send(self, message: Message, *, idempotency_key: str | None = None) -> int:
         """Queue the message for delivery; returns the job id."""
@@ -139,6 +154,7 @@ def payload(message: Message, transport: MailTransport) -> dict[str, Any]:
         "text": message.text,
         "html": message.html,
         "kind": message.kind,
+        "secrets": list(message.secrets),
         "transport": asdict(transport),
     }
 

@@ -1,7 +1,13 @@
 """`mail.send`: deliver one message over SMTP, or write it down when MAIL_MAILER=log.
 
-Payload: `{to, subject, text, html?, kind, transport: {mailer, host, port, encryption, username,
-from_address, from_name}}` (built by domain/mailer.py).
+Payload: `{to, subject, text, html?, kind, secrets?, transport: {mailer, host, port, encryption,
+username, from_address, from_name}}` (built by domain/mailer.py).
+
+MAIL_MAILER=log writes the message to the `mail_outbox` table and the log with its one-time
+secrets (`secrets`) redacted: both outlive the link's purpose and travel further than a mailbox
+(backups, log shippers). A developer who wants to follow a link locally runs an SMTP catcher
+(`python -m aiosmtpd -n -l 127.0.0.1:1025` prints every message) with MAIL_MAILER=smtp; tests use
+tests/api/smtp_inbox.py.
 
 Where the settings come from. A Ray task does not get the gateway's app, so the transport travels
 in the payload: explicit, and a test can aim one job at its own SMTP server. The one exception is
@@ -25,6 +31,7 @@ from typing import Any
 
 import aiosmtplib
 
+from domain.mailer import redact
 from jobs.registry import JobContext, PermanentJobError, job
 from storage import jobs as jobs_sql
 from storage import mail_outbox
@@ -36,7 +43,7 @@ SMTP_TIMEOUT_S = 30.0
 _REQUIRED = ("to", "subject", "text", "kind")
 # Bodies carry one-time links (password reset, verification): once delivered they are dropped
 # from the jobs table, whose rows outlive the links' purpose and end up in backups.
-BODY_KEYS = ["text", "html"]
+BODY_KEYS = ["text", "html", "secrets"]
 _TRANSPORT = ("mailer", "host", "port", "encryption", "from_address")
 
 
@@ -52,6 +59,15 @@ def _check(payload: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     if missing:
         raise PermanentJobError(f"the mail payload lacks {', '.join(missing)}")
     return payload, transport
+
+
+def _secrets(payload: dict[str, Any]) -> list[str]:
+    raw = payload.get("secrets")
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
+        raise PermanentJobError("the mail payload's secrets must be a list of strings")
+    return raw
 
 
 def message_id(job_id: int, from_address: str) -> str:
@@ -123,21 +139,23 @@ async def send(payload: Any, ctx: JobContext) -> dict[str, Any]:
     msg_id = message_id(ctx.job_id, transport["from_address"])
     msg = build(payload, transport, msg_id)
     if transport["mailer"] == "log":
+        secrets = _secrets(payload)
+        text = redact(payload["text"], secrets)
+        html = payload.get("html")
         stored = await mail_outbox.insert(
             ctx.conn,
             message_id=msg_id,
             to_address=payload["to"],
             subject=payload["subject"],
-            body_text=payload["text"],
-            body_html=payload.get("html"),
+            body_text=text,
+            body_html=redact(html, secrets) if html else html,
             kind=payload["kind"],
         )
-        # MAIL_MAILER=log is the development default: the log is where a developer reads the link.
         log.info(
-            "mail written to the outbox (MAIL_MAILER=log)\nTo: %s\nSubject: %s\n\n%s",
+            "mail written to the outbox (MAIL_MAILER=log, one-time links redacted)\nTo: %s\nSubject: %s\n\n%s",
             payload["to"],
             payload["subject"],
-            payload["text"],
+            text,
             extra={"job_id": ctx.job_id, "kind": payload["kind"]},
         )
         await jobs_sql.redact_payload(ctx.conn, ctx.job_id, BODY_KEYS)

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from gateway.app import create_app
-from gateway.keys import accounts_key, jobs_key, pool_key
+from gateway.keys import accounts_key, pool_key
 from tests.api.account_helpers import JSON, assert_err, assert_no_password, assert_ok, auth, login, register
 from tests.api.smtp_inbox import FRONTEND_URL, mail_client, mail_settings, smtp_inbox  # noqa: F401
 from tests.builders import DEFAULT_PASSWORD, make_token, make_user, sha256_hex, unique_email
@@ -132,39 +132,25 @@ async def test_a_token_older_than_120_minutes_has_expired(mail_client, smtp_inbo
     assert_err(await resp.json(), 422, "Invalid or expired token")
 
 
-async def test_a_token_of_119_minutes_still_works(client):
+async def test_a_token_of_119_minutes_still_works(mail_client, smtp_inbox):
+    client = mail_client
     user = await make_user(client.app)
-    await _forgot(client, user["email"])  # MAIL_MAILER=log: the link is in the outbox
+    await _forgot(client, user["email"])
     async with client.app[pool_key].acquire() as conn:
         await conn.execute(
             "update password_reset_tokens set created_at = now() - interval '119 minutes' where email = lower($1)",
             user["email"],
         )
-    token = await _outbox_token(client, user["email"])
+    token, _ = await _mailed_token(smtp_inbox, user["email"])
     resp = await client.post("/api/auth/password/reset", json=_reset_body(user["email"], token))
     assert resp.status == 200
 
 
-async def _outbox_token(client, email: str) -> str:
-    jobs = client.app[jobs_key]
-    async with client.app[pool_key].acquire() as conn:
-        job_id = await conn.fetchval(
-            "select id from jobs where kind = 'mail.send' and payload->>'to' = $1 order by id desc limit 1", email
-        )
-    job = await jobs.wait(job_id, 30)
-    assert job.status == "finished", job.error
-    async with client.app[pool_key].acquire() as conn:
-        text = await conn.fetchval(
-            "select body_text from mail_outbox where to_address = $1 order by id desc limit 1", email
-        )
-    link = next(line for line in text.splitlines() if "reset-password" in line)
-    return parse_qs(urlsplit(link.strip()).query)["token"][0]
-
-
-async def test_reset_refuses_a_wrong_token_or_a_wrong_email(client):
+async def test_reset_refuses_a_wrong_token_or_a_wrong_email(mail_client, smtp_inbox):
+    client = mail_client
     user, other = await make_user(client.app), await make_user(client.app)
     await _forgot(client, user["email"])
-    token = await _outbox_token(client, user["email"])
+    token, _ = await _mailed_token(smtp_inbox, user["email"])
     for body in (
         _reset_body(user["email"], "not-the-token"),
         _reset_body(other["email"], token),
@@ -195,14 +181,15 @@ async def test_reset_validation_failures(client, overrides, field):
     assert field in assert_err(await resp.json(), 422, INVALID)
 
 
-async def test_reset_voids_jwts_and_personal_access_tokens(client):
+async def test_reset_voids_jwts_and_personal_access_tokens(mail_client, smtp_inbox):
     """A reset ends every credential; the token it answers with is the account's only one."""
+    client = mail_client
     user = await make_user(client.app)
     jwt = client.app[accounts_key].issue_jwt(user)
     pat = await make_token(client.app, user["id"])
     assert (await client.get("/api/user", headers=auth(jwt))).status == 200
     await _forgot(client, user["email"])
-    token = await _outbox_token(client, user["email"])
+    token, _ = await _mailed_token(smtp_inbox, user["email"])
     resp = await client.post("/api/auth/password/reset", json=_reset_body(user["email"], token))
     assert resp.status == 200
     fresh = (await resp.json())["data"]["token"]

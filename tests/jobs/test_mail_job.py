@@ -13,7 +13,7 @@ from jobs import mail
 from jobs.registry import JobContext, PermanentJobError
 from storage import jobs as jobs_sql
 from tests.api.smtp_inbox import free_port, smtp_inbox, start_inbox  # noqa: F401
-from tests.builders import unique_email
+from tests.builders import sha256_hex, unique_email
 
 from .conftest import MakeRunner
 
@@ -139,6 +139,24 @@ async def test_log_mode_writes_the_outbox_once_per_job(pool: asyncpg.Pool):
     row = rows[0]
     assert (row["subject"], row["kind"], row["body_html"]) == ("Hello there", "verification", "<p>HTML body</p>")
     assert row["body_text"].startswith("Plain text body")
+
+
+async def test_log_mode_writes_the_outbox_and_the_log_with_one_time_links_redacted(pool: asyncpg.Pool, caplog):
+    job_id = await _job_row(pool)
+    to, secret = unique_email("log"), "s3cr3t-one-time-token-0123456789abcdef"
+    link = f"https://spa.example.test/auth/reset-password?token={secret}&email=x"
+    message = Message(to, "Reset", f"Open {link}\n", f'<a href="{link}">{link}</a>', "password_reset", (secret,))
+    async with pool.acquire() as conn:
+        with caplog.at_level("INFO", logger="jobs.mail"):
+            await mail.send(payload(message, _transport(1, mailer="log")), JobContext(job_id, "mail.send", 1, 3, conn))
+        row = await conn.fetchrow("select * from mail_outbox where to_address = $1", to)
+        stored_payload = await conn.fetchval("select payload::text from jobs where id = $1", job_id)
+    stand_in = "REDACTED-" + sha256_hex(secret)[:12]
+    assert row["body_text"] == f"Open https://spa.example.test/auth/reset-password?token={stand_in}&email=x\n"
+    assert secret not in row["body_html"] and stand_in in row["body_html"]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert stand_in in logged and secret not in logged
+    assert secret not in stored_payload  # the job row drops the bodies and the secrets list once written
 
 
 async def test_the_smtp_password_comes_from_the_worker_environment(pool, smtp_inbox, monkeypatch):

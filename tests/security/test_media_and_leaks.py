@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -14,8 +15,8 @@ from urllib.parse import urlsplit
 from domain import media_access
 from domain.media_access import check_tenant_link, tenant_token
 from domain.errors import NotFound
-from gateway.keys import media_visibility_key, pool_key
-from tests.builders import DEFAULT_PASSWORD, bearer, make_user, unique_email
+from gateway.keys import jobs_key, media_visibility_key, pool_key
+from tests.builders import DEFAULT_PASSWORD, bearer, make_user, sha256_hex, unique_email
 from tests.api.account_helpers import auth, register
 from tests.event_builders import make_event, make_package, make_photo, make_tenant, make_tenant_admin
 from tests.events import photo_fixtures as fx
@@ -262,3 +263,24 @@ async def test_a_browser_session_uploads_an_avatar_with_the_token_in_the_form(cl
     form.add_field("avatar", fx.png(), filename="me.png", content_type="image/png")
     resp = await client.post("/api/user/avatar", cookies=browser.cookies, data=form, headers={"Accept": "application/json"})
     assert resp.status == 403
+
+
+# -- the log mailer's outbox ------------------------------------------------------------------------------
+
+
+async def test_the_log_outbox_holds_no_working_reset_link(client):
+    user = await make_user(client.app)
+    assert (await client.post("/api/auth/password/forgot", json={"email": user["email"]})).status == 200
+    async with client.app[pool_key].acquire() as conn:
+        job_id = await conn.fetchval(
+            "select id from jobs where kind = 'mail.send' and payload->>'to' = $1 order by id desc limit 1", user["email"]
+        )
+    assert (await client.app[jobs_key].wait(job_id, 30)).status == "finished"
+    async with client.app[pool_key].acquire() as conn:
+        text = await conn.fetchval("select body_text from mail_outbox where to_address = $1", user["email"])
+    # what someone reading the table (or a backup of it) would try
+    [token] = re.findall(r"token=([^&\s]+)", text)
+    new = sha256_hex("Stolen-Account-42")
+    resp = await client.post("/api/auth/password/reset", json={
+        "email": user["email"], "token": token, "password_hash": new, "password_hash_confirmation": new})
+    assert resp.status == 422

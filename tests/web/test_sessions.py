@@ -323,3 +323,30 @@ async def test_the_session_helper_returns_working_credentials(client):
     signed = await sign_in(client, (await make_user(client.app, password="Another-pass-1"))["email"], "Another-pass-1")
     assert (await client.get("/api/users/me", cookies=signed.cookies)).status == 200
     assert signed.headers == {"X-XSRF-TOKEN": signed.xsrf}
+
+
+async def test_signing_a_user_out_everywhere_reads_only_their_session_index(client):
+    """destroy_all_for_user goes through the user's own index (no SCAN over every session): the
+    user's other sessions end, the kept one and other users' sessions stay, and the index
+    follows single sign-outs too."""
+    from gateway.auth.sessions import _user_key
+    from gateway.keys import redis_key, sessions_key, settings_key
+
+    store = client.app[sessions_key]
+    redis = client.app[redis_key]
+    mine = await signed_in_user(client)
+    other_browser = await sign_in(client, mine.user["email"])
+    third_browser = await sign_in(client, mine.user["email"])
+    theirs = await signed_in_user(client)
+    index = _user_key(client.app[settings_key].redis_prefix, mine.user["id"])
+    assert await redis.scard(index) == 3
+    assert 0 < await redis.ttl(index) <= 2 * 60 * 60
+
+    await store.destroy(third_browser.session_id)
+    assert await redis.scard(index) == 2
+    assert await store.destroy_all_for_user(mine.user["id"], keep_session_id=mine.session_id) == 1
+
+    assert await store.load(other_browser.session_id) is None
+    assert await store.load(mine.session_id) is not None
+    assert await store.load(theirs.session_id) is not None
+    assert await redis.scard(index) == 1

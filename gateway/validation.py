@@ -182,6 +182,12 @@ def query_int(request: web.Request, name: str, default: int, *, maximum: int | N
     return value
 
 
+def clean_or_none(value: str | None) -> str | None:
+    """A header or cookie value as something we may hash, store or echo, or None: header bytes
+    that are not UTF-8 arrive as lone surrogates, which no encoder takes."""
+    return None if value is None or has_forbidden(value, single_line=True) else value
+
+
 def refuse_hostile_url(request: web.Request) -> None:
     """The URL boundary, called by the root middleware before any handler: a path with a control
     character or a lone surrogate names nothing (404); such a query value is a 422 naming the

@@ -29,7 +29,7 @@ from gateway.auth.identity import identity_of
 from gateway.auth.limits import throttle_auth
 from gateway.auth.sessions import XSRF_COOKIE
 from gateway.keys import accounts_key, sessions_key, settings_key
-from gateway.validation import read_body, validate
+from gateway.validation import clean_or_none, read_body, validate
 from gateway.web import templates
 from gateway.web.responses import html_response, is_browser_form, new_nonce, redirect, safe_next
 
@@ -48,7 +48,7 @@ def _login_page(request: web.Request, next_url: str, *, email: str = "", error: 
                 status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     nonce = new_nonce()
     text = templates.login_page(
-        nonce=nonce, next_url=next_url, email=email, error=error, xsrf=request.cookies.get(XSRF_COOKIE)
+        nonce=nonce, next_url=next_url, email=email, error=error, xsrf=clean_or_none(request.cookies.get(XSRF_COOKIE))
     )
     return html_response(text, nonce=nonce, status=status, headers=headers)
 

@@ -17,7 +17,9 @@ from domain.inputs import parse_int, parse_positive_int
 from gateway.keys import pool_key
 from tests.builders import bearer, make_token, make_user
 from tests.event_builders import make_event, make_photo, make_tenant, make_tenant_admin
+from tests.oauth_fakes import fake_github, fake_google  # noqa: F401  (fixtures)
 from tests.pet_builders import make_pet
+from tests.security.test_fuzz_routes import fuzz_client  # noqa: F401  (fixture: every provider configured)
 
 HOSTILE_NUMBERS = ["²", "１", "٣", "9999999999999999999999", "-1", "0", "1e3", " 1", "1 ", "01", "1_0", "+1"]
 
@@ -342,3 +344,86 @@ async def test_a_weight_in_unicode_digits_is_not_a_number(client, raw):
     assert list((await api_error(resp, 422))["errors"]) == ["weight_kg"]
     count = "select count(*) from pet_weights where pet_id = $1"
     assert await client.app[pool_key].fetchval(count, pet["id"]) == 0
+
+
+# -- header bytes that are not UTF-8, on every route ---------------------------------------------
+# No HTTP client library sends these (they encode header strings as UTF-8), so the route fuzz in
+# test_fuzz_routes.py cannot; aiohttp hands them to us as lone surrogates, which neither hashing
+# (`.encode()`), Redis keys nor database parameters take.
+
+BAD = b"\xff\xfe\xed\xa0\x80"
+RAW_HEADER_SETS = [
+    [b"Authorization: Bearer " + BAD + b"|abc", b"X-API-Key: " + BAD, b"X-Device-Id: " + BAD * 4,
+     b"If-None-Match: " + BAD, b"If-Modified-Since: " + BAD, b"Accept-Language: " + BAD + b";q=" + BAD,
+     b"X-Request-ID: " + BAD, b"Origin: http://" + BAD, b"Referer: http://" + BAD, b"Accept: " + BAD,
+     b"X-Forwarded-For: " + BAD, b"Sec-Fetch-Site: " + BAD, b"X-Requested-With: " + BAD,
+     b"X-XSRF-TOKEN: " + BAD, b"Idempotency-Key: " + BAD],
+    [b"Authorization: Bearer eyJ" + BAD + b".a.b"],
+    [b"Authorization: Bearer 1|" + BAD],
+    [b"Authorization: Basic " + BAD],
+    [b"Authorization: " + BAD],
+    [b"X-API-Key: 1:" + BAD],
+    [b"Cookie: roost_session=" + BAD + b"; api_token=" + BAD + b"; XSRF-TOKEN=" + BAD],
+    [b"Content-Type: application/json; charset=" + BAD, b"Content-Length: 2", b"", b"{}"],
+    [b"Content-Type: multipart/form-data; boundary=" + BAD, b"Content-Length: 2", b"", b"--"],
+    [b"Content-Type: " + BAD, b"Content-Length: 2", b"", b"{}"],
+]
+
+
+def _app_routes(app) -> list[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+
+    def walk(sub) -> None:
+        for resource in sub.router.resources():
+            info = resource.get_info()
+            if "app" in info:
+                walk(info["app"])
+                continue
+            for route in resource:
+                if route.method not in ("HEAD", "*") and resource.canonical not in ("/readyz", "/metrics"):
+                    found.add((route.method, resource.canonical))
+
+    walk(app)
+    return sorted(found)
+
+
+async def raw_request(client, method: str, path: str, lines: list[bytes]) -> int:
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    try:
+        head = f"{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n".encode("latin-1")
+        if b"" in lines:  # headers, a blank line, then the body
+            cut = lines.index(b"")
+            payload = head + b"".join(line + b"\r\n" for line in lines[:cut]) + b"\r\n" + b"".join(lines[cut + 1:])
+        else:
+            payload = head + b"".join(line + b"\r\n" for line in lines) + b"Content-Length: 0\r\n\r\n"
+        writer.write(payload)
+        await writer.drain()
+        status_line = await reader.readline()
+        await reader.read()
+    finally:
+        writer.close()
+    return int(status_line.split()[1])
+
+
+async def test_no_route_answers_raw_non_utf8_bytes_with_a_5xx(fuzz_client):
+    import re
+
+    client = fuzz_client
+    tenant = await make_tenant(client.app)
+    event = await make_event(client.app, tenant["id"])
+    failures = []
+    for method, pattern in _app_routes(client.app):
+        path = re.sub(r"\{token\}", event["guest_token"], pattern)
+        path = re.sub(r"\{path:[^}]*\}|\{key:[^}]*\}", "a/b.jpg", path)
+        path = re.sub(r"\{[^}]+\}", "1", path)
+        for lines in RAW_HEADER_SETS:
+            status = await raw_request(client, method, path, lines)
+            if status >= 500:
+                failures.append((method, pattern, lines[0][:40], status))
+        # and in the request target itself: raw, not percent-encoded
+        hostile_path = re.sub(r"\{[^}]+\}", BAD.decode("latin-1"), pattern)
+        for target in (hostile_path, path + "?page=" + BAD.decode("latin-1") + "&limit=%ff%00"):
+            status = await raw_request(client, method, target, [])
+            if status >= 500:
+                failures.append((method, pattern, target, status))
+    assert failures == []

@@ -1,5 +1,10 @@
 """Request bodies into pydantic models; failures into 422s with per-field messages.
 
+This is also the gateway's input boundary (with domain/inputs.py): every body is read by
+`read_body` (forms through `read_form`), which refuses forbidden code points before any model or
+handler sees them; the root middleware runs `refuse_hostile_url` on every request; ids and
+numbers in the URL go through `path_id` / `query_int`.
+
 Messages follow Laravel's wording ("The email field is required."), which the /api documents'
 clients show to people; every contract renders the same field map in its own envelope.
 """
@@ -95,8 +100,9 @@ async def read_form(request: web.Request) -> MultiDictProxy[str | web.FileField]
             meta={"charset": scrub(request.charset or "", 64)},
         ) from exc
     except (ValueError, AssertionError, RuntimeError) as exc:
-        # UnicodeDecodeError is a ValueError; aiohttp's multipart reader asserts and raises
-        # ValueError/RuntimeError on a missing boundary or a body cut short
+        # aiohttp raises ValueError for a missing boundary, a body cut short or bytes not in the
+        # charset (UnicodeDecodeError), RuntimeError for a part's unknown transfer encoding, and
+        # asserts on a few shapes it does not expect
         raise BadRequest("The request body is not a valid form.", code="malformed_form") from exc
 
 

@@ -20,7 +20,7 @@ from gateway.auth.middleware import resolve as resolve_identity
 from gateway.keys import request_id_key
 from gateway.metrics import Metrics
 from gateway.throttle import add_ratelimit_headers, verdict_key
-from gateway.validation import refuse_hostile_url
+from gateway.validation import refuse_hostile_query
 from storage.errors import translate as translate_db_error
 
 log = logging.getLogger("roost.gateway")
@@ -81,7 +81,7 @@ def gateway_middleware(metrics: Metrics) -> Middleware:
         status = 500
         try:
             try:
-                refuse_hostile_url(request)
+                refuse_hostile_query(request)
                 headers = request.headers
                 # No credential, nothing to resolve and nothing to store: identity_of() answers
                 # ANONYMOUS for a request without one (most guest traffic, where this is measurable).

@@ -2,7 +2,7 @@
 
 This is also the gateway's input boundary (with domain/inputs.py): every body is read by
 `read_body` (forms through `read_form`), which refuses forbidden code points before any model or
-handler sees them; the root middleware runs `refuse_hostile_url` on every request; ids and
+handler sees them; the root middleware runs `refuse_hostile_query` on every request; ids and
 numbers in the URL go through `path_id` / `query_int`.
 
 Messages follow Laravel's wording ("The email field is required."), which the /api documents'
@@ -194,12 +194,14 @@ def clean_or_none(value: str | None) -> str | None:
     return None if value is None or has_forbidden(value, single_line=True) else value
 
 
-def refuse_hostile_url(request: web.Request) -> None:
-    """The URL boundary, called by the root middleware before any handler: a path with a control
-    character or a lone surrogate names nothing (404); such a query value is a 422 naming the
-    parameter. Two searches over the decoded path and query when nothing is wrong (the common case)."""
-    if FORBIDDEN_IN_LINE.search(request.path):
-        raise NotFound()
+def refuse_hostile_query(request: web.Request) -> None:
+    """The query's boundary, called by the root middleware before any handler: a parameter (name
+    or value) with a control character is a 422 naming it. One search over the decoded query when
+    nothing is wrong (the common case). Invalid UTF-8 needs no check: yarl decodes it to U+FFFD.
+
+    Path segments are left to their routes, which answer for any value they cannot name (an id
+    through `path_id`, a guest token by its shape, a verification token as unknown: 400), and
+    the request log records such a path, scrubbed, like any other."""
     if not FORBIDDEN_IN_LINE.search(request.query_string):
         return
     fields: dict[str, list[str]] = {}

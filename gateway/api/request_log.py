@@ -123,8 +123,7 @@ class RequestLog:
 
 def _storable(row: LogRow) -> LogRow:
     """The row with every text as the database takes it (NUL and lone surrogates replaced,
-    lengths capped). The gateway refuses such URLs before routing; this holds whatever else
-    reaches the log."""
+    lengths capped): `/api/pets/%00` is a request like any other, and is logged like one."""
     route_uri = scrub(row.route_uri, MAX_PATH_CHARS) if row.route_uri is not None else None
     method, path = scrub(row.method, MAX_METHOD_CHARS), scrub(row.path, MAX_PATH_CHARS)
     if (method, path, route_uri) == (row.method, row.path, row.route_uri):

@@ -168,7 +168,8 @@ async def test_a_nul_row_and_a_normal_row_in_one_flush_are_both_written(client):
     user = await make_user(client.app)
     writer = client.app[request_log_key]
     now = datetime.now(UTC)
-    # as a row for `GET /api/pets/%00` was buffered before the URL boundary refused such paths
+    # a lone surrogate cannot come through a URL (yarl keeps invalid UTF-8 escaped); any other
+    # source of a row is held to the same rule
     writer.add(LogRow(user["id"], "GET", "api/pets/\x00\ud800", "api/pets/{pet}", 404, "pat", now))
     writer.add(LogRow(user["id"], "GET", "api/users/me", "api/users/me", 200, "pat", now))
     rows = await _rows(client, "user_id = $1", user["id"])
@@ -196,11 +197,10 @@ async def test_a_batch_the_database_refuses_is_written_row_by_row(client):
     assert writer.dropped == dropped + 1
 
 
-async def test_a_hostile_request_does_not_cost_the_others_their_rows(client):
+async def test_a_nul_in_a_path_and_a_normal_request_in_one_flush_are_both_logged(client):
     user = await make_user(client.app)
     token = await make_token(client.app, user["id"])
-    hostile = await client.get("/api/pets/%00", headers=bearer(token))
-    assert hostile.status == 404
+    assert (await client.get("/api/pets/%00", headers=bearer(token))).status == 404
     assert (await client.get("/api/users/me", headers=bearer(token))).status == 200
     rows = await _rows(client, "user_id = $1", user["id"])
-    assert [r["path"] for r in rows] == ["api/users/me"]
+    assert [(r["path"], r["status_code"]) for r in rows] == [("api/pets/\ufffd", 404), ("api/users/me", 200)]

@@ -272,8 +272,11 @@ async def test_nul_in_a_query_value_reaching_sql(client):
 
 
 async def test_control_characters_in_a_path_name_nothing(client):
-    await api_error(await client.get("/api/auth/verify/abc%00def"), 404)
+    user = await make_user(client.app)
+    token = await make_token(client.app, user["id"])
+    await api_error(await client.get("/api/pets/1%00", headers=bearer(token)), 404)
     await events_error(await client.get("/api/v1/events/abc%01def/stats"), 404)
+    await events_error(await client.get("/api/v1/gallery/abc%00def"), 404)
 
 
 # -- malformed forms --------------------------------------------------------------------------------
@@ -427,3 +430,24 @@ async def test_no_route_answers_raw_non_utf8_bytes_with_a_5xx(fuzz_client):
             if status >= 500:
                 failures.append((method, pattern, target, status))
     assert failures == []
+
+
+async def test_no_path_segment_reaches_the_database_with_a_nul(fuzz_client):
+    # The database's own refusal (422 `invalid_characters`, storage/errors.py) is a net, not an
+    # answer: a segment no route can name is that route's "not found" (or its own error).
+    import re
+
+    client = fuzz_client
+    user = await make_user(client.app)
+    token = await make_token(client.app, user["id"])
+    reached = []
+    for method, pattern in _app_routes(client.app):
+        if "{" not in pattern:
+            continue
+        for value in ("a%00b", "1%00", "%01", "%0a"):
+            path = re.sub(r"\{[^}]+\}", value, pattern)
+            resp = await client.request(method, path, headers=bearer(token))
+            text = await resp.text()
+            if resp.status >= 500 or "invalid_characters" in text:
+                reached.append((method, pattern, value, resp.status))
+    assert reached == []

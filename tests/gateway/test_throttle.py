@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -113,3 +114,72 @@ async def test_two_gateways_near_the_limit_never_exceed_it(redis_client):
         verdict = await (a if i % 2 else b).hit(limit, "k")
         allowed += verdict.allowed
     assert allowed == 7
+
+
+# -- bursts: every hit counts from its arrival ----------------------------------------------------
+
+
+async def _away_from_a_minute_boundary() -> None:
+    # a window that turns over mid-burst would rightly admit a second window's worth
+    second = time.time() % 60
+    if second > 55:
+        await asyncio.sleep(60.5 - second)
+
+
+@pytest.mark.parametrize("limit", [1, 7, 8, 10, 64, 100, 1000])
+async def test_a_concurrent_burst_on_one_gateway_admits_exactly_the_limit(redis_client, limit):
+    await _away_from_a_minute_boundary()
+    throttles = Throttles(redis_client, prefix=f"t-{uuid.uuid4().hex[:6]}")
+    rule = Limit("burst", limit, 60)
+    verdicts = await asyncio.gather(*(throttles.hit(rule, "k") for _ in range(2 * limit + 50)))
+    allowed = [v for v in verdicts if v.allowed]
+    assert len(allowed) == limit
+    # every admitted hit saw its own budget; every refused one saw none left
+    assert sorted(v.remaining for v in allowed) == list(range(limit))
+    assert {v.remaining for v in verdicts if not v.allowed} == {0}
+    await asyncio.sleep(0.2)  # past the flush delay: Redis holds every hit, refused ones too
+    window = int(time.time() // 60)
+    assert int(await redis_client.get(f"{throttles._prefix}:throttle:burst:k:{window}")) == 2 * limit + 50
+
+
+async def _incrby_calls(redis_client) -> int:
+    stats = await redis_client.info("commandstats")
+    return int(stats.get("cmdstat_incrby", {}).get("calls", 0))
+
+
+async def test_a_burst_far_from_the_limit_costs_one_round_trip(redis_client):
+    await _away_from_a_minute_boundary()
+    throttles = Throttles(redis_client, prefix=f"t-{uuid.uuid4().hex[:6]}")
+    before = await _incrby_calls(redis_client)
+    verdicts = await asyncio.gather(*(throttles.hit(Limit("cheap", 100_000, 60), "k") for _ in range(500)))
+    assert all(v.allowed for v in verdicts)
+    await asyncio.sleep(0.2)
+    assert await _incrby_calls(redis_client) - before == 1  # one INCRBY of 500 after the flush delay
+
+
+async def test_several_gateways_overshoot_by_at_most_an_eighth_of_the_limit_each(redis_client):
+    await _away_from_a_minute_boundary()
+    prefix = f"t-{uuid.uuid4().hex[:6]}"
+    gateways = [Throttles(redis_client, prefix=prefix) for _ in range(3)]
+    rule = Limit("shared-burst", 80, 60)
+    verdicts = await asyncio.gather(*(gateways[i % 3].hit(rule, "k") for i in range(400)))
+    allowed = sum(v.allowed for v in verdicts)
+    # the bound in Throttles' docstring: limit + G * floor(limit / 8)
+    assert 80 <= allowed <= 80 + 3 * (80 // 8)
+
+
+async def test_an_unreachable_redis_fails_the_waiting_hits_instead_of_hanging():
+    import socket
+
+    import redis.asyncio as aioredis
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    dead = aioredis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    throttles = Throttles(dead)
+    rule = Limit("dead", 5, 60)  # below 8: every hit needs Redis
+    async with asyncio.timeout(10):
+        results = await asyncio.gather(*(throttles.hit(rule, "k") for _ in range(20)), return_exceptions=True)
+    assert all(isinstance(r, Exception) for r in results)
+    await dead.aclose()

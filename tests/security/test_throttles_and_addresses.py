@@ -25,6 +25,7 @@ from gateway.app import create_app
 from gateway.client_address import client_ip
 from gateway.contracts import Contract
 from gateway.settings import Settings
+from gateway.throttle import Limit, Throttles
 from tests.builders import make_user, sha256_hex, unique_email
 from tests.event_builders import make_event, make_tenant
 from tests.events import photo_fixtures as fx
@@ -48,6 +49,29 @@ def _isolated(settings, **update):
 
 
 # -- exact throttles under bursts -----------------------------------------------------------------
+
+
+async def test_a_burst_of_200_concurrent_hits_against_a_limit_of_10_admits_10(redis_client):
+    await _away_from_a_minute_boundary()
+    throttles = Throttles(redis_client, prefix=f"t-{uuid.uuid4().hex[:8]}")
+    limit = Limit("burst", 10, 60)
+    verdicts = await asyncio.gather(*(throttles.hit(limit, "victim") for _ in range(200)))
+    assert sum(v.allowed for v in verdicts) == 10
+    # the admitted ones saw every budget from 9 down to 0 once: each hit got its own position
+    assert sorted(v.remaining for v in verdicts if v.allowed) == list(range(10))
+
+
+async def test_concurrent_wrong_password_logins_check_at_most_the_limit(aiohttp_client, settings, ray_session):
+    app = await aiohttp_client(create_app(_isolated(settings, throttle_auth_per_minute=10)))
+    email = unique_email("burst")
+    await make_user(app.app, email=email)
+    await _away_from_a_minute_boundary()
+    body = {"email": email, "password_hash": sha256_hex("not-the-password")}
+    responses = await asyncio.gather(*(app.post("/api/auth/login", json=body) for _ in range(150)))
+    statuses = [r.status for r in responses]
+    # every 401 is a password that was checked; the rest never reached the hasher
+    assert statuses.count(401) == 10
+    assert statuses.count(429) == 140
 
 
 # -- one bucket per account -----------------------------------------------------------------------

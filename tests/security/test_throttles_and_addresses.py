@@ -214,3 +214,26 @@ async def test_a_small_png_claiming_6000x6000_pixels_is_refused_by_default(clien
 
 def test_the_default_pixel_limit_is_a_24_megapixel_camera():
     assert Settings(_env_file=None).event_photo_max_pixels == 24_000_000
+
+
+async def test_the_access_log_records_the_client_not_the_proxy(
+    aiohttp_server, aiohttp_client, settings, ray_session, capsys, caplog
+):
+    import logging
+
+    import orjson
+
+    from gateway.logs import JsonAccessLogger
+
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    server = await aiohttp_server(
+        create_app(settings.model_copy(update={"trusted_proxies": _nets("127.0.0.1/32")})),
+        access_log_class=JsonAccessLogger,
+    )
+    app = await aiohttp_client(server)
+    resp = await app.get("/healthz", headers={"X-Forwarded-For": "6.6.6.6, 198.51.100.23"})
+    assert resp.status == 200
+    await asyncio.sleep(0.05)  # the access log line is written after the response
+    lines = [orjson.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    entry = next(e for e in lines if e.get("msg") == "request" and e.get("path") == "/healthz")
+    assert entry["remote"] == "198.51.100.23"

@@ -118,4 +118,4 @@ class EmailChanges:
             "lets you choose a new password and signs everyone else out of the account:\n\n"
             f"{link}\n"
         )
-        return Message(old_email, "Your email address was changed", text, None, "email_changed")
+        return Message(old_email, "Your email address was changed", text, None, "email_changed", (token,))

@@ -66,6 +66,26 @@ async def test_no_plaintext_secret_is_stored(client, pool, redis_client):
         bodies = " ".join(r["body_text"] for r in await conn.fetch("select body_text from mail_outbox where to_address = $1", email))
     assert "token=REDACTED-" in bodies and "/auth/verify/REDACTED-" in bodies, bodies
 
+    # an email change mails the old address a one-time revert link: written down redacted as well
+    new_email = unique_email("secret-new")
+    resp = await client.put(
+        "/api/user", json={"email": new_email, "current_password_hash": hexed}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert resp.status == 200, await resp.text()
+    async with pool.acquire() as conn:
+        token_hashes |= {r["token_hash"] for r in await conn.fetch("select token_hash from email_change_reverts where user_id = $1", user_id)}
+        change_jobs = await conn.fetch(
+            "select id from jobs where kind = 'mail.send' and id <> all($1::bigint[])", [j["id"] for j in mail_jobs]
+        )
+    assert len(token_hashes) == len(reset_rows) + len(verify_rows) + 1
+    for job in change_jobs:
+        assert (await runner.wait(job["id"], timeout=30)).status == "finished"
+    async with pool.acquire() as conn:
+        notice = await conn.fetchval(
+            "select body_text from mail_outbox where to_address = $1 and subject like '%changed%'", email
+        )
+    assert notice is not None and "token=REDACTED-" in notice, notice
+
     # Every text column of every table, every Redis value: none may contain a secret in clear.
     async with pool.acquire() as conn:
         tables = [

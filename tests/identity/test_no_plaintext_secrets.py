@@ -75,8 +75,11 @@ async def test_no_plaintext_secret_is_stored(client, pool, redis_client):
     async with pool.acquire() as conn:
         token_hashes |= {r["token_hash"] for r in await conn.fetch("select token_hash from email_change_reverts where user_id = $1", user_id)}
         change_jobs = await conn.fetch(
-            "select id from jobs where kind = 'mail.send' and id <> all($1::bigint[])", [j["id"] for j in mail_jobs]
+            """select id from jobs where kind = 'mail.send' and id <> all($1::bigint[])
+               and (payload::text like $2 or payload::text like $3)""",
+            [j["id"] for j in mail_jobs], f"%{email}%", f"%{new_email}%",
         )
+    assert len(change_jobs) == 2  # the revert notice to the old address, a verification to the new
     assert len(token_hashes) == len(reset_rows) + len(verify_rows) + 1
     for job in change_jobs:
         assert (await runner.wait(job["id"], timeout=30)).status == "finished"

@@ -17,9 +17,8 @@ from domain.inputs import parse_int, parse_positive_int
 from gateway.keys import pool_key
 from tests.builders import bearer, make_token, make_user
 from tests.event_builders import make_event, make_photo, make_tenant, make_tenant_admin
-from tests.oauth_fakes import fake_github, fake_google  # noqa: F401  (fixtures)
 from tests.pet_builders import make_pet
-from tests.security.test_fuzz_routes import fuzz_client  # noqa: F401  (fixture: every provider configured)
+from tests.security.route_table import route_table
 
 HOSTILE_NUMBERS = ["²", "１", "٣", "9999999999999999999999", "-1", "0", "1e3", " 1", "1 ", "01", "1_0", "+1"]
 
@@ -373,23 +372,6 @@ RAW_HEADER_SETS = [
 ]
 
 
-def _app_routes(app) -> list[tuple[str, str]]:
-    found: set[tuple[str, str]] = set()
-
-    def walk(sub) -> None:
-        for resource in sub.router.resources():
-            info = resource.get_info()
-            if "app" in info:
-                walk(info["app"])
-                continue
-            for route in resource:
-                if route.method not in ("HEAD", "*") and resource.canonical not in ("/readyz", "/metrics"):
-                    found.add((route.method, resource.canonical))
-
-    walk(app)
-    return sorted(found)
-
-
 async def raw_request(client, method: str, path: str, lines: list[bytes]) -> int:
     reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
     try:
@@ -415,7 +397,7 @@ async def test_no_route_answers_raw_non_utf8_bytes_with_a_5xx(fuzz_client):
     tenant = await make_tenant(client.app)
     event = await make_event(client.app, tenant["id"])
     failures = []
-    for method, pattern in _app_routes(client.app):
+    for method, pattern in route_table(client.app):
         path = re.sub(r"\{token\}", event["guest_token"], pattern)
         path = re.sub(r"\{path:[^}]*\}|\{key:[^}]*\}", "a/b.jpg", path)
         path = re.sub(r"\{[^}]+\}", "1", path)
@@ -441,7 +423,7 @@ async def test_no_path_segment_reaches_the_database_with_a_nul(fuzz_client):
     user = await make_user(client.app)
     token = await make_token(client.app, user["id"])
     reached = []
-    for method, pattern in _app_routes(client.app):
+    for method, pattern in route_table(client.app):
         if "{" not in pattern:
             continue
         for value in ("a%00b", "1%00", "%01", "%0a"):

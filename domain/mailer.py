@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 if TYPE_CHECKING:
-    from gateway.settings import Settings
+    from domain.settings import Settings
     from jobs.runtime import JobRunner
 
 MAIL_JOB = "mail.send"

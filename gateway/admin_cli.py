@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from domain.errors import RoostError
-from gateway.settings import Settings
+from domain.settings import Settings
 
 # The embedded services' Redis slot is filled with this so that only PostgreSQL is started: a
 # private Redis that no gateway listens on would be of no use to a one-shot command.

@@ -21,7 +21,7 @@ from gateway.petcare.routes import setup_routes as setup_petcare_routes
 from gateway.web.media import setup_routes as setup_media_routes
 from gateway.web.pages import setup_routes as setup_web_routes
 from gateway.resources import actors_ctx, identity_ctx, jobs_ctx, postgres_ctx, ray_ctx, redis_ctx
-from gateway.settings import Settings
+from domain.settings import Settings
 
 
 RouteHook = Callable[[Contract, web.Application], None]

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from gateway.throttle import Throttles
     from gateway.contracts import Contract
     from gateway.metrics import Metrics
-    from gateway.settings import Settings
+    from domain.settings import Settings
     from jobs.runtime import JobRunner
 
 settings_key = web.AppKey("settings", "Settings")

@@ -30,7 +30,7 @@ from prometheus_client.registry import Collector
 
 from gateway.contracts import contract_of
 from gateway.keys import metrics_key, settings_key
-from gateway.settings import Settings
+from domain.settings import Settings
 
 log = logging.getLogger(__name__)
 

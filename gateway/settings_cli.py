@@ -12,7 +12,7 @@ import argparse
 
 from domain import system_settings
 from gateway.admin_cli import _pool, _run
-from gateway.settings import Settings
+from domain.settings import Settings
 from storage import request_logs as logs_sql
 
 

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from gateway.admin_cli import _accounts, _pool, _run
-from gateway.settings import Settings
+from domain.settings import Settings
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

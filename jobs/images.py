@@ -35,7 +35,7 @@ from jobs.registry import JobContext, PermanentJobError, job
 from storage import photos as photos_sql
 
 if TYPE_CHECKING:
-    from gateway.settings import Settings
+    from domain.settings import Settings
 
 log = logging.getLogger(__name__)
 

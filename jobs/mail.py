@@ -13,7 +13,8 @@ Where the settings come from. A Ray task does not get the gateway's app, so the 
 in the payload: explicit, and a test can aim one job at its own SMTP server. The one exception is
 the SMTP password. Payloads are stored in the `jobs` table, readable by anyone who can read that
 table or a backup of it, so the password is never put there; the worker reads MAIL_PASSWORD from
-its own environment (`Settings()`, i.e. the process environment or `.env`), and only when the
+its own environment (the process environment or `.env`, `WorkerMailEnv` below: that one variable,
+not the gateway's whole `Settings`, whose validation needs APP_KEY and the rest), and only when the
 transport names a username. Workers therefore need MAIL_PASSWORD in their environment (the
 RayCluster's worker pods), not just the gateway.
 
@@ -30,6 +31,7 @@ from email.utils import formataddr, formatdate
 from typing import Any
 
 import aiosmtplib
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.mailer import redact
 from jobs.registry import JobContext, PermanentJobError, job
@@ -91,12 +93,19 @@ def build(payload: dict[str, Any], transport: dict[str, Any], msg_id: str) -> Em
     return msg
 
 
+class WorkerMailEnv(BaseSettings):
+    """What a mail worker reads from its own environment: the SMTP password and nothing else."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    mail_password: str | None = None
+
+
 def _smtp_password(transport: dict[str, Any]) -> str | None:
     if not transport.get("username"):
         return None
-    from gateway.settings import Settings  # only workers that authenticate read the environment
-
-    return Settings().mail_password or ""
+    # read per message, and only by workers that authenticate: a rotated password is picked up
+    return WorkerMailEnv().mail_password or ""
 
 
 def _tls_options(encryption: str) -> dict[str, bool]:

@@ -28,7 +28,7 @@ from storage import jobs as store
 from storage.jobs import Job
 
 if TYPE_CHECKING:
-    from gateway.settings import Settings
+    from domain.settings import Settings
 
 log = logging.getLogger(__name__)
 

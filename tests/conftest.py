@@ -22,7 +22,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from gateway.embedded import EmbeddedServices, Endpoints
-from gateway.settings import Settings
+from domain.settings import Settings
 from storage.migrate import migrate
 from storage.pool import create_pool
 

@@ -9,7 +9,7 @@ from gateway.api.routes import setup_routes
 from gateway.api.throttles import usage_limits_middleware
 from gateway.contracts import Contract
 from gateway.keys import contract_key
-from gateway.settings import Settings
+from domain.settings import Settings
 
 
 def create_api_app(settings: Settings) -> web.Application:

@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 
 from domain.errors import BadRequest, RoostError, ServiceUnavailable, Unauthenticated
 from domain.tokens import sha256_hex
-from gateway.settings import Settings
+from domain.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.oauth import GitHubOAuth, GoogleOAuth, OAuthProvider
-from gateway.settings import Settings
+from domain.settings import Settings
 
 PROVIDERS = ("google", "github")
 # the path segment the routes accept for {provider}

@@ -22,7 +22,7 @@ from gateway.api.quota import quota_key_app
 from gateway.auth.identity import identity_of
 from gateway.client_address import client_ip
 from gateway.keys import settings_key, throttles_key
-from gateway.settings import Settings
+from domain.settings import Settings
 from gateway.throttle import Limit
 
 # (method, route pattern relative to the /api mount)

@@ -8,7 +8,7 @@ from domain.media_store import event_media_store
 from gateway.contracts import Contract
 from gateway.events.routes import setup_routes
 from gateway.keys import contract_key, media_store_key
-from gateway.settings import Settings
+from domain.settings import Settings
 
 
 def create_events_app(settings: Settings) -> web.Application:

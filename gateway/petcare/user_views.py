@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 
 from gateway.api.user_views import absolute_avatar, display_name
-from gateway.settings import Settings
+from domain.settings import Settings
 from gateway.timeutil import iso_z
 
 

@@ -48,7 +48,7 @@ async def _round(call: Call, keys: list[str]) -> float:
 
 def _client_defaults() -> tuple[int, float]:
     """The gateway's own batching settings, so the bench measures what production runs."""
-    from gateway.settings import Settings
+    from domain.settings import Settings
 
     fields = Settings.model_fields
     return fields["actor_batch_max"].default, fields["actor_batch_wait_ms"].default / 1000

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from gateway.app import create_app
-from gateway.settings import Settings
+from domain.settings import Settings
 
 HMAC_SECRET = "test-connector-hmac-secret"
 CONNECTOR_KEY = "test-connector-api-key-0123456789"

@@ -18,7 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from gateway.settings import Settings
+from domain.settings import Settings
 
 FRONTEND_URL = "http://spa.example.test"
 LINK = re.compile(r"https?://[^\s<>\"]+")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from gateway.settings import APP_KEY_PLACEHOLDER, Settings
+from domain.settings import APP_KEY_PLACEHOLDER, Settings
 
 
 def test_defaults_run_in_development_with_the_placeholder(monkeypatch):

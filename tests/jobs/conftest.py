@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 import pytest
 
-from gateway.settings import Settings
+from domain.settings import Settings
 from jobs.runtime import JobRunner
 
 MakeRunner = Callable[..., Awaitable[JobRunner]]

@@ -24,7 +24,7 @@ from multidict import CIMultiDict
 from gateway.app import create_app
 from gateway.client_address import client_ip
 from gateway.contracts import Contract
-from gateway.settings import Settings
+from domain.settings import Settings
 from gateway.throttle import Limit, Throttles
 from tests.builders import make_user, sha256_hex, unique_email
 from tests.event_builders import make_event, make_tenant

@@ -1,6 +1,11 @@
 """Settings, read once from the environment (and `.env`) in the entry point and passed down.
 
 Names are the ones the contract documents use, so an operator's existing `.env` keeps working.
+
+The bottom of the layering: every process (gateway, CLI, load tests) reads its settings here
+without importing the HTTP layer, so this module imports nothing of ours. A Ray worker does not
+build these: what it needs travels in its job's payload, or (secrets) it reads the one variable
+from its own environment (jobs/mail.py).
 """
 
 from __future__ import annotations

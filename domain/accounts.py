@@ -182,7 +182,7 @@ class Accounts:
     async def revoke_credentials(self, user_id: int, *, keep_token_id: int | None = None) -> int:
         """Voids every JWT of the user and deletes every personal access token but `keep_token_id`,
         in one transaction, then tells every gateway. Browser sessions live in the gateway's
-        store; `gateway.auth.revocation.revoke_credentials` ends those too and is what callers use."""
+        store; `gateway.kernel.auth.revocation.revoke_credentials` ends those too and is what callers use."""
         async with self.pool.acquire() as conn, conn.transaction():
             hashes = await tokens_sql.delete_all_for_user(conn, user_id, keep_id=keep_token_id)
             await users_sql.void_jwts(conn, user_id)

@@ -95,7 +95,7 @@ class EmailChanges:
     async def revert(self, token: str, password_hex: str) -> asyncpg.Record:
         """Spends a revert token: the old address back (verified: the link went to it), the new
         password set. None of the account's credentials survive it; the gateway ends its
-        sessions (`gateway.auth.revocation`). 422 on `token` for a bad, used or expired one."""
+        sessions (`gateway.kernel.auth.revocation`). 422 on `token` for a bad, used or expired one."""
         async with self._accounts.pool.acquire() as conn, conn.transaction():
             row = await email_reverts.take(conn, sha256_hex(token))
             user = await users_sql.get(conn, row["user_id"]) if row is not None else None

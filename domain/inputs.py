@@ -3,7 +3,7 @@
 Every contract parses ids, page numbers, limits, cursors and token ids through `parse_int`; a
 hand-rolled `raw.isdigit()` lets `²` through (then `int()` raises: a 500) and `int("１")` is 1, so
 `/api/pets/１` would have been pet 1. Strings are checked against `FORBIDDEN` once, at the body
-and URL boundary (gateway/validation.py): PostgreSQL refuses NUL in text (SQLSTATE 22021), a lone
+and URL boundary (gateway/kernel/validation.py): PostgreSQL refuses NUL in text (SQLSTATE 22021), a lone
 surrogate cannot be encoded to UTF-8 at all, and C0 controls in a name or a log line are an
 injection waiting for a renderer. `scrub` is for text we must keep whatever it holds (logs).
 """

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     # The proxies in front of the gateways (ingress, load balancers), as comma-separated CIDRs:
     # only a peer inside one of them is believed about the client's address, through the one
     # header they write (a proxy passes the other header on from the client untouched). Empty:
-    # no forwarded header is believed, the TCP peer is the client (gateway/client_address.py).
+    # no forwarded header is believed, the TCP peer is the client (gateway/kernel/client_address.py).
     trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = ()
     trusted_proxy_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
     # /metrics: with a token, only `Authorization: Bearer <METRICS_TOKEN>` gets it; with a port, it

@@ -8,23 +8,37 @@ from aiohttp import web, web_response
 
 from gateway.api.app import create_api_app
 from gateway.api.resources import quota_ctx, request_log_ctx, runtime_settings_ctx
-from gateway.contracts import Contract
+from gateway.kernel import api_envelope
+from gateway.kernel.contracts import Contract
+from gateway.kernel.errors_render import error_renderer
 from gateway.events.app import create_events_app
 from gateway.events.routes import setup_fast_routes
 from gateway.events.upload_sweeper import upload_sweeper_ctx
+from gateway.events import envelope as events_envelope
 from gateway.events.feed import event_feeds_ctx
-from gateway.health import healthz, readyz
-from gateway.keys import contract_key, metrics_key, settings_key
-from gateway.metrics import Metrics, metrics_handler, metrics_port_ctx
-from gateway.middlewares import gateway_middleware
+from gateway.kernel.health import healthz, readyz
+from gateway.kernel.keys import contract_key, metrics_key, settings_key
+from gateway.kernel.metrics import Metrics, metrics_handler, metrics_port_ctx
+from gateway.kernel.middlewares import gateway_middleware
+from gateway.petcare import envelope as petcare_envelope
 from gateway.petcare.routes import setup_routes as setup_petcare_routes
 from gateway.web.media import setup_routes as setup_media_routes
 from gateway.web.pages import setup_routes as setup_web_routes
-from gateway.resources import actors_ctx, identity_ctx, jobs_ctx, postgres_ctx, ray_ctx, redis_ctx
+from gateway.kernel.resources import actors_ctx, identity_ctx, jobs_ctx, postgres_ctx, ray_ctx, redis_ctx
 from domain.settings import Settings
 
 
 RouteHook = Callable[[Contract, web.Application], None]
+
+# Each request's failures leave in its contract's envelope (gateway/kernel/contracts.py says which).
+ERROR_RENDERERS = {
+    Contract.API: api_envelope.error,
+    Contract.EVENTS: events_envelope.error,
+    Contract.PETCARE: petcare_envelope.error,
+    # ops endpoints live at the root, where 002's envelope is what a client there expects
+    Contract.OPS: petcare_envelope.error,
+    Contract.WEB: api_envelope.error,
+}
 
 # What every answer says in `Server`: the name, no versions to match against vulnerability lists.
 SERVER_HEADER = "roost"
@@ -62,8 +76,8 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
     metrics = Metrics()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        # ids, metrics, authentication and envelopes in one layer (gateway/middlewares.py)
-        middlewares=[gateway_middleware(metrics)],
+        # ids, metrics, authentication and envelopes in one layer (gateway/kernel/middlewares.py)
+        middlewares=[gateway_middleware(metrics, error_renderer(ERROR_RENDERERS))],
     )
     app[settings_key] = settings
     app[metrics_key] = metrics

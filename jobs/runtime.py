@@ -8,7 +8,7 @@ Guarantees
 - Retries survive the submitter: it schedules a failed attempt's retry itself (fast path), and
   every runner's background loop dispatches jobs that are due, never dispatched, or whose owner
   went quiet for `stale_after_s` (a dead gateway, a dead worker, a lost Ray task).
-- Ray must already be connected in this process (gateway.resources.ray_ctx does it).
+- Ray must already be connected in this process (gateway.kernel.resources.ray_ctx does it).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import asyncpg
 from aiohttp import web
 
 from domain.accounts import IssuedToken
-from gateway.keys import accounts_key
+from gateway.kernel.keys import accounts_key
 
 DEFAULT_PASSWORD = "Correct-Horse-9-battery"
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from domain.accounts import IssuedToken
 from domain.media_store import event_media_store
 from domain.tenant_abilities import TENANT_ABILITIES
-from gateway.keys import pool_key, settings_key
+from gateway.kernel.keys import pool_key, settings_key
 from tests.builders import make_token, make_user
 
 

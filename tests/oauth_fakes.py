@@ -379,7 +379,7 @@ WHOAMI_PATH = "/_t/whoami"
 
 
 async def _whoami(request: web.Request) -> web.Response:
-    from gateway.auth.identity import identity_of
+    from gateway.kernel.auth.identity import identity_of
 
     identity = identity_of(request)
     return web.json_response({"user_id": identity.user_id, "via": identity.via})
@@ -387,7 +387,7 @@ async def _whoami(request: web.Request) -> web.Response:
 
 def add_whoami(contract, sub: web.Application) -> None:
     """create_app's add_routes hook: GET /api/_t/whoami (and /_t/whoami at the root)."""
-    from gateway.contracts import Contract
+    from gateway.kernel.contracts import Contract
 
     if contract in (Contract.API, Contract.PETCARE):
         sub.router.add_get(WHOAMI_PATH, _whoami)

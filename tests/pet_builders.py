@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from gateway.keys import pool_key
+from gateway.kernel.keys import pool_key
 from storage import pets as pets_sql
 
 

@@ -23,11 +23,11 @@ from gateway.api.credentials import (
     signed_in,
     with_message,
 )
-from gateway.api.envelope import success
-from gateway.auth.limits import throttle_auth, throttle_register
-from gateway.auth.middleware import API_TOKEN_COOKIE
-from gateway.keys import accounts_key, pool_key, settings_key
-from gateway.validation import parse, read_body, validate
+from gateway.kernel.api_envelope import success
+from gateway.kernel.auth.limits import throttle_auth, throttle_register
+from gateway.kernel.auth.middleware import API_TOKEN_COOKIE
+from gateway.kernel.keys import accounts_key, pool_key, settings_key
+from gateway.kernel.validation import parse, read_body, validate
 from storage import users as users_sql
 
 

@@ -17,12 +17,12 @@ from aiohttp import web
 from pydantic import BaseModel, StringConstraints, field_validator
 
 from domain.errors import Invalid, NotFound, Unauthenticated
-from gateway.api import envelope
-from gateway.api.user_views import user_view
-from gateway.auth.guards import require_abilities, require_session
-from gateway.keys import accounts_key, pool_key, settings_key
-from gateway.timeutil import iso_z
-from gateway.validation import parse, path_id
+from gateway.kernel import api_envelope as envelope
+from gateway.kernel.account_views import user_view
+from gateway.kernel.auth.guards import require_abilities, require_session
+from gateway.kernel.keys import accounts_key, pool_key, settings_key
+from gateway.kernel.timeutil import iso_z
+from gateway.kernel.validation import parse, path_id
 from storage import tokens as tokens_sql
 from storage import users as users_sql
 

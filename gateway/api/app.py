@@ -7,8 +7,8 @@ from aiohttp import web
 from gateway.api.request_log import request_log_middleware
 from gateway.api.routes import setup_routes
 from gateway.api.throttles import usage_limits_middleware
-from gateway.contracts import Contract
-from gateway.keys import contract_key
+from gateway.kernel.contracts import Contract
+from gateway.kernel.keys import contract_key
 from domain.settings import Settings
 
 

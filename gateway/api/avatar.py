@@ -14,7 +14,7 @@ caller waits for it either way, and a job row and a task hop would only add to t
 releases the GIL while it decodes and encodes, so the event loop keeps serving meanwhile.
 
 The form is read with `request.post()`, which aiohttp keeps: a browser session's XSRF check may
-already have read it for its `_token` field (gateway/auth/sessions.py), and the same parsed form
+already have read it for its `_token` field (gateway/kernel/auth/sessions.py), and the same parsed form
 serves the handler.
 """
 
@@ -33,10 +33,10 @@ from aiohttp import web
 
 from domain import photo_pipeline
 from domain.errors import Invalid, PayloadTooLarge
-from gateway.api.envelope import success
-from gateway.api.user_views import absolute_avatar
-from gateway.auth.guards import PROFILE_WRITE, require_abilities
-from gateway.keys import accounts_key, pool_key, settings_key
+from gateway.kernel.api_envelope import success
+from gateway.kernel.account_views import absolute_avatar
+from gateway.kernel.auth.guards import PROFILE_WRITE, require_abilities
+from gateway.kernel.keys import accounts_key, pool_key, settings_key
 from storage import users as users_sql
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from pydantic import AfterValidator, ConfigDict
 
 from domain.errors import Invalid
 from domain.passwords import normalize_hex
-from gateway.api.user_views import user_view
-from gateway.keys import accounts_key, settings_key
+from gateway.kernel.account_views import user_view
+from gateway.kernel.keys import accounts_key, settings_key
 
 # 003's register and login say "Validation failed"; its other endpoints Laravel's default.
 VALIDATION_FAILED = "Validation failed"

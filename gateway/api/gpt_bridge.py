@@ -26,14 +26,14 @@ from domain.passwords import prehash
 from domain.tokens import new_secret, parse_pat, sha256_hex
 from gateway.api.api_tokens import AVAILABLE_PERMISSIONS
 from gateway.api.credentials import FORM_CONFIG, Email
-from gateway.api.envelope import success
+from gateway.kernel.api_envelope import success
 from gateway.api.gpt_sessions import BridgeState, connector_key_ok, require_setting, require_signature
-from gateway.api.user_views import display_name, user_view
-from gateway.auth.guards import require_session
-from gateway.auth.identity import identity_of
-from gateway.auth.limits import throttle_auth, throttle_register
-from gateway.keys import accounts_key, jobs_key, pool_key, redis_key, sessions_key, settings_key
-from gateway.validation import read_body, validate
+from gateway.kernel.account_views import display_name, user_view
+from gateway.kernel.auth.guards import require_session
+from gateway.kernel.auth.identity import identity_of
+from gateway.kernel.auth.limits import throttle_auth, throttle_register
+from gateway.kernel.keys import accounts_key, jobs_key, pool_key, redis_key, sessions_key, settings_key
+from gateway.kernel.validation import read_body, validate
 from storage import tokens as tokens_sql
 from storage import users as users_sql
 from storage import verification_tokens

@@ -21,9 +21,9 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from domain import pet_access
 from domain.errors import Forbidden, Invalid
 from domain.pet_access import PetAccess, RecordKind
-from gateway.auth.guards import has_ability, require_abilities
-from gateway.auth.identity import identity_of
-from gateway.keys import pool_key
+from gateway.kernel.auth.guards import has_ability, require_abilities
+from gateway.kernel.auth.identity import identity_of
+from gateway.kernel.keys import pool_key
 
 # A token may read health records with the generic `read` or the domain-scoped `health:read`.
 READ_ABILITIES = ("read", "health:read")

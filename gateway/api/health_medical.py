@@ -10,11 +10,11 @@ from aiohttp import web
 from pydantic import StringConstraints, ValidationInfo, field_validator
 
 from domain.errors import NotFound
-from gateway.api import envelope
+from gateway.kernel import api_envelope as envelope
 from gateway.api.health_common import HealthIn, day, not_future, open_pet, parse_date, stamps
-from gateway.api.pagination import page_of, paginated
-from gateway.keys import settings_key
-from gateway.validation import parse
+from gateway.kernel.pagination import page_of, paginated
+from gateway.kernel.keys import settings_key
+from gateway.kernel.validation import parse
 from storage import health_records as records
 
 KIND = "medical_records"

@@ -15,7 +15,7 @@ from aiohttp import web
 from pydantic import StringConstraints, ValidationInfo, field_validator, model_validator
 
 from domain.errors import NotFound
-from gateway.api import envelope
+from gateway.kernel import api_envelope as envelope
 from gateway.api.health_common import (
     HealthIn,
     day,
@@ -26,9 +26,9 @@ from gateway.api.health_common import (
     parse_date,
     stamps,
 )
-from gateway.api.pagination import page_of, paginated
-from gateway.keys import settings_key
-from gateway.validation import parse
+from gateway.kernel.pagination import page_of, paginated
+from gateway.kernel.keys import settings_key
+from gateway.kernel.validation import parse
 from storage import health_records as records
 
 KIND = "vaccinations"

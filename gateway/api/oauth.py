@@ -15,15 +15,15 @@ from pydantic import BaseModel, Field, field_validator
 
 from domain.errors import BadRequest, Invalid
 from domain.oauth import GitHubOAuth, OAuthProvider, ProviderProfile, SocialAccounts
-from gateway.api import envelope, oauth_providers
+from gateway.kernel import api_envelope as envelope, oauth_providers
 from gateway.api.oauth_state import OAuthStates, binding_nonce, invalid_state, sent_binding, set_binding_cookie
-from gateway.api.user_views import user_view
-from gateway.auth.guards import require_user
-from gateway.auth.limits import throttle_auth
-from gateway.auth.middleware import API_TOKEN_COOKIE
-from gateway.auth.revocation import revoke_credentials
-from gateway.keys import accounts_key, pool_key, redis_key, settings_key
-from gateway.validation import parse
+from gateway.kernel.account_views import user_view
+from gateway.kernel.auth.guards import require_user
+from gateway.kernel.auth.limits import throttle_auth
+from gateway.kernel.auth.middleware import API_TOKEN_COOKIE
+from gateway.kernel.auth.revocation import revoke_credentials
+from gateway.kernel.keys import accounts_key, pool_key, redis_key, settings_key
+from gateway.kernel.validation import parse
 
 AUTHENTICATED = {"google": "Authenticated via Google", "github": "Authenticated via Github"}
 # The cookie outlives a browser session like the token it carries; logout expires both.

@@ -23,13 +23,13 @@ from gateway.api.credentials import (
     require_confirmed,
     signed_in,
 )
-from gateway.api.envelope import success
-from gateway.api.user_views import display_name
-from gateway.auth.guards import PROFILE_WRITE, require_abilities
-from gateway.auth.limits import throttle_auth, throttle_mail
-from gateway.auth.revocation import revoke_credentials
-from gateway.keys import accounts_key, jobs_key, pool_key, settings_key
-from gateway.validation import parse, read_body, validate
+from gateway.kernel.api_envelope import success
+from gateway.kernel.account_views import display_name
+from gateway.kernel.auth.guards import PROFILE_WRITE, require_abilities
+from gateway.kernel.auth.limits import throttle_auth, throttle_mail
+from gateway.kernel.auth.revocation import revoke_credentials
+from gateway.kernel.keys import accounts_key, jobs_key, pool_key, settings_key
+from gateway.kernel.validation import parse, read_body, validate
 from storage import reset_tokens
 from storage import users as users_sql
 

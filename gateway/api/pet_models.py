@@ -1,4 +1,4 @@
-"""Request bodies of 000's pet endpoints (Laravel-worded 422 messages via gateway.validation)."""
+"""Request bodies of 000's pet endpoints (Laravel-worded 422 messages via gateway.kernel.validation)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator
 
 from domain.errors import Invalid
 from domain.inputs import parse_int
-from gateway.validation import optional_description, trimmed_name
+from gateway.kernel.validation import optional_description, trimmed_name
 from storage.pets import utc_today
 
 NAME_MAX = 255

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from domain.pet_access import PetAccess
-from gateway.timeutil import iso_z
+from gateway.kernel.timeutil import iso_z
 from storage.pets import empty_summary, weight_number
 
 _FLAGS = ("has_weights", "has_medical_records", "has_vaccinations", "has_microchips")

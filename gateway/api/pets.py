@@ -16,13 +16,13 @@ from aiohttp import web
 
 from domain import pet_access
 from domain.errors import Forbidden, Invalid, NotFound
-from gateway.api import envelope
+from gateway.kernel import api_envelope as envelope
 from gateway.api.pet_models import PetCreate, PetStatusIn, PetUpdate
 from gateway.api.pet_views import pet_view, summary_view, type_view, viewer_permissions
-from gateway.auth.guards import require_abilities
-from gateway.auth.identity import identity_of
-from gateway.keys import pool_key
-from gateway.validation import parse, read_body, validate
+from gateway.kernel.auth.guards import require_abilities
+from gateway.kernel.auth.identity import identity_of
+from gateway.kernel.keys import pool_key
+from gateway.kernel.validation import parse, read_body, validate
 from storage import pets as pets_sql
 from storage.errors import domain_errors
 

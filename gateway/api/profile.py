@@ -21,13 +21,13 @@ from gateway.api.credentials import (
     signed_in,
     with_message,
 )
-from gateway.api.envelope import success
-from gateway.api.user_views import display_name, public_view, user_view
-from gateway.auth.guards import PROFILE_WRITE, require_abilities, require_user
-from gateway.auth.limits import throttle_auth
-from gateway.auth.revocation import revoke_credentials
-from gateway.keys import accounts_key, jobs_key, pool_key, settings_key
-from gateway.validation import DEFAULT_MESSAGE, parse, path_id
+from gateway.kernel.api_envelope import success
+from gateway.kernel.account_views import display_name, public_view, user_view
+from gateway.kernel.auth.guards import PROFILE_WRITE, require_abilities, require_user
+from gateway.kernel.auth.limits import throttle_auth
+from gateway.kernel.auth.revocation import revoke_credentials
+from gateway.kernel.keys import accounts_key, jobs_key, pool_key, settings_key
+from gateway.kernel.validation import DEFAULT_MESSAGE, parse, path_id
 from storage import users as users_sql
 
 AVATAR_URL_MAX = 2048  # the column's limit

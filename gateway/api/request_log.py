@@ -28,7 +28,7 @@ from aiohttp.typedefs import Handler
 from domain.errors import RoostError
 from domain.inputs import scrub
 from domain.system_settings import RuntimeSettings
-from gateway.auth.identity import identity_of
+from gateway.kernel.auth.identity import identity_of
 from storage import counters as counters_sql
 from storage import request_logs as logs_sql
 from storage.request_logs import LogRow

@@ -14,7 +14,7 @@ from aiohttp import web
 from domain.system_settings import RuntimeSettings
 from gateway.api.quota import DailyQuota, quota_key_app
 from gateway.api.request_log import DailyPrune, RequestLog, request_log_key
-from gateway.keys import actors_key, pool_key, settings_key
+from gateway.kernel.keys import actors_key, pool_key, settings_key
 
 runtime_settings_key = web.AppKey("runtime_settings", RuntimeSettings)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.api import gpt_bridge
-from gateway.api import accounts, api_tokens, envelope, health_records, oauth, pets
+from gateway.api import accounts, api_tokens, health_records, oauth, pets
+from gateway.kernel import api_envelope as envelope
 
 
 async def ping(request: web.Request) -> web.Response:

@@ -1,4 +1,4 @@
-"""000's minute throttles on the /api sub-app, counted in Redis (gateway/throttle.py).
+"""000's minute throttles on the /api sub-app, counted in Redis (gateway/kernel/throttle.py).
 
 - `authenticated`: every authenticated /api request, per user (prod 60/min, elsewhere 300/min).
 - `public-api`: public listing routes, per user when signed in, else per client IP (prod 30/min,
@@ -19,11 +19,11 @@ from aiohttp.typedefs import Handler, Middleware
 
 from gateway.api.quota import quota_key_app
 
-from gateway.auth.identity import identity_of
-from gateway.client_address import client_ip
-from gateway.keys import settings_key, throttles_key
+from gateway.kernel.auth.identity import identity_of
+from gateway.kernel.client_address import client_ip
+from gateway.kernel.keys import settings_key, throttles_key
 from domain.settings import Settings
-from gateway.throttle import Limit
+from gateway.kernel.throttle import Limit
 
 # (method, route pattern relative to the /api mount)
 PUBLIC_LISTINGS: frozenset[tuple[str, str]] = frozenset({("GET", "/pet-types")})

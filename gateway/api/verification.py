@@ -24,12 +24,12 @@ from domain.mailer import VERIFICATION_TTL_HOURS, Mailer
 from domain.tokens import new_secret, sha256_hex
 from gateway.api.browser import prefers_html, redirect
 from gateway.api.credentials import FORM_CONFIG, Email, raw_field
-from gateway.api.envelope import success
-from gateway.api.user_views import display_name, user_view
-from gateway.auth.identity import identity_of
-from gateway.auth.limits import throttle_mail
-from gateway.keys import accounts_key, jobs_key, pool_key, settings_key
-from gateway.validation import read_body, validate
+from gateway.kernel.api_envelope import success
+from gateway.kernel.account_views import display_name, user_view
+from gateway.kernel.auth.identity import identity_of
+from gateway.kernel.auth.limits import throttle_mail
+from gateway.kernel.keys import accounts_key, jobs_key, pool_key, settings_key
+from gateway.kernel.validation import read_body, validate
 from storage import users as users_sql
 from storage import verification_tokens
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from domain.media_store import event_media_store
-from gateway.contracts import Contract
+from gateway.kernel.contracts import Contract
 from gateway.events.routes import setup_routes
-from gateway.keys import contract_key, media_store_key
+from gateway.kernel.keys import contract_key, media_store_key
 from domain.settings import Settings
 
 

@@ -25,8 +25,8 @@ from aiohttp import web
 from domain.errors import NotFound
 from domain.tenant_abilities import PHOTOS_EXPORT
 from gateway.events.guards import require_tenant
-from gateway.keys import media_store_key, pool_key
-from gateway.validation import path_id
+from gateway.kernel.keys import media_store_key, pool_key
+from gateway.kernel.validation import path_id
 from storage import events as events_sql
 from storage import gallery as gallery_sql
 

@@ -9,8 +9,8 @@ from aiohttp import web
 
 from domain.errors import RoostError
 from gateway.events.messages import localize, pick_language
-from gateway.json_io import json_response
-from gateway.keys import request_id_key
+from gateway.kernel.json_io import json_response
+from gateway.kernel.keys import request_id_key
 
 
 def success(data: Any, *, status: int = 200, headers=None) -> web.Response:

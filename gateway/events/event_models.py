@@ -12,7 +12,7 @@ from pydantic import BaseModel, BeforeValidator
 
 from domain import events as rules
 from domain.errors import Invalid
-from gateway.validation import optional_description, trimmed_name
+from gateway.kernel.validation import optional_description, trimmed_name
 
 NAME_MAX = 255
 DESCRIPTION_MAX = 5000

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from domain import events as rules
-from gateway.timeutil import iso_z
+from gateway.kernel.timeutil import iso_z
 
 # what a guest page shows when the tenant has not set its own theme
 DEFAULT_BRANDING: dict[str, str | None] = {

@@ -43,9 +43,9 @@ from actors.snapshots import Snapshot, SnapshotCache
 from domain.errors import ServiceUnavailable
 from gateway.events.guest_events import event_not_found
 from gateway.events.photo_views import photo_public
-from gateway.json_io import dumps
-from gateway.keys import actors_key, pool_key, settings_key
-from gateway.timeutil import iso_z
+from gateway.kernel.json_io import dumps
+from gateway.kernel.keys import actors_key, pool_key, settings_key
+from gateway.kernel.timeutil import iso_z
 from storage import event_feed as feed_sql
 
 log = logging.getLogger(__name__)

@@ -28,9 +28,9 @@ from gateway.events.envelope import success
 from gateway.events.event_views import branding, event_snapshot, gallery_expiry
 from gateway.events.guest_events import guest_event_row
 from gateway.events.photo_views import photo_public
-from gateway.keys import media_store_key, pool_key, settings_key
-from gateway.timeutil import iso_z, utc_now
-from gateway.validation import path_id
+from gateway.kernel.keys import media_store_key, pool_key, settings_key
+from gateway.kernel.timeutil import iso_z, utc_now
+from gateway.kernel.validation import path_id
 from storage import gallery as gallery_sql
 
 DEFAULT_LIMIT = 30

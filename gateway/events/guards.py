@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from domain.errors import Forbidden
-from gateway.auth.guards import require_abilities, require_user
-from gateway.auth.identity import Identity
-from gateway.keys import pool_key, settings_key, throttles_key
-from gateway.throttle import Limit
+from gateway.kernel.auth.guards import require_abilities, require_user
+from gateway.kernel.auth.identity import Identity
+from gateway.kernel.keys import pool_key, settings_key, throttles_key
+from gateway.kernel.throttle import Limit
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from domain.inputs import has_forbidden
 from gateway.events.devices import device_id
 from gateway.events.envelope import success
 from gateway.events.event_views import event_guest
-from gateway.keys import pool_key
+from gateway.kernel.keys import pool_key
 from storage import events as events_sql
 
 

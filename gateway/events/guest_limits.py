@@ -1,5 +1,5 @@
 """Upload rate limits for 001: per guest device, per client address and event, and per tenant,
-per minute, shared by every gateway through Redis (gateway/throttle.py).
+per minute, shared by every gateway through Redis (gateway/kernel/throttle.py).
 
 What is counted is the start of an upload (asking for an upload URL): every photo needs one, it is
 what writes a row and invites a PUT of up to 15 MB, and counting only there keeps a guest's budget
@@ -8,7 +8,7 @@ cannot flood one tenant's storage.
 
 The device id is the guest's own choice (`X-Device-Id`), so a guest who changes it on every
 request has no per-device limit at all. Guest uploads are therefore also counted per client
-address and event (the address as trusted proxies report it, gateway/client_address.py). That
+address and event (the address as trusted proxies report it, gateway/kernel/client_address.py). That
 budget is several devices' worth (EVENT_UPLOADS_PER_IP_PER_MINUTE, 240 by default, twelve times
 the per-device 20) because a venue's Wi-Fi puts its guests behind one NAT address and they upload
 in bursts after the same moment; it still holds one guest rotating ids to a fifth of the tenant's
@@ -23,9 +23,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from domain.errors import RateLimited
-from gateway.client_address import client_ip
-from gateway.keys import settings_key, throttles_key
-from gateway.throttle import Limit, Verdict, verdict_key
+from gateway.kernel.client_address import client_ip
+from gateway.kernel.keys import settings_key, throttles_key
+from gateway.kernel.throttle import Limit, Verdict, verdict_key
 
 WINDOW_S = 60
 

@@ -1,5 +1,5 @@
 """001's `page` / `per_page` pagination (per_page at most 100; more is a 422, not a silent clamp),
-rendered in the same Laravel paginator shape as the /api lists (gateway/api/pagination.py)."""
+rendered in the same Laravel paginator shape as the /api lists (gateway/kernel/pagination.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.api.pagination import Page, paginated
-from gateway.validation import query_int
+from gateway.kernel.pagination import Page, paginated
+from gateway.kernel.validation import query_int
 
 DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 100

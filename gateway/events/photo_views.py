@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.events.tenant_media import TenantLinks
-from gateway.timeutil import iso_z
+from gateway.kernel.timeutil import iso_z
 
 
 def media_url(app_url: str, key: str | None) -> str | None:

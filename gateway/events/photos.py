@@ -40,8 +40,8 @@ from gateway.events.pagination import page_body, page_of
 from gateway.events.photo_views import photo_public, photo_tenant
 from gateway.events.tenant_media import tenant_links
 from gateway.events.uploads import event_not_open, tenant_event_or_404
-from gateway.keys import jobs_key, media_visibility_key, pool_key, settings_key
-from gateway.validation import parse, path_id, read_body, validate
+from gateway.kernel.keys import jobs_key, media_visibility_key, pool_key, settings_key
+from gateway.kernel.validation import parse, path_id, read_body, validate
 from jobs import images
 from storage import jobs as jobs_sql
 from storage import photo_uploads as uploads_sql

@@ -34,7 +34,7 @@ from gateway.events.devices import device_id
 from gateway.events.feed import EventFeeds, FeedPage, PhotosView, feeds_key
 from gateway.events.guest_events import event_not_found
 from gateway.events.photo_views import photo_public
-from gateway.json_io import dumps
+from gateway.kernel.json_io import dumps
 from storage import event_feed as feed_sql
 
 DEFAULT_LIMIT = 50

@@ -24,9 +24,9 @@ from gateway.events.envelope import success
 from gateway.events.guards import require_tenant
 from gateway.events.pagination import page_body, page_of
 from gateway.events.task_models import EmotionCreate, EventTasksIn, TaskCreate, TaskUpdate
-from gateway.keys import pool_key, settings_key
-from gateway.timeutil import iso_z
-from gateway.validation import parse, path_id
+from gateway.kernel.keys import pool_key, settings_key
+from gateway.kernel.timeutil import iso_z
+from gateway.kernel.validation import parse, path_id
 from gateway.events.guest_events import guest_event_row
 from storage import events as events_sql
 from storage import tasks as tasks_sql

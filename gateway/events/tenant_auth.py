@@ -27,14 +27,14 @@ from domain.passwords import prehash
 from domain.tenant_abilities import TENANT_ABILITIES
 from domain.tokens import sha256_hex
 from gateway.api.credentials import raw_field
-from gateway.auth.guards import require_user
-from gateway.auth.limits import throttle_auth
+from gateway.kernel.auth.guards import require_user
+from gateway.kernel.auth.limits import throttle_auth
 from gateway.events.envelope import success
 from gateway.events.guards import require_tenant
-from gateway.keys import accounts_key, pool_key, redis_key, settings_key
+from gateway.kernel.keys import accounts_key, pool_key, redis_key, settings_key
 from gateway.petcare.account_models import LoginEmail, Password
-from gateway.timeutil import iso_z, utc_now
-from gateway.validation import parse, read_body, validate
+from gateway.kernel.timeutil import iso_z, utc_now
+from gateway.kernel.validation import parse, read_body, validate
 from storage import tenants as tenants_sql
 from storage import users as users_sql
 

@@ -21,8 +21,8 @@ from gateway.events.event_views import event_tenant
 from gateway.events.feed import feed_notifier_key
 from gateway.events.guards import require_tenant
 from gateway.events.pagination import page_body, page_of
-from gateway.keys import media_store_key, pool_key, settings_key
-from gateway.validation import parse, path_id, read_body, validate
+from gateway.kernel.keys import media_store_key, pool_key, settings_key
+from gateway.kernel.validation import parse, path_id, read_body, validate
 from storage import events as events_sql
 
 log = logging.getLogger("roost.events")

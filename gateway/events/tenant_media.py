@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from domain.media_access import check_tenant_link, photo_gone, tenant_token
-from gateway.keys import media_store_key, settings_key
+from gateway.kernel.keys import media_store_key, settings_key
 
 PATH = "/tenant/media"
 # the bytes are ours to vouch for only as images; never let a browser run them

@@ -16,9 +16,9 @@ from gateway.events.envelope import success
 from gateway.events.guards import require_super_admin
 from gateway.events.pagination import page_body, page_of
 from gateway.events.tenant_auth import tenant_view
-from gateway.keys import pool_key, settings_key
-from gateway.timeutil import iso_z
-from gateway.validation import path_id
+from gateway.kernel.keys import pool_key, settings_key
+from gateway.kernel.timeutil import iso_z
+from gateway.kernel.validation import path_id
 from storage import tenants as tenants_sql
 
 

@@ -18,7 +18,7 @@ import asyncpg
 from aiohttp import web
 
 from domain.media_store import LocalMediaStore, event_media_store
-from gateway.keys import pool_key, settings_key
+from gateway.kernel.keys import pool_key, settings_key
 from storage import photo_uploads as uploads_sql
 
 log = logging.getLogger(__name__)

@@ -35,9 +35,9 @@ from gateway.events.envelope import success
 from gateway.events.guards import TenantCaller, require_tenant
 from gateway.events.guest_events import guest_event_or_404
 from gateway.events.guest_limits import enforce_upload_limits
-from gateway.keys import media_store_key, pool_key, settings_key
-from gateway.timeutil import iso_z
-from gateway.validation import parse, path_id
+from gateway.kernel.keys import media_store_key, pool_key, settings_key
+from gateway.kernel.timeutil import iso_z
+from gateway.kernel.validation import parse, path_id
 from storage import photo_uploads as uploads_sql
 from storage import events as events_sql
 from storage import photos as photos_sql

@@ -15,11 +15,11 @@ from aiohttp import web
 from domain.accounts import Accounts
 from domain.errors import BadRequest, Invalid, Unauthenticated
 from domain.passwords import prehash
-from gateway.api.user_views import display_name
-from gateway.auth.limits import throttle_auth, throttle_register
-from gateway.auth.revocation import revoke_credentials
-from gateway.json_io import json_response
-from gateway.keys import accounts_key, settings_key
+from gateway.kernel.account_views import display_name
+from gateway.kernel.auth.limits import throttle_auth, throttle_register
+from gateway.kernel.auth.revocation import revoke_credentials
+from gateway.kernel.json_io import json_response
+from gateway.kernel.keys import accounts_key, settings_key
 from gateway.petcare.account_models import (
     AccessTokenForm,
     EmailLoginIn,
@@ -30,7 +30,7 @@ from gateway.petcare.account_models import (
 from gateway.petcare.envelope import success
 from gateway.petcare.guards import require_api_key, require_petcare_account_writer, require_petcare_user
 from gateway.petcare.user_views import login_user_view, user_view
-from gateway.validation import parse
+from gateway.kernel.validation import parse
 from storage import groups as groups_sql
 from storage import users as users_sql
 

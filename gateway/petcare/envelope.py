@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from domain.errors import RoostError
-from gateway.json_io import json_response
+from gateway.kernel.json_io import json_response
 
 # FastAPI's own words for what the framework itself rejects; its clients compare them.
 _FRAMEWORK_DETAIL = {"route_not_found": "Not Found", "method_not_allowed": "Method Not Allowed"}

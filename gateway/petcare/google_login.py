@@ -14,13 +14,13 @@ from pydantic import BaseModel, Field, field_validator
 
 from domain.errors import BadRequest, Invalid, Unauthenticated
 from domain.oauth import SocialAccounts
-from gateway.api import oauth_providers
-from gateway.auth.limits import throttle_auth
-from gateway.auth.revocation import revoke_credentials
-from gateway.keys import accounts_key, pool_key, settings_key
+from gateway.kernel import oauth_providers
+from gateway.kernel.auth.limits import throttle_auth
+from gateway.kernel.auth.revocation import revoke_credentials
+from gateway.kernel.keys import accounts_key, pool_key, settings_key
 from gateway.petcare.envelope import success
 from gateway.petcare.user_views import login_user_view
-from gateway.validation import parse
+from gateway.kernel.validation import parse
 
 # What makes a `{token}` itself unacceptable (as opposed to Google being unreachable): a 401,
 # as the reference answers for a token it cannot verify.

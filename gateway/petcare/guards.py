@@ -13,9 +13,9 @@ from aiohttp import web
 
 from domain import api_keys
 from domain.errors import Forbidden, Unauthenticated
-from gateway.auth.guards import PROFILE_WRITE, has_ability, require_user
-from gateway.auth.identity import Identity
-from gateway.keys import pool_key
+from gateway.kernel.auth.guards import PROFILE_WRITE, has_ability, require_user
+from gateway.kernel.auth.identity import Identity
+from gateway.kernel.keys import pool_key
 
 API_KEY_HEADER = "X-API-Key"
 _BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}

@@ -6,9 +6,9 @@ from typing import Any
 
 import asyncpg
 
-from gateway.api.user_views import absolute_avatar, display_name
+from gateway.kernel.account_views import absolute_avatar, display_name
 from domain.settings import Settings
-from gateway.timeutil import iso_z
+from gateway.kernel.timeutil import iso_z
 
 
 def user_view(user: asyncpg.Record, personal_group_id: int | None, settings: Settings) -> dict[str, Any]:

@@ -15,15 +15,15 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from domain.errors import NotFound
-from gateway.api import envelope
+from gateway.kernel import api_envelope as envelope
 from gateway.api.api_tokens import AVAILABLE_PERMISSIONS, DEFAULT_PERMISSIONS, MANAGED_KINDS, token_view
-from gateway.api.user_views import display_name
-from gateway.auth.guards import require_session
-from gateway.auth.identity import identity_of
-from gateway.auth.revocation import revoke_credentials
-from gateway.keys import accounts_key, pool_key, sessions_key
-from gateway.timeutil import iso_z
-from gateway.validation import parse
+from gateway.kernel.account_views import display_name
+from gateway.kernel.auth.guards import require_session
+from gateway.kernel.auth.identity import identity_of
+from gateway.kernel.auth.revocation import revoke_credentials
+from gateway.kernel.keys import accounts_key, pool_key, sessions_key
+from gateway.kernel.timeutil import iso_z
+from gateway.kernel.validation import parse
 from gateway.web import templates
 from gateway.web.responses import html_response, is_browser_form, new_nonce, redirect
 from storage import tokens as tokens_sql

@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from gateway.api.gpt_sessions import BAD_SIGNATURE, NOT_CONFIGURED, ConnectorMisconfigured, signature_ok
-from gateway.api.user_views import display_name
-from gateway.auth.identity import identity_of
-from gateway.auth.sessions import XSRF_COOKIE
-from gateway.keys import pool_key, sessions_key, settings_key
+from gateway.kernel.account_views import display_name
+from gateway.kernel.auth.identity import identity_of
+from gateway.kernel.auth.sessions import XSRF_COOKIE
+from gateway.kernel.keys import pool_key, sessions_key, settings_key
 from gateway.web import gpt_connect_templates as templates
 from gateway.web.responses import html_response, new_nonce
 from storage import users as users_sql

@@ -23,13 +23,13 @@ from pydantic import BaseModel, StringConstraints
 
 from domain.errors import Forbidden, RoostError, Unauthenticated
 from domain.passwords import prehash
-from gateway.api import envelope
-from gateway.api.user_views import user_view
-from gateway.auth.identity import identity_of
-from gateway.auth.limits import throttle_auth
-from gateway.auth.sessions import XSRF_COOKIE
-from gateway.keys import accounts_key, sessions_key, settings_key
-from gateway.validation import clean_or_none, read_body, validate
+from gateway.kernel import api_envelope as envelope
+from gateway.kernel.account_views import user_view
+from gateway.kernel.auth.identity import identity_of
+from gateway.kernel.auth.limits import throttle_auth
+from gateway.kernel.auth.sessions import XSRF_COOKIE
+from gateway.kernel.keys import accounts_key, sessions_key, settings_key
+from gateway.kernel.validation import clean_or_none, read_body, validate
 from gateway.web import templates
 from gateway.web.responses import html_response, is_browser_form, new_nonce, redirect, safe_next
 

@@ -22,8 +22,8 @@ from aiohttp import web
 from domain.errors import NotFound
 from domain.media_access import GUEST_MAX_AGE_S, Visibility, VisibilityCache, parse_guest_key, photo_gone
 from domain.media_store import event_media_store
-from gateway.keys import media_visibility_key, pool_key, settings_key
-from gateway.timeutil import utc_now
+from gateway.kernel.keys import media_visibility_key, pool_key, settings_key
+from gateway.kernel.timeutil import utc_now
 from storage import photo_media
 
 # Avatar names are random, so a file never changes under its URL.

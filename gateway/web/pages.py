@@ -1,6 +1,6 @@
 """Root browser pages of the /api documents: 000's sign-in, sign-out and /developer.
 
-Their errors use the /api envelope (gateway/contracts.py lists these paths as WEB).
+Their errors use the /api envelope (gateway/kernel/contracts.py lists these paths as WEB).
 """
 
 from __future__ import annotations

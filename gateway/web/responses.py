@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from gateway.auth.sessions import FORM_TYPES
+from gateway.kernel.auth.sessions import FORM_TYPES
 
 DEFAULT_NEXT = "/developer"
 MAX_NEXT_LEN = 2048

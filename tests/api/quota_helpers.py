@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from domain import system_settings
 from gateway.api.resources import runtime_settings_key
-from gateway.keys import pool_key
+from gateway.kernel.keys import pool_key
 
 
 async def set_setting(app, name: str, value: int) -> None:

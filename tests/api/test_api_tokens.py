@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gateway.app import create_app
-from gateway.keys import pool_key, token_cache_key
+from gateway.kernel.keys import pool_key, token_cache_key
 from tests.builders import bearer, make_token, make_user
 from tests.web.session_helpers import SignedIn, forget_cookies, signed_in_user
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from gateway.keys import pool_key
+from gateway.kernel.keys import pool_key
 from storage import pets as pets_sql
 from storage.pets import utc_today
 from tests.api.account_helpers import assert_err, assert_ok

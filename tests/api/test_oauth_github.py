@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from gateway.app import create_app
-from gateway.keys import pool_key
+from gateway.kernel.keys import pool_key
 from tests.builders import bearer, make_user, unique_email
 from tests.oauth_fakes import (  # noqa: F401  (fixtures)
     WHOAMI_PATH,

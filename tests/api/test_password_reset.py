@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from gateway.app import create_app
-from gateway.keys import accounts_key, pool_key
+from gateway.kernel.keys import accounts_key, pool_key
 from tests.api.account_helpers import JSON, assert_err, assert_no_password, assert_ok, auth, login, register
 from tests.api.smtp_inbox import FRONTEND_URL, mail_client, mail_settings, smtp_inbox  # noqa: F401
 from tests.builders import DEFAULT_PASSWORD, make_token, make_user, sha256_hex, unique_email

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gateway.keys import pool_key
+from gateway.kernel.keys import pool_key
 from storage.pets import utc_today
 from tests.api.account_helpers import assert_err, assert_ok
 from tests.builders import bearer, make_token, make_user

@@ -9,7 +9,7 @@ import ray
 
 from actors.quota import quota_key
 from gateway.api.quota import quota_key_app
-from gateway.keys import actors_key, pool_key
+from gateway.kernel.keys import actors_key, pool_key
 from tests.api.quota_helpers import runtime_setting
 from tests.builders import bearer, make_token, make_user
 from tests.web.session_helpers import forget_cookies, signed_in_user

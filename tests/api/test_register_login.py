@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.app import create_app
-from gateway.keys import accounts_key, pool_key
+from gateway.kernel.keys import accounts_key, pool_key
 from tests.api.account_helpers import (
     BROWSER_ACCEPT,
     JSON,

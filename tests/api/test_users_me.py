@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gateway.keys import accounts_key, pool_key, token_cache_key
+from gateway.kernel.keys import accounts_key, pool_key, token_cache_key
 from tests.builders import bearer, make_token, make_user
 from tests.web.session_helpers import forget_cookies, signed_in_user
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from gateway.app import create_app
-from gateway.keys import jobs_key, pool_key, token_cache_key
+from gateway.kernel.keys import jobs_key, pool_key, token_cache_key
 from tests.api.account_helpers import BROWSER_ACCEPT, JSON, assert_err, assert_ok, auth, register
 from tests.api.smtp_inbox import FRONTEND_URL, mail_client, smtp_inbox  # noqa: F401
 from tests.builders import make_token, make_user, sha256_hex, unique_email

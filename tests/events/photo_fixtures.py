@@ -23,7 +23,7 @@ from PIL import Image
 
 from domain.image_checks import sniff
 from domain.media_store import LocalMediaStore, event_media_store
-from gateway.keys import pool_key, settings_key
+from gateway.kernel.keys import pool_key, settings_key
 from jobs import images
 from jobs.registry import JobContext
 

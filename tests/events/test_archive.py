@@ -12,7 +12,7 @@ from typing import Any
 from domain.media_store import event_media_store
 from domain.tenant_abilities import EVENTS_READ, PHOTOS_EXPORT
 from gateway.events import archive
-from gateway.keys import pool_key, settings_key
+from gateway.kernel.keys import pool_key, settings_key
 from tests.builders import bearer
 from tests.event_builders import assert_error, jpeg_bytes, make_event, make_photo, make_tenant, make_tenant_admin
 

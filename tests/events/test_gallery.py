@@ -10,7 +10,7 @@ from typing import Any
 
 from domain import events as rules
 from domain.media_store import event_media_store
-from gateway.keys import pool_key, settings_key
+from gateway.kernel.keys import pool_key, settings_key
 from tests.event_builders import assert_error, jpeg_bytes, make_event, make_package, make_photo, make_tenant
 
 DE = {"Accept-Language": "de"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.keys import pool_key
+from gateway.kernel.keys import pool_key
 from tests.event_builders import assert_error, make_event, make_package, make_photo, make_tenant
 
 DE = {"Accept-Language": "de"}

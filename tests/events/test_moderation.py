@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from domain.tenant_abilities import PHOTOS_WRITE
-from gateway.keys import pool_key
+from gateway.kernel.keys import pool_key
 from tests.builders import bearer
 from tests.event_builders import make_event, make_package, make_photo, make_tenant, make_tenant_admin
 from tests.events import photo_fixtures as fx

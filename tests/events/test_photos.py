@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from domain.tenant_abilities import PHOTOS_READ, PHOTOS_WRITE
-from gateway.keys import pool_key
+from gateway.kernel.keys import pool_key
 from jobs import images
 from jobs.registry import JobContext, PermanentJobError
 from tests.builders import bearer

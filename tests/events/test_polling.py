@@ -16,8 +16,8 @@ from actors.client import kill_shard
 from actors.event_feed_client import FeedNotifier
 from gateway.events.feed import feeds_key
 from gateway.events.photo_views import photo_public
-from gateway.keys import actors_key, pool_key, settings_key
-from gateway.timeutil import iso_z
+from gateway.kernel.keys import actors_key, pool_key, settings_key
+from gateway.kernel.timeutil import iso_z
 from tests.event_builders import make_event, make_photo, make_tenant
 
 DEVICE = {"X-Device-Id": "device-poll-0001"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from gateway.keys import pool_key
+from gateway.kernel.keys import pool_key
 from tests.event_builders import make_event, make_photo, make_tenant
 
 

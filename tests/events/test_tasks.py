@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from domain.tenant_abilities import EVENTS_READ
-from gateway.keys import pool_key
+from gateway.kernel.keys import pool_key
 from tests.builders import bearer
 from tests.event_builders import make_event, make_tenant, make_tenant_admin
 from tests.event_builders import assert_error

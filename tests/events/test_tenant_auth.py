@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from domain.tenant_abilities import EVENTS_READ, TENANT_ABILITIES
 from domain.tokens import sha256_hex
 from gateway.app import create_app
-from gateway.keys import pool_key
+from gateway.kernel.keys import pool_key
 from tests.builders import DEFAULT_PASSWORD, bearer, make_token, make_user
 from tests.event_builders import assert_error, make_tenant, make_tenant_admin
 

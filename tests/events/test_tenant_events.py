@@ -8,7 +8,7 @@ from typing import Any
 
 from domain.tenant_abilities import EVENTS_READ, EVENTS_WRITE
 from domain.media_store import event_media_store
-from gateway.keys import pool_key, settings_key
+from gateway.kernel.keys import pool_key, settings_key
 from tests.builders import bearer, make_token, make_user
 from tests.event_builders import assert_error, make_event, make_package, make_photo, make_tenant, make_tenant_admin
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from domain.media_store import event_media_store
 from gateway.events.upload_sweeper import GRACE_S, sweep_abandoned
-from gateway.keys import pool_key, settings_key
+from gateway.kernel.keys import pool_key, settings_key
 from tests.event_builders import jpeg_bytes, make_event, make_tenant
 
 

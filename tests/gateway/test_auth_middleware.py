@@ -10,10 +10,10 @@ from aiohttp import web
 
 from domain.tokens import issue_jwt, sha256_hex
 from gateway.app import create_app
-from gateway.auth.guards import require_abilities, require_session, require_user
-from gateway.auth.identity import identity_of
-from gateway.contracts import Contract
-from gateway.keys import accounts_key, pool_key, sessions_key, token_cache_key
+from gateway.kernel.auth.guards import require_abilities, require_session, require_user
+from gateway.kernel.auth.identity import identity_of
+from gateway.kernel.contracts import Contract
+from gateway.kernel.keys import accounts_key, pool_key, sessions_key, token_cache_key
 from tests.builders import bearer, make_token, make_user
 
 

@@ -7,8 +7,8 @@ from aiohttp import web
 
 from domain.errors import Conflict, Invalid
 from gateway.app import create_app
-from gateway.contracts import Contract
-from gateway.json_io import read_json
+from gateway.kernel.contracts import Contract
+from gateway.kernel.json_io import read_json
 
 # where each contract's test routes are mounted, seen from outside
 MOUNTS = {Contract.API: "/api", Contract.EVENTS: "/api/v1", Contract.PETCARE: ""}

@@ -7,7 +7,7 @@ import re
 from aiohttp import web
 
 from gateway.app import create_app
-from gateway.contracts import Contract
+from gateway.kernel.contracts import Contract
 
 
 async def test_healthz_answers_without_dependencies(client):

@@ -12,9 +12,9 @@ from aiohttp.test_utils import make_mocked_request
 
 from domain.errors import RateLimited
 from gateway.app import create_app
-from gateway.contracts import Contract
-from gateway.keys import settings_key, throttles_key
-from gateway.throttle import Limit, Throttles
+from gateway.kernel.contracts import Contract
+from gateway.kernel.keys import settings_key, throttles_key
+from gateway.kernel.throttle import Limit, Throttles
 
 
 class Clock:

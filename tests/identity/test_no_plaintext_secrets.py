@@ -6,7 +6,7 @@ import asyncio
 import re
 
 from domain.tokens import sha256_hex as digest
-from gateway.keys import jobs_key
+from gateway.kernel.keys import jobs_key
 from tests.builders import sha256_hex, unique_email
 
 PASSWORD = "Plain-text-never-9"

@@ -11,7 +11,7 @@ import pytest
 from domain import api_keys
 from domain.tokens import issue_jwt
 from gateway.app import create_app
-from gateway.keys import accounts_key, pool_key
+from gateway.kernel.keys import accounts_key, pool_key
 from tests.builders import DEFAULT_PASSWORD, bearer, make_token, make_user, sha256_hex, unique_email
 
 PLAIN = "SecurePassword456!"

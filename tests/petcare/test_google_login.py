@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.app import create_app
-from gateway.keys import pool_key
+from gateway.kernel.keys import pool_key
 from tests.builders import make_user, unique_email
 from tests.oauth_fakes import WHOAMI_PATH, add_whoami, fake_google, google_profile, settings_for  # noqa: F401
 

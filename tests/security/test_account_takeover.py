@@ -23,7 +23,7 @@ from gateway.api.gpt_bridge import TOKEN_ABILITIES as GPT_ABILITIES
 from gateway.api.gpt_bridge import TOKEN_KIND as GPT_KIND
 from gateway.api.gpt_bridge import TOKEN_NAME as GPT_NAME
 from gateway.app import create_app
-from gateway.keys import accounts_key, pool_key, token_cache_key
+from gateway.kernel.keys import accounts_key, pool_key, token_cache_key
 from storage import reset_tokens
 from tests.api.account_helpers import JSON, auth
 from tests.api.smtp_inbox import FRONTEND_URL, mail_client, smtp_inbox  # noqa: F401

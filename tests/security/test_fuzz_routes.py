@@ -31,8 +31,8 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from pydantic import BaseModel
 from yarl import URL
 
-from gateway.contracts import Contract, contract_for_path
-from gateway.keys import pool_key, sessions_key
+from gateway.kernel.contracts import Contract, contract_for_path
+from gateway.kernel.keys import pool_key, sessions_key
 from tests.builders import make_token, make_user
 from tests.event_builders import make_event, make_photo, make_tenant, make_tenant_admin
 from tests.health_builders import insert_pet, make_medical_record, make_microchip, make_vaccination, make_weight

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from domain.inputs import parse_int, parse_positive_int
-from gateway.keys import pool_key
+from gateway.kernel.keys import pool_key
 from tests.builders import bearer, make_token, make_user
 from tests.event_builders import make_event, make_photo, make_tenant, make_tenant_admin
 from tests.pet_builders import make_pet

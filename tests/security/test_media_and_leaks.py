@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from domain import media_access
 from domain.media_access import check_tenant_link, tenant_token
 from domain.errors import NotFound
-from gateway.keys import jobs_key, media_visibility_key, pool_key
+from gateway.kernel.keys import jobs_key, media_visibility_key, pool_key
 from tests.builders import DEFAULT_PASSWORD, bearer, make_user, sha256_hex, unique_email
 from tests.api.account_helpers import auth, register
 from tests.event_builders import make_event, make_package, make_photo, make_tenant, make_tenant_admin

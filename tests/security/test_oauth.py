@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.app import create_app
-from gateway.keys import accounts_key, pool_key
+from gateway.kernel.keys import accounts_key, pool_key
 from tests.builders import DEFAULT_PASSWORD, bearer, make_token, make_user, unique_email
 from tests.oauth_fakes import (  # noqa: F401  (fixtures)
     add_whoami,

@@ -22,10 +22,10 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from gateway.app import create_app
-from gateway.client_address import client_ip
-from gateway.contracts import Contract
+from gateway.kernel.client_address import client_ip
+from gateway.kernel.contracts import Contract
 from domain.settings import Settings
-from gateway.throttle import Limit, Throttles
+from gateway.kernel.throttle import Limit, Throttles
 from tests.builders import make_user, sha256_hex, unique_email
 from tests.event_builders import make_event, make_tenant
 from tests.events import photo_fixtures as fx
@@ -223,7 +223,7 @@ async def test_the_access_log_records_the_client_not_the_proxy(
 
     import orjson
 
-    from gateway.logs import JsonAccessLogger
+    from gateway.kernel.logs import JsonAccessLogger
 
     caplog.set_level(logging.INFO, logger="aiohttp.access")
     server = await aiohttp_server(

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from gateway.app import create_app
-from gateway.keys import accounts_key, throttles_key
-from gateway.throttle import Limit
+from gateway.kernel.keys import accounts_key, throttles_key
+from gateway.kernel.throttle import Limit
 from tests.builders import DEFAULT_PASSWORD, make_user, unique_email
 from tests.web.session_helpers import forget_cookies, sign_in, signed_in_user
 
@@ -123,7 +123,7 @@ async def test_sign_in_is_throttled(aiohttp_client, settings, ray_session):
     if time.time() % 60 > 50:
         await asyncio.sleep(61 - time.time() % 60)
     # Earlier tests' gateways add their locally admitted sign-ins to Redis within 50 ms
-    # (gateway/throttle.py); let those land before zeroing the count, or one lands after it.
+    # (gateway/kernel/throttle.py); let those land before zeroing the count, or one lands after it.
     await asyncio.sleep(0.2)
     await limited.app[throttles_key].reset(Limit("auth-ip", 2, 60), "127.0.0.1")
     email = unique_email()
@@ -329,8 +329,8 @@ async def test_signing_a_user_out_everywhere_reads_only_their_session_index(clie
     """destroy_all_for_user goes through the user's own index (no SCAN over every session): the
     user's other sessions end, the kept one and other users' sessions stay, and the index
     follows single sign-outs too."""
-    from gateway.auth.sessions import _user_key
-    from gateway.keys import redis_key, sessions_key, settings_key
+    from gateway.kernel.auth.sessions import _user_key
+    from gateway.kernel.keys import redis_key, sessions_key, settings_key
 
     store = client.app[sessions_key]
     redis = client.app[redis_key]

@@ -11,8 +11,8 @@ from typing import Any
 from aiohttp import web
 
 from domain.errors import RoostError
-from gateway.json_io import json_response
-from gateway.timeutil import iso_z
+from gateway.kernel.json_io import json_response
+from gateway.kernel.timeutil import iso_z
 
 
 def success(data: Any = None, message: str = "OK", *, status: int = 200, headers=None) -> web.Response:

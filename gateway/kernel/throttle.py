@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from domain.errors import RateLimited
-from gateway.client_address import client_ip
+from gateway.kernel.client_address import client_ip
 
 __all__ = ["Limit", "Throttles", "Verdict", "add_ratelimit_headers", "client_ip", "verdict_key"]
 

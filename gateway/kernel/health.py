@@ -7,8 +7,8 @@ import asyncio
 from aiohttp import web
 
 from actors.runtime import ray_alive
-from gateway.json_io import json_response
-from gateway.keys import pool_key, redis_key
+from gateway.kernel.json_io import json_response
+from gateway.kernel.keys import pool_key, redis_key
 
 # A dependency slower than this is as good as down for a load balancer deciding where to send traffic.
 CHECK_TIMEOUT_S = 2.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.helpers import ChainMapProxy
 
-from gateway.keys import accounts_key, sessions_key
+from gateway.kernel.keys import accounts_key, sessions_key
 
 
 async def revoke_credentials(

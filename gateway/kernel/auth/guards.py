@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from domain.errors import Forbidden, Unauthenticated
-from gateway.auth.identity import Identity, identity_of
+from gateway.kernel.auth.identity import Identity, identity_of
 
 
 # What a token needs to change the account itself (email, profile, avatar, password, deletion):

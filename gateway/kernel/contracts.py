@@ -6,7 +6,7 @@ import enum
 
 from aiohttp import web
 
-from gateway.keys import settings_key
+from gateway.kernel.keys import settings_key
 
 
 class Contract(str, enum.Enum):

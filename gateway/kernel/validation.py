@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from domain.errors import BadRequest, Invalid, NotFound, PayloadTooLarge, UnsupportedMediaType
 from domain.inputs import FORBIDDEN_IN_LINE, forbidden_fields, has_forbidden, parse_positive_int, scrub
-from gateway.json_io import is_json_type, read_json
+from gateway.kernel.json_io import is_json_type, read_json
 
 M = TypeVar("M", bound=BaseModel)
 

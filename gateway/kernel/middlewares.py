@@ -14,13 +14,13 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from domain.errors import MethodNotAllowed, RoostError, from_http_status
-from gateway.errors_render import render_error
-from gateway.auth.identity import identity_key
-from gateway.auth.middleware import resolve as resolve_identity
-from gateway.keys import request_id_key
-from gateway.metrics import Metrics
-from gateway.throttle import add_ratelimit_headers, verdict_key
-from gateway.validation import refuse_hostile_query
+from gateway.kernel.errors_render import ErrorRenderer
+from gateway.kernel.auth.identity import identity_key
+from gateway.kernel.auth.middleware import resolve as resolve_identity
+from gateway.kernel.keys import request_id_key
+from gateway.kernel.metrics import Metrics
+from gateway.kernel.throttle import add_ratelimit_headers, verdict_key
+from gateway.kernel.validation import refuse_hostile_query
 from storage.errors import translate as translate_db_error
 
 log = logging.getLogger("roost.gateway")
@@ -38,7 +38,7 @@ def new_request_id() -> str:
     return f"{_ID_PREFIX}{next(_id_counter):016x}"
 
 
-def _render(request: web.Request, exc: BaseException) -> web.StreamResponse:
+def _render(request: web.Request, exc: BaseException, render_error: ErrorRenderer) -> web.StreamResponse:
     """An escaped exception as its contract's error answer; redirects and 304s re-raise."""
     if isinstance(exc, asyncpg.PostgresError):
         # the safety net behind validation: a data error the handler did not wrap (a value
@@ -61,14 +61,15 @@ def _render(request: web.Request, exc: BaseException) -> web.StreamResponse:
     return render_error(request, RoostError())
 
 
-def gateway_middleware(metrics: Metrics) -> Middleware:
+def gateway_middleware(metrics: Metrics, render_error: ErrorRenderer) -> Middleware:
     """The root app's one middleware: request id, metrics (into `metrics`), authentication and the
     error envelope in one layer (each layer costs every request, and the guest polls that dominate
     traffic are answered in tens of microseconds).
 
     Every response carries X-Request-ID; every failure (a refused credential included) leaves in
     its contract's envelope; the metrics see the status actually sent. The caller's identity is
-    resolved once here for every contract (gateway/auth/middleware.py).
+    resolved once here for every contract (gateway/kernel/auth/middleware.py). `render_error` puts
+    a failure in its contract's envelope (gateway/kernel/errors_render.py).
     """
     observe = metrics.observe_request
 
@@ -93,9 +94,9 @@ def gateway_middleware(metrics: Metrics) -> Middleware:
             except web.HTTPException as exc:
                 if exc.status < 400:
                     status = exc.status
-                response = _render(request, exc)
+                response = _render(request, exc, render_error)
             except Exception as exc:
-                response = _render(request, exc)
+                response = _render(request, exc, render_error)
             status = response.status
             response.headers[REQUEST_ID_HEADER] = request_id
             add_ratelimit_headers(request, response)

@@ -16,10 +16,10 @@ from aiohttp import web
 from domain.errors import Forbidden
 from domain.inputs import has_forbidden
 from domain.tokens import looks_like_jwt, parse_pat, read_jwt
-from gateway.auth.identity import ANONYMOUS, AuthMode, Identity
-from gateway.auth.sessions import SESSION_COOKIE, SessionStore, xsrf_form_ok, xsrf_ok
-from gateway.auth.token_cache import TokenCache, UserEntry
-from gateway.keys import sessions_key, settings_key, token_cache_key
+from gateway.kernel.auth.identity import ANONYMOUS, AuthMode, Identity
+from gateway.kernel.auth.sessions import SESSION_COOKIE, SessionStore, xsrf_form_ok, xsrf_ok
+from gateway.kernel.auth.token_cache import TokenCache, UserEntry
+from gateway.kernel.keys import sessions_key, settings_key, token_cache_key
 
 API_TOKEN_COOKIE = "api_token"
 

@@ -10,8 +10,8 @@ import orjson
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp import web
 
-from gateway.client_address import client_ip
-from gateway.keys import request_id_key
+from gateway.kernel.client_address import client_ip
+from gateway.kernel.keys import request_id_key
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged.
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}

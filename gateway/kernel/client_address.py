@@ -27,7 +27,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 
 from aiohttp import hdrs, web
 
-from gateway.keys import settings_key
+from gateway.kernel.keys import settings_key
 
 UNKNOWN = "unknown"
 

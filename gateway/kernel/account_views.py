@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from domain.settings import Settings
-from gateway.timeutil import iso_z
+from gateway.kernel.timeutil import iso_z
 
 
 def absolute_avatar(settings: Settings, avatar: str | None) -> str | None:

@@ -13,9 +13,9 @@ from actors.kinds import KINDS
 from actors.runtime import connect_ray
 from domain.accounts import Accounts
 from domain.passwords import PasswordHashing
-from gateway.auth.sessions import SessionStore
-from gateway.auth.token_cache import TokenCache
-from gateway.keys import (
+from gateway.kernel.auth.sessions import SessionStore
+from gateway.kernel.auth.token_cache import TokenCache
+from gateway.kernel.keys import (
     accounts_key,
     actors_key,
     jobs_key,
@@ -26,7 +26,7 @@ from gateway.keys import (
     throttles_key,
     token_cache_key,
 )
-from gateway.throttle import Throttles
+from gateway.kernel.throttle import Throttles
 from jobs.runtime import JobRunner
 from storage.pool import create_pool
 

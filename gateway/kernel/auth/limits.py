@@ -2,7 +2,7 @@
 
 Per IP and per account, so neither one address hammering many accounts nor many addresses
 hammering one account gets through. The IP is the client's as trusted proxies report it
-(gateway/client_address.py).
+(gateway/kernel/client_address.py).
 
 An account is one bucket however its address is spelled. Sign-in finds the user with
 PostgreSQL's `lower()`, which folds differently from Python's (`İ` is `i` there and `i̇` here),
@@ -17,9 +17,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from domain.tokens import sha256_hex
-from gateway.client_address import client_ip
-from gateway.keys import pool_key, settings_key, throttles_key
-from gateway.throttle import Limit
+from gateway.kernel.client_address import client_ip
+from gateway.kernel.keys import pool_key, settings_key, throttles_key
+from gateway.kernel.throttle import Limit
 from storage import users as users_sql
 
 # users.email's own bound: a longer value names no account, so it is not looked up

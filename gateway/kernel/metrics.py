@@ -28,8 +28,8 @@ from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from gateway.contracts import contract_of
-from gateway.keys import metrics_key, settings_key
+from gateway.kernel.contracts import contract_of
+from gateway.kernel.keys import metrics_key, settings_key
 from domain.settings import Settings
 
 log = logging.getLogger(__name__)

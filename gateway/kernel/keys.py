@@ -13,11 +13,11 @@ if TYPE_CHECKING:
     from domain.accounts import Accounts
     from domain.media_access import VisibilityCache
     from domain.media_store import LocalMediaStore
-    from gateway.auth.sessions import SessionStore
-    from gateway.auth.token_cache import TokenCache
-    from gateway.throttle import Throttles
-    from gateway.contracts import Contract
-    from gateway.metrics import Metrics
+    from gateway.kernel.auth.sessions import SessionStore
+    from gateway.kernel.auth.token_cache import TokenCache
+    from gateway.kernel.throttle import Throttles
+    from gateway.kernel.contracts import Contract
+    from gateway.kernel.metrics import Metrics
     from domain.settings import Settings
     from jobs.runtime import JobRunner
 

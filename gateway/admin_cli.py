@@ -70,7 +70,7 @@ async def _accounts(settings: Settings) -> AsyncIterator:
 
     from domain.accounts import Accounts
     from domain.passwords import PasswordHashing
-    from gateway.auth.token_cache import TokenCache
+    from gateway.kernel.auth.token_cache import TokenCache
 
     async with _pool(settings) as pool:
         hashing = PasswordHashing(

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from gateway.admin_cli import add_commands as add_admin_commands
 from gateway.tenants_cli import add_commands as add_tenant_commands
 from gateway.embedded import EmbeddedServices
-from gateway.logs import JsonAccessLogger, configure_logging
+from gateway.kernel.logs import JsonAccessLogger, configure_logging
 from domain.settings import Settings
 
 log = logging.getLogger("roost")

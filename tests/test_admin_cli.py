@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.keys import accounts_key, pool_key, token_cache_key
+from gateway.kernel.keys import accounts_key, pool_key, token_cache_key
 from tests.builders import sha256_hex, unique_email
 
 ROOT = Path(__file__).resolve().parents[1]

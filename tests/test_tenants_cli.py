@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from gateway.keys import accounts_key, pool_key
+from gateway.kernel.keys import accounts_key, pool_key
 from tests.builders import DEFAULT_PASSWORD, make_user, sha256_hex, unique_email
 from tests.event_builders import make_tenant, make_tenant_admin
 from tests.test_admin_cli import cli_env, roost  # noqa: F401  (cli_env is a fixture)

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from gateway.embedded import EmbeddedServices, Endpoints
+from gateway.ops.embedded import EmbeddedServices, Endpoints
 from loadtests.progress import progress
 from storage.migrate import migrate
 
@@ -217,7 +217,7 @@ def roost_server(
         ACCESS_LOG="false",
     )
     env.update(extra_env or {})
-    argv = [*cores.server_prefix(), sys.executable, "-m", "gateway.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    argv = [*cores.server_prefix(), sys.executable, "-m", "gateway.ops.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     return ServerProcess(name, argv, env, port, "/readyz", work_dir / f"{name}.log")
 
 

@@ -21,12 +21,15 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.embedded import EmbeddedServices, Endpoints
+from gateway.ops.embedded import EmbeddedServices, Endpoints
 from domain.settings import Settings
 from storage.migrate import migrate
 from storage.pool import create_pool
 
 RAY_TEST_CPUS = 2
+
+# `cli_env` for every test that runs `roost` as the operator does (tests/ops and the request log's)
+pytest_plugins = ["tests.ops.cli_runs"]
 
 
 def _with_database(dsn: str, name: str) -> str:

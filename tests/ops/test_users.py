@@ -4,43 +4,13 @@ against the test database and Redis, checked in the database and through the run
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
 from gateway.kernel.keys import accounts_key, pool_key, token_cache_key
 from tests.builders import sha256_hex, unique_email
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def cli_env(settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "RAY_"))}
-    env.update(
-        APP_ENV="testing",
-        APP_KEY=settings.app_key,
-        DATABASE_URL=settings.database_url,
-        REDIS_URL=settings.redis_url,
-        REDIS_PREFIX=settings.redis_prefix,
-        ROOST_DATA_DIR=str(settings.roost_data_dir),
-        PASSWORD_HASH_TIME_COST=str(settings.password_hash_time_cost),
-        PASSWORD_HASH_MEMORY_KIB=str(settings.password_hash_memory_kib),
-        LOG_LEVEL="WARNING",
-    )
-    return env
-
-
-async def roost(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway.cli", *args,
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 120)
-    return proc.returncode, out.decode(), err.decode()
+from tests.ops.cli_runs import roost
 
 
 async def test_users_create(client, cli_env):
@@ -83,7 +53,7 @@ async def test_users_create_duplicate_exits_1(client, cli_env):
 @pytest.mark.parametrize("args", [["--email", "not-an-email", "--password", "p"], ["--password", "p"]])
 async def test_users_create_refuses_bad_input(client, cli_env, args):
     code, _, err = await roost(cli_env, "users", "create", *args)
-    assert code in (1, 2)  # 2: argparse's own usage error
+    assert code in (1, 2)  # 2: click's own usage error
     assert err
 
 

@@ -8,7 +8,7 @@ import uuid
 from gateway.kernel.keys import accounts_key, pool_key
 from tests.builders import DEFAULT_PASSWORD, make_user, sha256_hex, unique_email
 from tests.event_builders import make_tenant, make_tenant_admin
-from tests.test_admin_cli import cli_env, roost  # noqa: F401  (cli_env is a fixture)
+from tests.ops.cli_runs import roost
 
 
 async def create_tenant(env: dict[str, str], name: str, package: str, email: str, password: str = "p"):

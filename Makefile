@@ -28,7 +28,10 @@ install-dev: $(VENV)/.installed-dev
 serve: install
 	$(BIN)/roost serve --host $(HOST) --port $(PORT)
 
+# The browser tests (tests/web/test_browser.py) drive Debian's chromium, installed here when missing
+# and apt-get works; without it they skip and say why.
 test: install-dev
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) || true
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # wrk drives the HTTP benchmarks; it comes from Debian when missing.

@@ -8,8 +8,8 @@ Steps: read the upload's bytes from the media store, decode with the pixel limit
 original and its variants (domain/photo_pipeline.py, in a thread: it is CPU work), store them under
 `<event_id>/<photo_id>-<secret>/{original,web,thumb}.jpg`, then in one transaction mark the photo
 ready and, when it is approved (by the tenant already, or by the event's auto moderation), put it
-into the feed (storage/photos.py's feed rule). After the commit the raw upload is deleted and the
-feed actor told.
+into the feed: domain/moderation.py's PROCESSED transition, through the service the moderation
+routes use too. After the commit the raw upload is deleted and the feed actor told.
 
 Idempotent: only a pending photo is processed, and a second run that loses the race to mark it
 ready changes nothing. The key's secret segment is derived from the upload's random key, so a
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from actors.event_feed_client import FeedNotifier
 from domain import photo_pipeline
 from domain.media_store import LocalMediaStore, event_media_store
+from domain.moderation import PhotoModeration, PhotoStatus, ProcessedMedia, tell_feed
 from jobs.registry import JobContext, PermanentJobError, job
 from storage import photos as photos_sql
 
@@ -94,7 +95,7 @@ async def _process(
     if photo is None:
         return {"photo_id": photo_id, "outcome": "gone"}
     upload_key = photo["upload_key"]
-    if photo["status"] != "pending":
+    if photo["status"] != PhotoStatus.PENDING:
         if upload_key is not None:
             # A run that died between its commit and deleting the raw upload (GPS and all) left
             # it behind; this re-run (the sweeper re-dispatches such jobs) finishes that.
@@ -120,26 +121,21 @@ async def _process(
     await store.put(keys["web_key"], variants.web)
     await store.put(keys["thumb_key"], variants.thumb)
 
-    version: int | None = None
-    async with ctx.conn.transaction():
-        row = await photos_sql.mark_ready(
-            ctx.conn,
-            photo_id,
-            **keys,
-            content_type=photo_pipeline.OUTPUT_CONTENT_TYPE,
-            width=variants.width,
-            height=variants.height,
-            size_bytes=len(variants.original),
-        )
-        if row is None:
-            return {"photo_id": photo_id, "outcome": "already_done"}
-        auto = await ctx.conn.fetchval("select moderation = 'auto' from events where id = $1", row["event_id"])
-        if row["moderation"] == "approved" or (row["moderation"] == "pending" and auto):
-            row, version = await photos_sql.enter_feed(ctx.conn, row)
+    media = ProcessedMedia(
+        **keys,
+        content_type=photo_pipeline.OUTPUT_CONTENT_TYPE,
+        width=variants.width,
+        height=variants.height,
+        size_bytes=len(variants.original),
+    )
+    applied = await PhotoModeration(ctx.conn).processed(photo_id, media)
+    if applied is None or not applied.changed:
+        return {"photo_id": photo_id, "outcome": "already_done"}
     await store.delete(upload_key)
+    version = applied.feed_version
     if version is not None:
         try:
-            await feed.photo_added(row["event_id"], dict(row), version)
+            await tell_feed(feed, applied)
         except Exception:
             # The photo is committed; the feed actor reloads from PostgreSQL when it sees a gap.
             log.exception("feed notification failed", extra={"photo_id": photo_id})
@@ -148,15 +144,11 @@ async def _process(
 
 async def _fail(ctx: JobContext, photo_id: int, store: LocalMediaStore, reason: str, upload_key: str | None) -> None:
     """pending -> failed, freeing the package slot in the same transaction; the bytes go too."""
-    async with ctx.conn.transaction():
-        row = await photos_sql.mark_failed(ctx.conn, photo_id, reason)
-        if row is not None and row["moderation"] != "rejected":
-            await photos_sql.release_slot(ctx.conn, row["event_id"])
+    applied = await PhotoModeration(ctx.conn).processing_failed(photo_id, reason)
+    failed = applied.photo if applied is not None and applied.changed else None
     if upload_key is None:
-        upload_key = await ctx.conn.fetchval(
-            "select u.media_key from photos p join photo_uploads u on u.id = p.upload_id where p.id = $1", photo_id
-        )
+        upload_key = await photos_sql.upload_key(ctx.conn, photo_id)
     if upload_key is not None:
         await store.delete(upload_key)
-        if row is not None:
-            await store.delete_prefix(variant_base(row["event_id"], photo_id, upload_key))
+        if failed is not None:
+            await store.delete_prefix(variant_base(failed["event_id"], photo_id, upload_key))

@@ -1,5 +1,5 @@
-"""Event photos: the package's photo slots, creation, the tenant's lists, moderation and the
-processing task's writes.
+"""Event photos: the package's photo slots, creation, the tenant's lists, and the writes of
+moderation and of the processing task (domain/moderation.py decides which, in what transaction).
 
 Two rules every writer here keeps:
 - Slots. `events.photo_count` counts photos holding a slot against the package's photo_limit: a
@@ -64,20 +64,25 @@ async def reserve_slot(conn: asyncpg.Connection, event_id: int, limit: int) -> i
     return count
 
 
+async def photo_limit(conn: asyncpg.Connection, event_id: int) -> int:
+    """The photo limit of the event's package (its tenant's package, as it is now)."""
+    with domain_errors():
+        return await conn.fetchval(
+            """
+            select p.photo_limit from events e
+            join tenants t on t.id = e.tenant_id
+            join packages p on p.id = t.package_id
+            where e.id = $1
+            """,
+            event_id,
+        )
+
+
 async def release_slot(conn: asyncpg.Connection, event_id: int) -> None:
     with domain_errors():
         await conn.execute(
             "update events set photo_count = greatest(photo_count - 1, 0) where id = $1", event_id
         )
-
-
-def in_feed(photo: asyncpg.Record) -> bool:
-    """Guests see it: approved by the tenant (or auto moderation) and processed."""
-    return photo["moderation"] == "approved" and photo["status"] == "ready"
-
-
-def holds_slot(photo: asyncpg.Record) -> bool:
-    return photo["status"] != "failed" and photo["moderation"] != "rejected"
 
 
 async def insert(conn: asyncpg.Connection, **fields: Any) -> asyncpg.Record:
@@ -173,6 +178,28 @@ async def for_processing(conn: asyncpg.Connection, photo_id: int) -> asyncpg.Rec
         """,
         photo_id,
     )
+
+
+async def lock_for_outcome(conn: asyncpg.Connection, photo_id: int) -> asyncpg.Record | None:
+    """The photo row, locked to the end of the transaction, with its event's moderation mode."""
+    with domain_errors():
+        return await conn.fetchrow(
+            """
+            select p.*, e.moderation as event_moderation
+            from photos p join events e on e.id = p.event_id
+            where p.id = $1
+            for update of p
+            """,
+            photo_id,
+        )
+
+
+async def upload_key(conn: asyncpg.Connection, photo_id: int) -> str | None:
+    """The media key of the photo's raw upload, while the upload row still exists."""
+    with domain_errors():
+        return await conn.fetchval(
+            "select u.media_key from photos p join photo_uploads u on u.id = p.upload_id where p.id = $1", photo_id
+        )
 
 
 async def mark_ready(conn: asyncpg.Connection, photo_id: int, **fields: Any) -> asyncpg.Record | None:

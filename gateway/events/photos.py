@@ -12,29 +12,29 @@ gateway dies before starting the Ray task, the job runner's sweep starts it.
 - `featured`: photos marked featured;
 - `unmoderated`: processed photos still waiting for a moderation decision (the review queue).
 
-Moderation answers the photo as it now is; repeating a decision is a no-op. Whatever makes a
-photo enter or leave the feed, or changes a photo in it, bumps the event's feed_version in the same
-transaction, and the feed actor is told after the commit (a failure to tell it is logged, never the
-request's failure: the actor reloads from PostgreSQL when it sees a version gap).
+Moderation is domain/moderation.py's (the transitions, and the service the image task calls
+too); the handlers here parse, call it and answer the photo as it now is. After its commit the feed
+actor is told (a failure to tell it is logged, never the request's failure: the actor reloads from
+PostgreSQL when it sees a version gap), and this gateway's media visibility cache drops the photo.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
 from typing import Any
 
 import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
-from actors.event_feed_client import FeedNotifier
-from domain.errors import Conflict, Invalid, NotFound
+from domain import events as event_rules
+from domain.errors import Conflict, Invalid
+from domain.moderation import Applied, PhotoModeration, tell_feed
 from domain.tenant_abilities import PHOTOS_MODERATE, PHOTOS_READ, PHOTOS_WRITE
 from gateway.events.devices import device_id
 from gateway.events.envelope import success
 from gateway.events.feed import feed_notifier_key
-from gateway.events.guards import TenantCaller, require_tenant
+from gateway.events.guards import require_tenant
 from gateway.events.guest_events import guest_event_or_404
 from gateway.events.pagination import page_body, page_of
 from gateway.events.photo_views import photo_public, photo_tenant
@@ -45,7 +45,6 @@ from gateway.kernel.validation import parse, path_id, read_body, validate
 from jobs import images
 from storage import jobs as jobs_sql
 from storage import photo_uploads as uploads_sql
-from storage import events as events_sql
 from storage import photos as photos_sql
 from storage import tasks as tasks_sql
 from storage.errors import domain_errors
@@ -69,17 +68,6 @@ def _invalid_upload() -> Invalid:
         code="invalid_upload",
         fields={"upload_id": ["The selected upload id is invalid."]},
     )
-
-
-def _notifier(request: web.Request) -> FeedNotifier:
-    return request.config_dict[feed_notifier_key]
-
-
-async def _tell_feed(call: Awaitable[None], photo_id: int) -> None:
-    try:
-        await call
-    except Exception:
-        log.exception("feed notification failed", extra={"photo_id": photo_id})
 
 
 # -- creation -------------------------------------------------------------------------------------
@@ -106,7 +94,7 @@ async def _check_task_and_emotion(conn: asyncpg.Connection, event: asyncpg.Recor
 async def _create(
     request: web.Request, event: asyncpg.Record, *, device: str | None, user_id: int | None
 ) -> asyncpg.Record:
-    if event["status"] == "archived":
+    if event["status"] == event_rules.ARCHIVED:
         raise event_not_open()
     body = await parse(request, PhotoCreate)
     settings = request.config_dict[settings_key]
@@ -195,60 +183,42 @@ async def tenant_list(request: web.Request) -> web.Response:
 # -- moderation -----------------------------------------------------------------------------------
 
 
-def _photo_failed() -> Conflict:
-    return Conflict("This photo could not be processed.", code="photo_failed")
+def _moderation(request: web.Request) -> PhotoModeration:
+    return PhotoModeration(request.config_dict[pool_key])
 
 
-async def _locked_photo(conn: asyncpg.Connection, caller: TenantCaller, photo_id: int) -> asyncpg.Record:
-    """The tenant's photo, row-locked to the end of the moderation's transaction; else 404."""
-    photo = await photos_sql.lock_tenant_photo(conn, caller.tenant_id, photo_id)
-    if photo is None:
-        raise NotFound()
-    return photo
+async def _tell_feed(request: web.Request, applied: Applied) -> None:
+    if applied.feed_version is None:
+        return  # the guests' view did not change: nothing to tell
+    try:
+        await tell_feed(request.config_dict[feed_notifier_key], applied)
+    except Exception:
+        log.exception("feed notification failed", extra={"photo_id": applied.photo["id"]})
+
+
+async def _answer(request: web.Request, applied: Applied) -> web.Response:
+    """After the commit: the feed actor is told, then the photo answered as it now is."""
+    await _tell_feed(request, applied)
+    return success({"data": photo_tenant(applied.photo, tenant_links(request))})
 
 
 async def approve(request: web.Request) -> web.Response:
     """POST /tenant/photos/{photo}/approve: into the feed now if processed, else once it is."""
     caller = await require_tenant(request, PHOTOS_MODERATE)
     photo_id = path_id(request, "photo")
-    version: int | None = None
-    async with request.config_dict[pool_key].acquire() as conn, conn.transaction():
-        photo = await _locked_photo(conn, caller, photo_id)
-        if photo["status"] == "failed":
-            raise _photo_failed()
-        row = photo
-        if photo["moderation"] != "approved":
-            if photo["moderation"] == "rejected":  # rejection freed its slot: take one again
-                event = await events_sql.get_for_tenant(conn, caller.tenant_id, photo["event_id"])
-                await photos_sql.reserve_slot(conn, event["id"], event["photo_limit"])
-            if photo["status"] == "ready":
-                row, version = await photos_sql.enter_feed(conn, photo)
-            else:
-                row = await photos_sql.set_moderation(conn, photo_id, "approved")
+    applied = await _moderation(request).approve(caller.tenant_id, photo_id)
+    # a cached refusal would keep hiding it here for the cache's TTL
     request.config_dict[media_visibility_key].forget(photo_id)
-    if version is not None:
-        await _tell_feed(_notifier(request).photo_added(row["event_id"], dict(row), version), photo_id)
-    return success({"data": photo_tenant(row, tenant_links(request))})
+    return await _answer(request, applied)
 
 
 async def reject(request: web.Request) -> web.Response:
     """POST /tenant/photos/{photo}/reject: out of the feed, and its package slot freed."""
     caller = await require_tenant(request, PHOTOS_MODERATE)
     photo_id = path_id(request, "photo")
-    version: int | None = None
-    async with request.config_dict[pool_key].acquire() as conn, conn.transaction():
-        photo = await _locked_photo(conn, caller, photo_id)
-        row = photo
-        if photo["moderation"] != "rejected":
-            if photos_sql.holds_slot(photo):
-                await photos_sql.release_slot(conn, photo["event_id"])
-            row = await photos_sql.set_moderation(conn, photo_id, "rejected")
-            if photos_sql.in_feed(photo):
-                version = await photos_sql.bump_feed_version(conn, photo["event_id"])
+    applied = await _moderation(request).reject(caller.tenant_id, photo_id)
     request.config_dict[media_visibility_key].forget(photo_id)  # this gateway stops serving it now
-    if version is not None:
-        await _tell_feed(_notifier(request).photo_removed(row["event_id"], photo_id, version), photo_id)
-    return success({"data": photo_tenant(row, tenant_links(request))})
+    return await _answer(request, applied)
 
 
 async def feature(request: web.Request) -> web.Response:
@@ -256,25 +226,6 @@ async def feature(request: web.Request) -> web.Response:
     caller = await require_tenant(request, PHOTOS_MODERATE)
     photo_id = path_id(request, "photo")
     body = validate(FeatureIn, await read_body(request))  # no body at all: featured
-    version: int | None = None
-    async with request.config_dict[pool_key].acquire() as conn, conn.transaction():
-        photo = await _locked_photo(conn, caller, photo_id)
-        if photo["status"] == "failed":
-            raise _photo_failed()
-        row = photo
-        if photo["is_featured"] != body.featured:
-            row = await photos_sql.set_featured(conn, photo_id, body.featured)
-            if photos_sql.in_feed(photo):
-                version = await photos_sql.bump_feed_version(conn, photo["event_id"])
-    if version is not None:
-        await _tell_feed(_notifier(request).photo_updated(row["event_id"], dict(row), version), photo_id)
-    return success({"data": photo_tenant(row, tenant_links(request))})
-
-
-def setup_routes(router: web.UrlDispatcher) -> None:
-    router.add_post("/events/{token}/photos", guest_create)
-    router.add_post("/tenant/events/{event}/photos", tenant_create)
-    router.add_get("/tenant/events/{event}/photos", tenant_list)
-    router.add_post("/tenant/photos/{photo}/approve", approve)
-    router.add_post("/tenant/photos/{photo}/reject", reject)
-    router.add_post("/tenant/photos/{photo}/feature", feature)
+    # featuring changes no media visibility: the cache entry stays
+    applied = await _moderation(request).feature(caller.tenant_id, photo_id, body.featured)
+    return await _answer(request, applied)

@@ -12,7 +12,7 @@ KINDS: dict[str, KindSpec] = {
     for spec in (
         # generic counters; the benchmarks and tests drive the runtime through it
         KindSpec("counters", CounterState, CounterPersistence),
-        # per-user daily API quota (000), leased by the gateways (gateway/api/quota.py)
+        # per-user daily API quota (000), leased by the gateways (gateway/pethealth/quota.py)
         KindSpec("quota", QuotaState, CounterPersistence),
         # per-event live feed and guest presence (001), polled through gateway/events/feed.py
         KindSpec("event_feed", EventFeedState, EventFeedPersistence),

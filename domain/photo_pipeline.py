@@ -114,7 +114,7 @@ def _scaled(im: Image.Image, longest: int) -> Image.Image:
 
 def normalized(data: bytes, *, max_pixels: int, formats: tuple[str, ...] = ALLOWED_FORMATS) -> Image.Image:
     """Decoded within the pixel limit, turned upright, sRGB, 8-bit RGB, no metadata left (avatars
-    use this too: gateway/api/avatar.py). Raises RejectedImage."""
+    use this too: gateway/accounts/avatar.py). Raises RejectedImage."""
     im = decode(data, max_pixels, formats)
     try:
         im = ImageOps.exif_transpose(im)

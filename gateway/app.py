@@ -1,32 +1,36 @@
-"""The application factory: one root app, a sub-app per /api mount, 002 at the root."""
+"""The composition root: the one place that knows every contract.
+
+`create_app` builds the root app (the one root middleware, probes, metrics, 002 and the pages at
+the root), the /api/v1 sub-app (001), and the /api sub-app that carries two documents, 000 and 003,
+under one envelope and 000's request log and usage limits. It may import every package; nothing
+but the entry points (gateway/ops, tests, loadtests) imports it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from aiohttp import web, web_response
+from aiohttp.typedefs import Middleware
 
-from gateway.api.app import create_api_app
-from gateway.api.resources import quota_ctx, request_log_ctx, runtime_settings_ctx
+from domain.settings import Settings
+from gateway import wiring
+from gateway.accounts.routes import setup_routes as setup_accounts_routes
+from gateway.events import envelope as events_envelope
+from gateway.events.routes import setup_fast_routes as setup_event_polls
+from gateway.events.routes import setup_routes as setup_events_routes
 from gateway.kernel import api_envelope
 from gateway.kernel.contracts import Contract
 from gateway.kernel.errors_render import error_renderer
-from gateway.events.app import create_events_app
-from gateway.events.routes import setup_fast_routes
-from gateway.events.upload_sweeper import upload_sweeper_ctx
-from gateway.events import envelope as events_envelope
-from gateway.events.feed import event_feeds_ctx
 from gateway.kernel.health import healthz, readyz
-from gateway.kernel.keys import contract_key, metrics_key, settings_key
-from gateway.kernel.metrics import Metrics, metrics_handler, metrics_port_ctx
+from gateway.kernel.metrics import Metrics, metrics_handler
 from gateway.kernel.middlewares import gateway_middleware
 from gateway.petcare import envelope as petcare_envelope
 from gateway.petcare.routes import setup_routes as setup_petcare_routes
-from gateway.web.media import setup_routes as setup_media_routes
-from gateway.web.pages import setup_routes as setup_web_routes
-from gateway.kernel.resources import actors_ctx, identity_ctx, jobs_ctx, postgres_ctx, ray_ctx, redis_ctx
-from domain.settings import Settings
-
+from gateway.pethealth.request_log import request_log_middleware
+from gateway.pethealth.routes import setup_routes as setup_pethealth_routes
+from gateway.pethealth.throttles import usage_limits_middleware
+from gateway.web.routes import setup_routes as setup_web_routes
 
 RouteHook = Callable[[Contract, web.Application], None]
 
@@ -52,6 +56,20 @@ def _hide_versions() -> None:
     web_response.SERVER_SOFTWARE = SERVER_HEADER
 
 
+def create_api_app(settings: Settings) -> web.Application:
+    """/api: 003's routes and 000's on one sub-app, in the union envelope."""
+    # outermost first: the log sees every answer (429s included); a throttled request costs no quota
+    middlewares: list[Middleware] = [request_log_middleware]
+    # The switches exist to price these features (loadtests quota_overhead) and for operators who
+    # enforce limits at the ingress; both default to on.
+    if settings.api_throttles_enabled or settings.api_quota_enabled:
+        middlewares.append(usage_limits_middleware(settings))
+    app = web.Application(middlewares=middlewares)
+    setup_accounts_routes(app.router)
+    setup_pethealth_routes(app.router)
+    return app
+
+
 def _api_domain_app(settings: Settings) -> web.Application:
     """003's subdomain mode: on the API_DOMAIN host the /api routes answer at the root.
 
@@ -71,7 +89,7 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
     """The whole gateway. `add_routes(contract, app)` runs on each contract's app before it is
     mounted (mounting freezes a router), for embedders and tests that add their own routes."""
     if not settings.database_url or not settings.redis_url:
-        raise ValueError("create_app needs resolved DATABASE_URL and REDIS_URL (see gateway.embedded)")
+        raise ValueError("create_app needs resolved DATABASE_URL and REDIS_URL (see gateway.ops.embedded)")
     _hide_versions()
     metrics = Metrics()
     app = web.Application(
@@ -79,26 +97,22 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
         # ids, metrics, authentication and envelopes in one layer (gateway/kernel/middlewares.py)
         middlewares=[gateway_middleware(metrics, error_renderer(ERROR_RENDERERS))],
     )
-    app[settings_key] = settings
-    app[metrics_key] = metrics
-    app[contract_key] = Contract.PETCARE
-    app.cleanup_ctx.extend([postgres_ctx, redis_ctx, identity_ctx, ray_ctx, actors_ctx, runtime_settings_ctx, quota_ctx, request_log_ctx, jobs_ctx, event_feeds_ctx, upload_sweeper_ctx])
+    wiring.install(app, settings, metrics)
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.cleanup_ctx.append(metrics_port_ctx)
     app.router.add_get("/metrics", metrics_handler)
     # /api/v1 before /api: sub-apps are matched in the order they were added.
     if settings.api_domain:
         app.add_domain(settings.api_domain, _api_domain_app(settings))
-    events_app, api_app = create_events_app(settings), create_api_app(settings)
+    events_app, api_app = web.Application(), create_api_app(settings)
+    setup_events_routes(events_app.router)
     if add_routes is not None:
         for contract, sub in ((Contract.EVENTS, events_app), (Contract.API, api_app), (Contract.PETCARE, app)):
             add_routes(contract, sub)
-    setup_fast_routes(app, "/api/v1")
+    setup_event_polls(app.router, "/api/v1")
     app.add_subapp("/api/v1", events_app)
     app.add_subapp("/api", api_app)
     setup_petcare_routes(app.router, settings.petcare_prefix)
     setup_web_routes(app.router)
-    setup_media_routes(app)
     return app

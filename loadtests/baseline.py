@@ -26,7 +26,7 @@ from aiohttp import web
 # Run as a script, this file's folder is on sys.path but the repository root is not.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.api.pet_views import pet_view, summary_view  # noqa: E402  (the same JSON shapes)
+from gateway.pethealth.pet_views import pet_view, summary_view  # noqa: E402  (the same JSON shapes)
 from storage import pets as pets_sql  # noqa: E402  (the same SQL)
 from storage.pool import init_connection  # noqa: E402  (same codecs: decoding is part of the work)
 

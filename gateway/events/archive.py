@@ -170,7 +170,3 @@ async def download_archive(request: web.Request) -> web.StreamResponse:
                 await response.write(piece)
     await response.write_eof()
     return response
-
-
-def setup_routes(router: web.UrlDispatcher) -> None:
-    router.add_get("/tenant/events/{event}/photos/archive", download_archive)

@@ -166,9 +166,3 @@ async def download_photo(request: web.Request) -> web.StreamResponse:
         await chunks.aclose()
     await response.write_eof()
     return response
-
-
-def setup_routes(router: web.UrlDispatcher) -> None:
-    router.add_get("/gallery/{token}", show_gallery)
-    router.add_get("/gallery/{token}/photos", gallery_photos)
-    router.add_get("/gallery/{token}/photos/{photo}/download", download_photo)

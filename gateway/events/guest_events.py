@@ -44,7 +44,3 @@ async def show_guest_event(request: web.Request) -> web.Response:
     device_id(request)
     row = await guest_event_row(request)
     return success({"data": event_guest(row)})
-
-
-def setup_routes(router: web.UrlDispatcher) -> None:
-    router.add_get("/events/{token}", show_guest_event)

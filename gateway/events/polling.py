@@ -262,9 +262,3 @@ async def event_photos(request: web.Request) -> web.Response:
         if ims is not None and not_modified_since(ims, view.latest_second):
             return not_modified(page.headers_304)
     return web.Response(body=page.body, headers=page.headers)
-
-
-def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
-    """On the root app with prefix /api/v1 (gateway/events/routes.py says why)."""
-    router.add_get(f"{prefix}/events/{{token}}/stats", event_stats)
-    router.add_get(f"{prefix}/events/{{token}}/photos", event_photos)

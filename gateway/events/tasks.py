@@ -272,18 +272,3 @@ async def guest_emotions(request: web.Request) -> web.Response:
     async with request.config_dict[pool_key].acquire() as conn:
         rows = await tasks_sql.emotions_for_tenant(conn, event["tenant_id"])
     return success({"data": [guest_emotion_view(r) for r in rows]})
-
-
-def setup_routes(router: web.UrlDispatcher) -> None:
-    router.add_get("/tenant/emotions", list_emotions)
-    router.add_post("/tenant/emotions", create_emotion)
-    router.add_delete("/tenant/emotions/{emotion}", delete_emotion)
-    router.add_get("/tenant/tasks", list_tasks)
-    router.add_post("/tenant/tasks", create_task)
-    router.add_put("/tenant/tasks/{task}", update_task)
-    router.add_delete("/tenant/tasks/{task}", delete_task)
-    router.add_post("/tenant/tasks/{task}/restore", restore_task)
-    router.add_get("/tenant/events/{event}/tasks", get_event_tasks)
-    router.add_put("/tenant/events/{event}/tasks", put_event_tasks)
-    router.add_get("/events/{token}/tasks", guest_tasks)
-    router.add_get("/events/{token}/emotions", guest_emotions)

@@ -26,7 +26,7 @@ from domain.errors import Forbidden, Unauthenticated
 from domain.passwords import prehash
 from domain.tenant_abilities import TENANT_ABILITIES
 from domain.tokens import sha256_hex
-from gateway.api.credentials import raw_field
+from gateway.accounts.credentials import raw_field
 from gateway.kernel.auth.guards import require_user
 from gateway.kernel.auth.limits import throttle_auth
 from gateway.events.envelope import success
@@ -180,11 +180,3 @@ async def exchange(request: web.Request) -> web.Response:
     if user is None or not user["is_active"]:
         raise Unauthenticated("The code is invalid, expired or already used.", code="invalid_code")
     return success({"data": await _sign_in(request, user["id"], payload["abilities"])})
-
-
-def setup_routes(router: web.UrlDispatcher) -> None:
-    router.add_post("/tenant-auth/login", login)
-    router.add_get("/tenant-auth/me", me)
-    router.add_post("/tenant-auth/logout", logout)
-    router.add_post("/tenant-auth/codes", create_code)
-    router.add_post("/tenant-auth/exchange", exchange)

@@ -129,13 +129,3 @@ async def archive_event(request: web.Request) -> web.Response:
     if row is None:
         raise NotFound("Event not found.")
     return success({"data": event_tenant(row)})
-
-
-def setup_routes(router: web.UrlDispatcher) -> None:
-    router.add_get("/tenant/events", list_events)
-    router.add_post("/tenant/events", create_event)
-    router.add_get("/tenant/events/{event}", show_event)
-    router.add_put("/tenant/events/{event}", update_event)
-    router.add_delete("/tenant/events/{event}", delete_event)
-    router.add_post("/tenant/events/{event}/publish", publish_event)
-    router.add_post("/tenant/events/{event}/archive", archive_event)

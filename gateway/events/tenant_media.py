@@ -54,8 +54,3 @@ async def serve(request: web.Request) -> web.StreamResponse:
         raise photo_gone()
     max_age = max(0, min(MAX_AGE_S, int(expires - now)))
     return web.FileResponse(target, headers={"Cache-Control": f"private, max-age={max_age}", **IMAGE_HEADERS})
-
-
-def setup_routes(router: web.UrlDispatcher) -> None:
-    router.add_get(PATH + "/{token}/{key:.+}", serve)
-

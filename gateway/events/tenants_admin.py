@@ -51,8 +51,3 @@ async def read_tenant(request: web.Request) -> web.Response:
     if row is None:
         raise NotFound()
     return success({"data": admin_tenant_view(row)})
-
-
-def setup_routes(router: web.UrlDispatcher) -> None:
-    router.add_get("/tenants", list_tenants)
-    router.add_get("/tenants/{tenant}", read_tenant)

@@ -205,9 +205,3 @@ async def receive_upload(request: web.Request) -> web.Response:
     data_out = {"upload_id": upload_id, "size": size, "content_type": declared, "width": checked.width,
                 "height": checked.height}
     return success({"data": data_out})
-
-
-def setup_routes(router: web.UrlDispatcher) -> None:
-    router.add_post("/events/{token}/photos/upload-url", guest_upload_url)
-    router.add_post("/tenant/events/{event}/photos/upload-url", tenant_upload_url)
-    router.add_put("/uploads/{upload_id}", receive_upload)

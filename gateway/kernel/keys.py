@@ -1,4 +1,8 @@
-"""Typed keys for everything shared through the application object."""
+"""Typed keys for everything the kernel shares through the application object.
+
+Which cleanup context sets each one, and in what order, is gateway/wiring.py's list. A key that
+only one contract reads lives in that contract (000's quota and request log, 001's feeds).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ import asyncpg
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from domain.system_settings import RuntimeSettings
+
 if TYPE_CHECKING:
     from actors.client import ShardClient
     from domain.accounts import Accounts
@@ -16,7 +22,6 @@ if TYPE_CHECKING:
     from gateway.kernel.auth.sessions import SessionStore
     from gateway.kernel.auth.token_cache import TokenCache
     from gateway.kernel.throttle import Throttles
-    from gateway.kernel.contracts import Contract
     from gateway.kernel.metrics import Metrics
     from domain.settings import Settings
     from jobs.runtime import JobRunner
@@ -31,7 +36,8 @@ token_cache_key = web.AppKey("token_cache", "TokenCache")
 sessions_key = web.AppKey("sessions", "SessionStore")
 accounts_key = web.AppKey("accounts", "Accounts")
 throttles_key = web.AppKey("throttles", "Throttles")
-contract_key = web.AppKey("contract", "Contract")
+# `roost settings set` values, re-read from the database every few seconds (domain/system_settings.py)
+runtime_settings_key = web.AppKey("runtime_settings", RuntimeSettings)
 
 # per-request storage
 request_id_key = web.RequestKey("request_id", str)

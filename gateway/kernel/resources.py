@@ -1,4 +1,8 @@
-"""Shared resources, each opened and closed by one cleanup context."""
+"""The kernel's resources, each opened and closed by one cleanup context.
+
+What each needs before it, and the one order they run in (with the contracts' contexts), is
+gateway/wiring.py's list.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from actors.kinds import KINDS
 from actors.runtime import connect_ray
 from domain.accounts import Accounts
 from domain.passwords import PasswordHashing
+from domain.system_settings import RuntimeSettings
 from gateway.kernel.auth.sessions import SessionStore
 from gateway.kernel.auth.token_cache import TokenCache
 from gateway.kernel.keys import (
@@ -21,6 +26,7 @@ from gateway.kernel.keys import (
     jobs_key,
     pool_key,
     redis_key,
+    runtime_settings_key,
     sessions_key,
     settings_key,
     throttles_key,
@@ -113,3 +119,13 @@ async def jobs_ctx(app: web.Application) -> AsyncIterator[None]:
     runner.start()
     yield
     await runner.stop()
+
+
+async def runtime_settings_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The runtime settings table (`roost settings set`), polled in the background. Needs
+    postgres_ctx before it; 000's quota and request log read it."""
+    runtime = RuntimeSettings(app[pool_key], poll_s=app[settings_key].runtime_settings_poll_s)
+    await runtime.start()
+    app[runtime_settings_key] = runtime
+    yield
+    await runtime.stop()

@@ -156,12 +156,3 @@ async def reset_password(request: web.Request) -> web.Response:
     view["access_token"] = accounts.issue_jwt(user)
     view["token_type"] = TOKEN_TYPE
     return success(view, "Password reset successfully")
-
-
-def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
-    router.add_post(prefix + "/user/create", create_user)
-    router.add_get(prefix + "/user/me", me)
-    router.add_post(prefix + "/user/update", update_user)
-    router.add_post(prefix + "/user/reset_password", reset_password)
-    router.add_post(prefix + "/auth/email/login", email_login)
-    router.add_post(prefix + "/auth/access_token", access_token)

@@ -72,7 +72,3 @@ async def google_login(request: web.Request) -> web.Response:
         "user": login_user_view(user, settings),
     }
     return success(data, "Google login successful")
-
-
-def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
-    router.add_post(prefix + "/auth/google/login", google_login)

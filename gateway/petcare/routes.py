@@ -1,4 +1,5 @@
-"""Routes of the pet care contract (002)."""
+"""Every URL of 002 (pet care). 002 lives at the root by default, so its routes go on the root
+router under PETCARE_PREFIX."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ from gateway.petcare import accounts, google_login
 
 
 def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
-    """002 lives at the root by default, so its routes go on the root router under `prefix`."""
-    accounts.setup_routes(router, prefix)
-    google_login.setup_routes(router, prefix)
+    router.add_post(prefix + "/user/create", accounts.create_user)
+    router.add_get(prefix + "/user/me", accounts.me)
+    router.add_post(prefix + "/user/update", accounts.update_user)
+    router.add_post(prefix + "/user/reset_password", accounts.reset_password)
+    router.add_post(prefix + "/auth/email/login", accounts.email_login)
+    router.add_post(prefix + "/auth/access_token", accounts.access_token)
+    router.add_post(prefix + "/auth/google/login", google_login.google_login)

@@ -1,7 +1,7 @@
 """`GET /developer`: the signed-in person's API tokens and sign-ins, server-rendered.
 
 The page lists, creates and revokes API tokens through the session-only JSON endpoints
-(gateway/api/api_tokens.py), so the rules live in one place; the page only renders. The tokens
+(gateway/pethealth/api_tokens.py), so the rules live in one place; the page only renders. The tokens
 sign-ins minted (003 login, OAuth, tenant login) are listed here too and revoked by plain form
 posts, as is "sign out everywhere"; both are session-only and carry the XSRF token (`_token`).
 """
@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from domain.errors import NotFound
 from gateway.kernel import api_envelope as envelope
-from gateway.api.api_tokens import AVAILABLE_PERMISSIONS, DEFAULT_PERMISSIONS, MANAGED_KINDS, token_view
+from gateway.pethealth.api_tokens import AVAILABLE_PERMISSIONS, DEFAULT_PERMISSIONS, MANAGED_KINDS, token_view
 from gateway.kernel.account_views import display_name
 from gateway.kernel.auth.guards import require_session
 from gateway.kernel.auth.identity import identity_of

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from gateway.api.gpt_sessions import BAD_SIGNATURE, NOT_CONFIGURED, ConnectorMisconfigured, signature_ok
+from domain.gpt_sessions import BAD_SIGNATURE, NOT_CONFIGURED, ConnectorMisconfigured, signature_ok
 from gateway.kernel.account_views import display_name
 from gateway.kernel.auth.identity import identity_of
 from gateway.kernel.auth.sessions import XSRF_COOKIE
@@ -70,7 +70,3 @@ async def gpt_connect_page(request: web.Request) -> web.Response:
     response = html_response(text, nonce=nonce)
     sessions.set_cookies(response, session)
     return response
-
-
-def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
-    router.add_get(prefix + PATH, gpt_connect_page)

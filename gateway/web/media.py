@@ -83,8 +83,3 @@ async def serve(request: web.Request) -> web.StreamResponse:
     if target is None:
         raise NotFound()
     return web.FileResponse(target, headers={"Cache-Control": AVATAR_CACHE_CONTROL, **IMAGE_HEADERS})
-
-
-def setup_routes(app: web.Application) -> None:
-    app[media_visibility_key] = VisibilityCache()
-    app.router.add_get("/storage/{path:.+}", serve)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from domain import system_settings
-from gateway.api.resources import runtime_settings_key
+from gateway.kernel.keys import runtime_settings_key
 from gateway.kernel.keys import pool_key
 
 

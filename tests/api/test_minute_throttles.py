@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from gateway.api.throttles import authenticated_limit, public_limit, write_limit
+from gateway.pethealth.throttles import authenticated_limit, public_limit, write_limit
 from tests.builders import bearer, make_token, make_user
 
 ERROR_KEYS = {"success", "status", "data", "message", "error", "errors", "code", "timestamp"}
@@ -53,7 +53,7 @@ async def test_authenticated_group_is_per_user(low):
 
 async def test_throttled_requests_cost_no_quota(low):
     from domain.errors import RateLimited
-    from gateway.api.quota import quota_key_app
+    from gateway.pethealth.quota import quota_key_app
     from tests.api.quota_helpers import runtime_setting
 
     async with runtime_setting(low.app, "api_daily_quota_regular", 3):

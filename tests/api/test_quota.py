@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import ray
 
 from actors.quota import quota_key
-from gateway.api.quota import quota_key_app
+from gateway.pethealth.quota import quota_key_app
 from gateway.kernel.keys import actors_key, pool_key
 from tests.api.quota_helpers import runtime_setting
 from tests.builders import bearer, make_token, make_user
@@ -158,8 +158,8 @@ async def test_killing_the_quota_shard_never_grants_more_than_the_limit(client):
 
 async def test_a_gateway_crash_strands_leased_units_but_never_over_grants(client):
     """A second DailyQuota is a second gateway: the first one's unspent lease is lost to it."""
-    from gateway.api.quota import DailyQuota
-    from gateway.api.resources import runtime_settings_key
+    from gateway.pethealth.quota import DailyQuota
+    from gateway.kernel.keys import runtime_settings_key
 
     async with runtime_setting(client.app, LIMIT, 20):
         user, token = await _user_token(client)

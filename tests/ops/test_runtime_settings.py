@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from gateway.api.resources import runtime_settings_key
+from gateway.kernel.keys import runtime_settings_key
 from tests.api.quota_helpers import set_setting
 from tests.builders import bearer, make_token, make_user
 from tests.ops.cli_runs import roost

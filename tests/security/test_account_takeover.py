@@ -19,9 +19,9 @@ import pytest
 from domain.tokens import new_secret, sha256_hex
 from aiohttp import FormData
 
-from gateway.api.gpt_bridge import TOKEN_ABILITIES as GPT_ABILITIES
-from gateway.api.gpt_bridge import TOKEN_KIND as GPT_KIND
-from gateway.api.gpt_bridge import TOKEN_NAME as GPT_NAME
+from gateway.pethealth.gpt_bridge import TOKEN_ABILITIES as GPT_ABILITIES
+from gateway.pethealth.gpt_bridge import TOKEN_KIND as GPT_KIND
+from gateway.pethealth.gpt_bridge import TOKEN_NAME as GPT_NAME
 from gateway.app import create_app
 from gateway.kernel.keys import accounts_key, pool_key, token_cache_key
 from storage import reset_tokens

@@ -15,7 +15,7 @@ from pydantic import ValidationInfo, field_validator
 
 from domain.errors import NotFound
 from gateway.kernel import api_envelope as envelope
-from gateway.api.health_common import HealthIn, day, open_pet, parse_date, parse_number, stamps
+from gateway.pethealth.health_common import HealthIn, day, open_pet, parse_date, parse_number, stamps
 from gateway.kernel.pagination import page_of, paginated
 from gateway.kernel.keys import settings_key
 from gateway.kernel.validation import parse
@@ -106,11 +106,3 @@ async def delete_weight(request: web.Request) -> web.Response:
         if not await records.delete(conn, KIND, access.pet["id"], rid):
             raise NotFound()
     return envelope.success(True, "Weight record deleted successfully.")
-
-
-def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/pets/{pet}/weights", list_weights)
-    app.router.add_post("/pets/{pet}/weights", create_weight)
-    app.router.add_get("/pets/{pet}/weights/{weight}", show_weight)
-    app.router.add_put("/pets/{pet}/weights/{weight}", update_weight)
-    app.router.add_delete("/pets/{pet}/weights/{weight}", delete_weight)

@@ -11,8 +11,8 @@ from pydantic import AfterValidator, BaseModel, Field
 from domain.email_change import EmailChanges, changes_email
 from domain.errors import Invalid, NotFound
 from domain.mailer import Mailer
-from gateway.api import avatar
-from gateway.api.credentials import (
+from gateway.accounts import avatar
+from gateway.accounts.credentials import (
     FORM_CONFIG,
     CurrentPasswordHash,
     Email,
@@ -131,11 +131,3 @@ async def public(request: web.Request) -> web.Response:
     async with request.config_dict[pool_key].acquire() as conn:
         user = await users_sql.get_or_404(conn, user_id)
     return success(public_view(user, request.config_dict[settings_key]), "Public profile")
-
-
-def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/user", show)
-    app.router.add_put("/user", update)
-    app.router.add_delete("/user", destroy)
-    app.router.add_post("/user/email/revert", revert_email)
-    app.router.add_get("/users/{id}/public", public)

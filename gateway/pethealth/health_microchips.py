@@ -14,7 +14,7 @@ from pydantic import StringConstraints, ValidationInfo, field_validator
 
 from domain.errors import NotFound
 from gateway.kernel import api_envelope as envelope
-from gateway.api.health_common import HealthIn, day, not_future, open_pet, parse_date, stamps
+from gateway.pethealth.health_common import HealthIn, day, not_future, open_pet, parse_date, stamps
 from gateway.kernel.pagination import page_of, paginated
 from gateway.kernel.keys import settings_key
 from gateway.kernel.validation import parse
@@ -96,11 +96,3 @@ async def delete_microchip(request: web.Request) -> web.Response:
         if not await records.delete(conn, KIND, access.pet["id"], rid):
             raise NotFound()
     return envelope.success(True, "Microchip record deleted successfully.")
-
-
-def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/pets/{pet}/microchips", list_microchips)
-    app.router.add_post("/pets/{pet}/microchips", create_microchip)
-    app.router.add_get("/pets/{pet}/microchips/{microchip}", show_microchip)
-    app.router.add_put("/pets/{pet}/microchips/{microchip}", update_microchip)
-    app.router.add_delete("/pets/{pet}/microchips/{microchip}", delete_microchip)

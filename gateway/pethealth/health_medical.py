@@ -11,7 +11,7 @@ from pydantic import StringConstraints, ValidationInfo, field_validator
 
 from domain.errors import NotFound
 from gateway.kernel import api_envelope as envelope
-from gateway.api.health_common import HealthIn, day, not_future, open_pet, parse_date, stamps
+from gateway.pethealth.health_common import HealthIn, day, not_future, open_pet, parse_date, stamps
 from gateway.kernel.pagination import page_of, paginated
 from gateway.kernel.keys import settings_key
 from gateway.kernel.validation import parse
@@ -98,11 +98,3 @@ async def delete_record(request: web.Request) -> web.Response:
         if not await records.delete(conn, KIND, access.pet["id"], rid):
             raise NotFound()
     return envelope.success(True, "Medical record deleted successfully.")
-
-
-def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/pets/{pet}/medical-records", list_records)
-    app.router.add_post("/pets/{pet}/medical-records", create_record)
-    app.router.add_get("/pets/{pet}/medical-records/{record}", show_record)
-    app.router.add_put("/pets/{pet}/medical-records/{record}", update_record)
-    app.router.add_delete("/pets/{pet}/medical-records/{record}", delete_record)

@@ -22,8 +22,8 @@ from pydantic import BaseModel, field_validator
 from domain.errors import BadRequest, Invalid, NotFound
 from domain.mailer import VERIFICATION_TTL_HOURS, Mailer
 from domain.tokens import new_secret, sha256_hex
-from gateway.api.browser import prefers_html, redirect
-from gateway.api.credentials import FORM_CONFIG, Email, raw_field
+from gateway.accounts.browser import prefers_html, redirect
+from gateway.accounts.credentials import FORM_CONFIG, Email, raw_field
 from gateway.kernel.api_envelope import success
 from gateway.kernel.account_views import display_name, user_view
 from gateway.kernel.auth.identity import identity_of
@@ -94,8 +94,3 @@ async def verify(request: web.Request) -> web.Response:
     if prefers_html(request):
         return redirect(f"{settings.frontend_url.rstrip('/')}/auth/verified")
     return success({"user": user_view(user, settings)}, "Email verified")
-
-
-def setup_routes(app: web.Application) -> None:
-    app.router.add_post("/auth/verify/send", send)
-    app.router.add_get("/auth/verify/{token}", verify)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -29,6 +30,7 @@ from domain.errors import RoostError
 from domain.inputs import scrub
 from domain.system_settings import RuntimeSettings
 from gateway.kernel.auth.identity import identity_of
+from gateway.kernel.keys import pool_key, runtime_settings_key
 from storage import counters as counters_sql
 from storage import request_logs as logs_sql
 from storage.request_logs import LogRow
@@ -140,6 +142,19 @@ def _status_of(exc: BaseException) -> int:
 
 
 request_log_key = web.AppKey("request_log", RequestLog)
+
+
+async def request_log_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The write-behind request log and the daily prune, on the ROOT app (one buffer per process
+    for the root and the API_DOMAIN app). Needs postgres_ctx and runtime_settings_ctx before it."""
+    writer = RequestLog(app[pool_key])
+    writer.start()
+    prune = DailyPrune(app[pool_key], app[runtime_settings_key])
+    prune.start()
+    app[request_log_key] = writer
+    yield
+    await prune.stop()
+    await writer.stop()
 
 
 @web.middleware

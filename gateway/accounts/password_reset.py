@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from domain.errors import Invalid
 from domain.mailer import RESET_TTL_MINUTES, Mailer
 from domain.tokens import new_secret, sha256_hex
-from gateway.api.credentials import (
+from gateway.accounts.credentials import (
     FORM_CONFIG,
     CurrentPasswordHash,
     Email,
@@ -126,9 +126,3 @@ async def change(request: web.Request) -> web.Response:
         request.config_dict, identity.user_id, keep_session_id=identity.session_id, keep_token_id=identity.token_id
     )
     return success(None, "Password changed successfully")
-
-
-def setup_routes(app: web.Application) -> None:
-    app.router.add_post("/auth/password/forgot", forgot)
-    app.router.add_post("/auth/password/reset", reset)
-    app.router.add_post("/auth/password/change", change)

@@ -1,4 +1,5 @@
-"""Root browser pages of the /api documents: 000's sign-in, sign-out and /developer.
+"""Every URL of the browser pages at the root: 000's sign-in, sign-out and /developer, the GPT
+connect page, and /storage (avatars and the event photos guests may see).
 
 Their errors use the /api envelope (gateway/kernel/contracts.py lists these paths as WEB).
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.web import gpt_connect
+from gateway.web import gpt_connect, media
 from gateway.web.developer import developer_page, revoke_sign_in, sign_out_everywhere
 from gateway.web.login import login, login_form, logout
 
@@ -19,4 +20,5 @@ def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
     router.add_get(prefix + "/developer", developer_page)
     router.add_post(prefix + "/developer/sign-ins/revoke", revoke_sign_in)
     router.add_post(prefix + "/developer/sign-out-everywhere", sign_out_everywhere)
-    gpt_connect.setup_routes(router, prefix)
+    router.add_get(prefix + gpt_connect.PATH, gpt_connect.gpt_connect_page)
+    router.add_get(prefix + "/storage/{path:.+}", media.serve)

@@ -17,8 +17,8 @@ from aiohttp import web
 from domain import pet_access
 from domain.errors import Forbidden, Invalid, NotFound
 from gateway.kernel import api_envelope as envelope
-from gateway.api.pet_models import PetCreate, PetStatusIn, PetUpdate
-from gateway.api.pet_views import pet_view, summary_view, type_view, viewer_permissions
+from gateway.pethealth.pet_models import PetCreate, PetStatusIn, PetUpdate
+from gateway.pethealth.pet_views import pet_view, summary_view, type_view, viewer_permissions
 from gateway.kernel.auth.guards import require_abilities
 from gateway.kernel.auth.identity import identity_of
 from gateway.kernel.keys import pool_key
@@ -152,15 +152,3 @@ async def delete_pet(request: web.Request) -> web.Response:
         if not await pets_sql.soft_delete(conn, access.pet["id"]):
             raise NotFound()
     return web.Response(status=204)
-
-
-def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/pet-types", pet_types)
-    app.router.add_get("/my-pets", my_pets)
-    app.router.add_get("/my-pets/sections", my_pets_sections)
-    app.router.add_post("/pets", create_pet)
-    # PATCH is deliberately absent (not part of 000's contract): the router answers 405
-    app.router.add_get("/pets/{pet}", show_pet)
-    app.router.add_put("/pets/{pet}", update_pet)
-    app.router.add_put("/pets/{pet}/status", update_status)
-    app.router.add_delete("/pets/{pet}", delete_pet)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, field_validator
 from domain.errors import BadRequest, Invalid
 from domain.oauth import GitHubOAuth, OAuthProvider, ProviderProfile, SocialAccounts
 from gateway.kernel import api_envelope as envelope, oauth_providers
-from gateway.api.oauth_state import OAuthStates, binding_nonce, invalid_state, sent_binding, set_binding_cookie
+from gateway.accounts.oauth_state import OAuthStates, binding_nonce, invalid_state, sent_binding, set_binding_cookie
 from gateway.kernel.account_views import user_view
 from gateway.kernel.auth.guards import require_user
 from gateway.kernel.auth.limits import throttle_auth
@@ -247,14 +247,3 @@ async def unlink(request: web.Request) -> web.Response:
         "providers": await social.linked_providers(identity.user_id),
     }
     return envelope.success(data, "Provider unlinked")
-
-
-def setup_routes(app: web.Application) -> None:
-    provider = "{provider:" + oauth_providers.PROVIDER_PATTERN + "}"
-    app.router.add_get(f"/auth/{provider}/redirect", redirect)
-    app.router.add_get(f"/auth/{provider}/callback", callback)
-    app.router.add_post("/auth/google/token", google_token)
-    app.router.add_post("/auth/github/token", github_token)
-    app.router.add_get(f"/auth/link/{provider}/redirect", link_redirect)
-    app.router.add_get(f"/auth/link/{provider}/callback", link_callback)
-    app.router.add_post("/auth/unlink", unlink)

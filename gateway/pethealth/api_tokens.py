@@ -197,12 +197,3 @@ async def revoke_token(request: web.Request) -> web.Response:
     if not await request.config_dict[accounts_key].revoke_token(identity.user_id, token_id):
         raise NotFound()
     return envelope.success({"revoked": True}, "API token revoked")
-
-
-def setup_routes(app: web.Application) -> None:
-    # 000's own profile endpoint lives here with the rest of 000's account surface.
-    app.router.add_get("/users/me", users_me)
-    app.router.add_get("/user/api-tokens", list_tokens)
-    app.router.add_post("/user/api-tokens", create_token)
-    app.router.add_put("/user/api-tokens/{token_id}", update_token)
-    app.router.add_delete("/user/api-tokens/{token_id}", revoke_token)

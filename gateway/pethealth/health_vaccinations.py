@@ -16,7 +16,7 @@ from pydantic import StringConstraints, ValidationInfo, field_validator, model_v
 
 from domain.errors import NotFound
 from gateway.kernel import api_envelope as envelope
-from gateway.api.health_common import (
+from gateway.pethealth.health_common import (
     HealthIn,
     day,
     invalid,
@@ -155,12 +155,3 @@ async def delete_vaccination(request: web.Request) -> web.Response:
         if not await records.delete(conn, KIND, access.pet["id"], rid):
             raise NotFound()
     return envelope.success(True, "Vaccination record deleted successfully.")
-
-
-def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/pets/{pet}/vaccinations", list_vaccinations)
-    app.router.add_post("/pets/{pet}/vaccinations", create_vaccination)
-    app.router.add_get("/pets/{pet}/vaccinations/{record}", show_vaccination)
-    app.router.add_put("/pets/{pet}/vaccinations/{record}", update_vaccination)
-    app.router.add_delete("/pets/{pet}/vaccinations/{record}", delete_vaccination)
-    app.router.add_post("/pets/{pet}/vaccinations/{record}/renew", renew_vaccination)

@@ -1,7 +1,7 @@
 """003's credential sign-in at /api: register, login, logout.
 
 The other account endpoints live beside this module (profile, avatar, password_reset,
-verification); `setup_routes` wires them all on the /api sub-application.
+verification); gateway/accounts/routes.py lists them all.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from pydantic import BaseModel, Field
 
 from domain.errors import Invalid, Unauthenticated
 from domain.tokens import looks_like_jwt, parse_pat
-from gateway.api import avatar, password_reset, profile, verification
-from gateway.api.browser import prefers_html, redirect
-from gateway.api.credentials import (
+from gateway.accounts.browser import prefers_html, redirect
+from gateway.accounts.credentials import (
     FORM_CONFIG,
     VALIDATION_FAILED,
     Email,
@@ -119,13 +118,3 @@ async def logout(request: web.Request) -> web.Response:
         response = success(None, "Logged out")
     response.del_cookie(API_TOKEN_COOKIE, path="/")
     return response
-
-
-def setup_routes(app: web.Application) -> None:
-    app.router.add_post("/auth/register", register)
-    app.router.add_post("/auth/login", login)
-    app.router.add_post("/auth/logout", logout)
-    profile.setup_routes(app)
-    avatar.setup_routes(app)
-    password_reset.setup_routes(app)
-    verification.setup_routes(app)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 from aiohttp import web
@@ -26,6 +26,7 @@ from actors.leases import LeaseClient
 from actors.quota import quota_key
 from domain.errors import RateLimited, RoostError, ServiceUnavailable
 from domain.system_settings import RuntimeSettings
+from gateway.kernel.keys import actors_key, runtime_settings_key
 
 log = logging.getLogger(__name__)
 
@@ -133,3 +134,11 @@ class DailyQuota:
 
 
 quota_key_app = web.AppKey("daily_quota", DailyQuota)
+
+
+async def quota_ctx(app: web.Application) -> AsyncIterator[None]:
+    """On the ROOT app, so the root and the API_DOMAIN app share one lease table per process; the
+    /api middleware finds it through `request.config_dict` and passes requests through when
+    absent. Needs runtime_settings_ctx and actors_ctx before it."""
+    app[quota_key_app] = DailyQuota(app[actors_key]["quota"], app[runtime_settings_key])
+    yield

@@ -24,10 +24,10 @@ from domain.errors import BadRequest, Invalid, Unauthenticated
 from domain.mailer import VERIFICATION_TTL_HOURS, Mailer
 from domain.passwords import prehash
 from domain.tokens import new_secret, parse_pat, sha256_hex
-from gateway.api.api_tokens import AVAILABLE_PERMISSIONS
-from gateway.api.credentials import FORM_CONFIG, Email
+from gateway.pethealth.api_tokens import AVAILABLE_PERMISSIONS
+from gateway.accounts.credentials import FORM_CONFIG, Email
 from gateway.kernel.api_envelope import success
-from gateway.api.gpt_sessions import BridgeState, connector_key_ok, require_setting, require_signature
+from domain.gpt_sessions import BridgeState, connector_key_ok, require_setting, require_signature
 from gateway.kernel.account_views import display_name, user_view
 from gateway.kernel.auth.guards import require_session
 from gateway.kernel.auth.identity import identity_of
@@ -254,11 +254,3 @@ async def revoke(request: web.Request) -> web.Response:
         ):
             await request.config_dict[accounts_key].revoke_token_hash(parsed.secret_hash)
     return success({"revoked": True}, "Token revoked.")
-
-
-def setup_routes(app: web.Application) -> None:
-    app.router.add_post("/gpt-auth/register", register)
-    app.router.add_post("/gpt-auth/telegram-link", telegram_link)
-    app.router.add_post("/gpt-auth/confirm", confirm)
-    app.router.add_post("/gpt-auth/exchange", exchange)
-    app.router.add_post("/gpt-auth/revoke", revoke)

@@ -177,7 +177,3 @@ async def upload(request: web.Request) -> web.Response:
     if previous != relative:
         await remove_stored(media_dir, user_id, previous)
     return success({"avatar_url": absolute_avatar(settings, relative)}, "Avatar uploaded")
-
-
-def setup_routes(app: web.Application) -> None:
-    app.router.add_post("/user/avatar", upload)

@@ -8,7 +8,7 @@
   ours are below (production values; other environments get five times as many, as 000 does for
   its groups: 60 -> 300).
 
-OPTIONS is never counted. The daily quota (gateway/api/quota.py) runs in the same middleware. A throttled request is a 429 in the /api envelope with `Retry-After`
+OPTIONS is never counted. The daily quota (gateway/pethealth/quota.py) runs in the same middleware. A throttled request is a 429 in the /api envelope with `Retry-After`
 and `X-RateLimit-*`; it is rejected before the daily quota looks at it, so it costs no quota.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from gateway.api.quota import quota_key_app
+from gateway.pethealth.quota import quota_key_app
 
 from gateway.kernel.auth.identity import identity_of
 from gateway.kernel.client_address import client_ip

@@ -1,0 +1,52 @@
+"""Every URL of 003 (accounts) on the /api mount: register/login, OAuth, verification, password
+reset, profile, avatar, ping.
+
+The composition root (gateway/app.py) mounts these and 000's (gateway/pethealth/routes.py) on one
+/api sub-application, 003's first (the order they were always registered in).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.accounts import avatar, oauth, password_reset, profile, register_login, verification
+from gateway.kernel import api_envelope
+from gateway.kernel.oauth_providers import PROVIDER_PATTERN
+
+# {provider} in a path: google or github, anything else is the router's 404
+PROVIDER = "{provider:" + PROVIDER_PATTERN + "}"
+
+
+async def ping(request: web.Request) -> web.Response:
+    """GET /api/ping, reachability for clients (no dependency checks; /readyz does those)."""
+    return api_envelope.success({"status": "ok"}, "OK")
+
+
+def setup_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/ping", ping)
+
+    router.add_post("/auth/register", register_login.register)
+    router.add_post("/auth/login", register_login.login)
+    router.add_post("/auth/logout", register_login.logout)
+
+    router.add_get("/user", profile.show)
+    router.add_put("/user", profile.update)
+    router.add_delete("/user", profile.destroy)
+    router.add_post("/user/email/revert", profile.revert_email)
+    router.add_get("/users/{id}/public", profile.public)
+    router.add_post("/user/avatar", avatar.upload)
+
+    router.add_post("/auth/password/forgot", password_reset.forgot)
+    router.add_post("/auth/password/reset", password_reset.reset)
+    router.add_post("/auth/password/change", password_reset.change)
+
+    router.add_post("/auth/verify/send", verification.send)
+    router.add_get("/auth/verify/{token}", verification.verify)
+
+    router.add_get(f"/auth/{PROVIDER}/redirect", oauth.redirect)
+    router.add_get(f"/auth/{PROVIDER}/callback", oauth.callback)
+    router.add_post("/auth/google/token", oauth.google_token)
+    router.add_post("/auth/github/token", oauth.github_token)
+    router.add_get(f"/auth/link/{PROVIDER}/redirect", oauth.link_redirect)
+    router.add_get(f"/auth/link/{PROVIDER}/callback", oauth.link_callback)
+    router.add_post("/auth/unlink", oauth.unlink)

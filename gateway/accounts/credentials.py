@@ -1,4 +1,5 @@
-"""How 003's account endpoints read emails and password hashes, and hand out sign-in tokens.
+"""How 003's account endpoints read password hashes and hand out sign-in tokens (the email and
+form types they share with 000 are gateway/kernel/fields.py's).
 
 003 clients send passwords as the SHA-256 hex of the password (`password_hash`); anything else
 in a password field (too long, not hex, not a string) is a 422 with the field named, never a 500.
@@ -6,12 +7,11 @@ in a password field (too long, not hex, not a string) is a 422 with the field na
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 import asyncpg
 from aiohttp import web
-from pydantic import AfterValidator, ConfigDict
+from pydantic import AfterValidator
 
 from domain.errors import Invalid
 from domain.passwords import normalize_hex
@@ -23,26 +23,6 @@ VALIDATION_FAILED = "Validation failed"
 # What 003's sign-in endpoints name the token they mint (Sanctum's createToken('auth_token')).
 LOGIN_TOKEN_NAME = "auth_token"
 LOGIN_TOKEN_KIND = "login"
-# Laravel's TrimStrings middleware trims every string input; 003's clients rely on it.
-FORM_CONFIG = ConfigDict(str_strip_whitespace=True)
-
-EMAIL_MAX = 255
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
-)
-
-
-def _email(value: str) -> str:
-    if not value:
-        raise ValueError("The email field is required.")
-    if len(value) > EMAIL_MAX:
-        raise ValueError(f"The email may not be greater than {EMAIL_MAX} characters.")
-    if not _EMAIL.match(value) or ".." in value:
-        raise ValueError("The email must be a valid email address.")
-    return value
-
-
 def _password_hex(field: str):
     def check(value: str) -> str:
         try:
@@ -53,7 +33,6 @@ def _password_hex(field: str):
     return AfterValidator(check)
 
 
-Email = Annotated[str, AfterValidator(_email)]
 PasswordHash = Annotated[str, _password_hex("password_hash")]
 CurrentPasswordHash = Annotated[str, _password_hex("current_password_hash")]
 
@@ -79,9 +58,3 @@ async def signed_in(request: web.Request, user: asyncpg.Record) -> dict[str, Any
         user["id"], name=LOGIN_TOKEN_NAME, kind=LOGIN_TOKEN_KIND
     )
     return {"user": user_view(user, request.config_dict[settings_key]), "token": issued.plain_text}
-
-
-def raw_field(body: Any, name: str) -> str | None:
-    """A string field of a body not yet validated (throttles key on the email before validation)."""
-    value = body.get(name) if isinstance(body, dict) else None
-    return value.strip() if isinstance(value, str) and len(value) <= EMAIL_MAX else None

@@ -14,15 +14,8 @@ from pydantic import BaseModel, Field
 from domain.errors import Invalid
 from domain.mailer import RESET_TTL_MINUTES, Mailer
 from domain.tokens import new_secret, sha256_hex
-from gateway.accounts.credentials import (
-    FORM_CONFIG,
-    CurrentPasswordHash,
-    Email,
-    PasswordHash,
-    raw_field,
-    require_confirmed,
-    signed_in,
-)
+from gateway.accounts.credentials import CurrentPasswordHash, PasswordHash, require_confirmed, signed_in
+from gateway.kernel.fields import FORM_CONFIG, Email, raw_field
 from gateway.kernel.api_envelope import success
 from gateway.kernel.account_views import display_name
 from gateway.kernel.auth.guards import PROFILE_WRITE, require_abilities

@@ -13,14 +13,13 @@ from domain.errors import Invalid, NotFound
 from domain.mailer import Mailer
 from gateway.accounts import avatar
 from gateway.accounts.credentials import (
-    FORM_CONFIG,
     CurrentPasswordHash,
-    Email,
     PasswordHash,
     require_confirmed,
     signed_in,
     with_message,
 )
+from gateway.kernel.fields import FORM_CONFIG, Email
 from gateway.kernel.api_envelope import success
 from gateway.kernel.account_views import display_name, public_view, user_view
 from gateway.kernel.auth.guards import PROFILE_WRITE, require_abilities, require_user

@@ -13,15 +13,13 @@ from domain.errors import Invalid, Unauthenticated
 from domain.tokens import looks_like_jwt, parse_pat
 from gateway.accounts.browser import prefers_html, redirect
 from gateway.accounts.credentials import (
-    FORM_CONFIG,
     VALIDATION_FAILED,
-    Email,
     PasswordHash,
-    raw_field,
     require_confirmed,
     signed_in,
     with_message,
 )
+from gateway.kernel.fields import FORM_CONFIG, Email, raw_field
 from gateway.kernel.api_envelope import success
 from gateway.kernel.auth.limits import throttle_auth, throttle_register
 from gateway.kernel.auth.middleware import API_TOKEN_COOKIE

@@ -23,7 +23,7 @@ from domain.errors import BadRequest, Invalid, NotFound
 from domain.mailer import VERIFICATION_TTL_HOURS, Mailer
 from domain.tokens import new_secret, sha256_hex
 from gateway.accounts.browser import prefers_html, redirect
-from gateway.accounts.credentials import FORM_CONFIG, Email, raw_field
+from gateway.kernel.fields import FORM_CONFIG, Email, raw_field
 from gateway.kernel.api_envelope import success
 from gateway.kernel.account_views import display_name, user_view
 from gateway.kernel.auth.identity import identity_of

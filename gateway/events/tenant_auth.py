@@ -26,13 +26,13 @@ from domain.errors import Forbidden, Unauthenticated
 from domain.passwords import prehash
 from domain.tenant_abilities import TENANT_ABILITIES
 from domain.tokens import sha256_hex
-from gateway.accounts.credentials import raw_field
+from gateway.kernel.fields import raw_field
 from gateway.kernel.auth.guards import require_user
 from gateway.kernel.auth.limits import throttle_auth
 from gateway.events.envelope import success
 from gateway.events.guards import require_tenant
 from gateway.kernel.keys import accounts_key, pool_key, redis_key, settings_key
-from gateway.petcare.account_models import LoginEmail, Password
+from gateway.kernel.fields import LoginEmail, Password
 from gateway.kernel.timeutil import iso_z, utc_now
 from gateway.kernel.validation import parse, read_body, validate
 from storage import tenants as tenants_sql

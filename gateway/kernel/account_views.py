@@ -1,8 +1,13 @@
-"""How /api shows a user: 003's profile (username, first/last name, absolute avatar) with 000's
-`name` alongside, so clients of either document find their fields."""
+"""How /api shows a user and a personal access token.
+
+A user: 003's profile (username, first/last name, absolute avatar) with 000's `name` alongside,
+so clients of either document find their fields; 002 and the pages reuse `display_name` and
+`absolute_avatar`. A token: 000's token management and the /developer page render the same one.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -58,3 +63,38 @@ def display_name(user: asyncpg.Record) -> str | None:
         return user["name"]
     parts = [p for p in (user["first_name"], user["last_name"]) if p]
     return " ".join(parts) or user["username"]
+
+
+# Largest unit first, as Carbon picks it (a month is 30 days here; "about" is all it promises).
+_UNITS = (
+    ("year", 365 * 86400),
+    ("month", 30 * 86400),
+    ("week", 7 * 86400),
+    ("day", 86400),
+    ("hour", 3600),
+    ("minute", 60),
+    ("second", 1),
+)
+
+
+def time_ago(moment: datetime | None, now: datetime | None = None) -> str | None:
+    """Carbon's diffForHumans wording: "3 minutes ago", "1 day ago"; None when never."""
+    if moment is None:
+        return None
+    now = now or datetime.now(UTC)
+    # at least a second: a use just now (or a clock a little ahead of ours) reads "1 second ago"
+    seconds = max(int((now - moment).total_seconds()), 1)
+    unit, size = next((u, s) for u, s in _UNITS if seconds >= s)
+    n = seconds // size
+    return f"{n} {unit}{'' if n == 1 else 's'} ago"
+
+
+def token_view(row: asyncpg.Record, now: datetime | None = None) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "abilities": list(row["abilities"] or []),
+        "created_at": iso_z(row["created_at"]),
+        "last_used_at": iso_z(row["last_used_at"]) if row["last_used_at"] else None,
+        "last_used_ago": time_ago(row["last_used_at"], now),
+    }

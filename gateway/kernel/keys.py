@@ -19,11 +19,11 @@ if TYPE_CHECKING:
     from domain.accounts import Accounts
     from domain.media_access import VisibilityCache
     from domain.media_store import LocalMediaStore
+    from domain.settings import Settings
     from gateway.kernel.auth.sessions import SessionStore
     from gateway.kernel.auth.token_cache import TokenCache
-    from gateway.kernel.throttle import Throttles
     from gateway.kernel.metrics import Metrics
-    from domain.settings import Settings
+    from gateway.kernel.throttle import Throttles
     from jobs.runtime import JobRunner
 
 settings_key = web.AppKey("settings", "Settings")

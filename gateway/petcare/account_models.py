@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, StringConstraints
 
-from domain.passwords import MAX_PLAIN_PASSWORD
+from gateway.kernel.fields import LoginEmail, Password
 
 # Deliberately loose (one @, a dot in the domain, no spaces): the mailbox is the real check, and a
 # stricter pattern refuses addresses that work.
@@ -40,12 +40,8 @@ def _blank_is_none(value: object) -> object:
 
 
 Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), AfterValidator(_email)]
-# Login emails are not format-checked: an address we would refuse simply matches no account.
-LoginEmail = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
 Picture = Annotated[str, StringConstraints(strip_whitespace=True, max_length=PICTURE_MAX), AfterValidator(_picture)]
-# Passwords are never stripped: spaces are characters of the password.
-Password = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PLAIN_PASSWORD)]
 
 
 class UserCreateIn(BaseModel):

@@ -24,8 +24,8 @@ from domain.errors import BadRequest, Invalid, Unauthenticated
 from domain.mailer import VERIFICATION_TTL_HOURS, Mailer
 from domain.passwords import prehash
 from domain.tokens import new_secret, parse_pat, sha256_hex
-from gateway.pethealth.api_tokens import AVAILABLE_PERMISSIONS
-from gateway.accounts.credentials import FORM_CONFIG, Email
+from domain.token_management import AVAILABLE_PERMISSIONS
+from gateway.kernel.fields import FORM_CONFIG, Email
 from gateway.kernel.api_envelope import success
 from domain.gpt_sessions import BridgeState, connector_key_ok, require_setting, require_signature
 from gateway.kernel.account_views import display_name, user_view

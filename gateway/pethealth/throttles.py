@@ -21,7 +21,7 @@ from gateway.pethealth.quota import quota_key_app
 
 from gateway.kernel.auth.identity import identity_of
 from gateway.kernel.client_address import client_ip
-from gateway.kernel.keys import settings_key, throttles_key
+from gateway.kernel.keys import throttles_key
 from domain.settings import Settings
 from gateway.kernel.throttle import Limit
 

@@ -1,0 +1,49 @@
+"""Request field types that more than one contract reads, so no contract imports another's.
+
+- `FORM_CONFIG`: Laravel's TrimStrings middleware trims every string input; the /api documents'
+  clients (000 and 003, both Laravel) rely on it.
+- `Email`: an email in a /api body, worded as Laravel's validator words it.
+- `LoginEmail`: the email of a sign-in (002, 001's tenant login): not format-checked, since an
+  address we would refuse simply matches no account.
+- `Password`: a plain password (002, 001's tenant login), never stripped: spaces are characters
+  of the password.
+- `raw_field`: a string field of a body not yet validated (throttles key on the email first).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, ConfigDict, StringConstraints
+
+from domain.passwords import MAX_PLAIN_PASSWORD
+
+FORM_CONFIG = ConfigDict(str_strip_whitespace=True)
+
+EMAIL_MAX = 255
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+)
+
+
+def _email(value: str) -> str:
+    if not value:
+        raise ValueError("The email field is required.")
+    if len(value) > EMAIL_MAX:
+        raise ValueError(f"The email may not be greater than {EMAIL_MAX} characters.")
+    if not _EMAIL.match(value) or ".." in value:
+        raise ValueError("The email must be a valid email address.")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+LoginEmail = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=EMAIL_MAX)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PLAIN_PASSWORD)]
+
+
+def raw_field(body: Any, name: str) -> str | None:
+    """A string field of a body not yet validated (throttles key on the email before validation)."""
+    value = body.get(name) if isinstance(body, dict) else None
+    return value.strip() if isinstance(value, str) and len(value) <= EMAIL_MAX else None

@@ -24,7 +24,7 @@ from gateway.kernel.auth.revocation import revoke_credentials
 from gateway.kernel.keys import accounts_key, pool_key, sessions_key
 from gateway.kernel.timeutil import iso_z
 from gateway.kernel.validation import parse
-from gateway.web import templates
+from gateway.web import render
 from gateway.web.responses import html_response, is_browser_form, new_nonce, redirect
 from storage import tokens as tokens_sql
 from storage import users as users_sql
@@ -76,7 +76,7 @@ async def developer_page(request: web.Request) -> web.Response:
     name = display_name(user)
     label = f"{name} ({user['email']})" if name and name != user["email"] else user["email"]
     nonce = new_nonce()
-    text = templates.developer_page(
+    text = render.developer_page(
         nonce=nonce,
         xsrf=session.xsrf,
         user_label=label,

@@ -17,7 +17,7 @@ from gateway.kernel.account_views import display_name
 from gateway.kernel.auth.identity import identity_of
 from gateway.kernel.auth.sessions import XSRF_COOKIE
 from gateway.kernel.keys import pool_key, sessions_key, settings_key
-from gateway.web import gpt_connect_templates as templates
+from gateway.web import render
 from gateway.web.responses import html_response, new_nonce
 from storage import users as users_sql
 
@@ -26,7 +26,7 @@ PATH = "/gpt-connect"
 
 def _error(title: str, message: str, status: int) -> web.Response:
     nonce = new_nonce()
-    return html_response(templates.error_page(nonce=nonce, title=title, message=message), nonce=nonce, status=status)
+    return html_response(render.gpt_error_page(nonce=nonce, title=title, message=message), nonce=nonce, status=status)
 
 
 async def gpt_connect_page(request: web.Request) -> web.Response:
@@ -50,7 +50,7 @@ async def gpt_connect_page(request: web.Request) -> web.Response:
     if session is None or user is None:
         # Back here after signing in: /login's `next` takes same-site paths only, which this is.
         next_url = f"{PATH}?{urlencode({'session_id': session_id, 'session_sig': session_sig})}"
-        text = templates.sign_in_page(
+        text = render.gpt_sign_in_page(
             nonce=nonce,
             session_id=session_id,
             session_sig=session_sig,
@@ -58,7 +58,7 @@ async def gpt_connect_page(request: web.Request) -> web.Response:
             xsrf=request.cookies.get(XSRF_COOKIE),
         )
         return html_response(text, nonce=nonce)
-    text = templates.consent_page(
+    text = render.gpt_consent_page(
         nonce=nonce,
         session_id=session_id,
         session_sig=session_sig,

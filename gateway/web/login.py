@@ -30,7 +30,7 @@ from gateway.kernel.auth.limits import throttle_auth
 from gateway.kernel.auth.sessions import XSRF_COOKIE
 from gateway.kernel.keys import accounts_key, sessions_key, settings_key
 from gateway.kernel.validation import clean_or_none, read_body, validate
-from gateway.web import templates
+from gateway.web import render
 from gateway.web.responses import html_response, is_browser_form, new_nonce, redirect, safe_next
 
 BAD_CREDENTIALS = "These credentials do not match our records."
@@ -47,7 +47,7 @@ class LoginIn(BaseModel):
 def _login_page(request: web.Request, next_url: str, *, email: str = "", error: str | None = None,
                 status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     nonce = new_nonce()
-    text = templates.login_page(
+    text = render.login_page(
         nonce=nonce, next_url=next_url, email=email, error=error, xsrf=clean_or_none(request.cookies.get(XSRF_COOKIE))
     )
     return html_response(text, nonce=nonce, status=status, headers=headers)

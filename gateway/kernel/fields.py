@@ -2,7 +2,8 @@
 
 - `FORM_CONFIG`: Laravel's TrimStrings middleware trims every string input; the /api documents'
   clients (000 and 003, both Laravel) rely on it.
-- `Email`: an email in a /api body, worded as Laravel's validator words it.
+- `Email`: an email in a /api body: the one email rule (domain/emails.py), its refusals worded as
+  Laravel's validator words them.
 - `LoginEmail`: the email of a sign-in (002, 001's tenant login): not format-checked, since an
   address we would refuse simply matches no account.
 - `Password`: a plain password (002, 001's tenant login), never stripped: spaces are characters
@@ -12,20 +13,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, ConfigDict, StringConstraints
 
+from domain.emails import EMAIL_MAX, is_email
 from domain.passwords import MAX_PLAIN_PASSWORD
 
 FORM_CONFIG = ConfigDict(str_strip_whitespace=True)
 
-EMAIL_MAX = 255
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
-)
 
 
 def _email(value: str) -> str:
@@ -33,7 +29,7 @@ def _email(value: str) -> str:
         raise ValueError("The email field is required.")
     if len(value) > EMAIL_MAX:
         raise ValueError(f"The email may not be greater than {EMAIL_MAX} characters.")
-    if not _EMAIL.match(value) or ".." in value:
+    if not is_email(value):
         raise ValueError("The email must be a valid email address.")
     return value
 

@@ -15,7 +15,7 @@ import click
 from domain.passwords import prehash
 from domain.tenants import create_tenant, slugify
 from gateway.ops.context import OpsContext, pass_ops
-from gateway.petcare.account_models import is_email
+from domain.emails import is_email
 from storage import packages as packages_sql
 from storage import tenants as tenants_sql
 

@@ -10,7 +10,7 @@ from domain import api_keys
 from domain.errors import Invalid
 from domain.passwords import prehash
 from gateway.ops.context import OpsContext, pass_ops
-from gateway.petcare.account_models import is_email
+from domain.emails import is_email
 
 
 @click.group(help="manage user accounts")

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, StringConstraints
 
+from domain.emails import EMAIL_MAX, is_email
 from gateway.kernel.fields import LoginEmail, Password
 
-# Deliberately loose (one @, a dot in the domain, no spaces): the mailbox is the real check, and a
-# stricter pattern refuses addresses that work.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # 002's names (users, pets, groups) are 1–50 characters.
 NAME_MAX = 50
 # users.avatar's column limit
 PICTURE_MAX = 2048
-
-
-def is_email(value: str) -> bool:
-    return bool(_EMAIL.fullmatch(value))
 
 
 def _email(value: str) -> str:
@@ -39,7 +32,8 @@ def _blank_is_none(value: object) -> object:
     return None if value == "" else value
 
 
-Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), AfterValidator(_email)]
+# the one email rule (domain/emails.py) in 002's wording
+Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=EMAIL_MAX), AfterValidator(_email)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
 Picture = Annotated[str, StringConstraints(strip_whitespace=True, max_length=PICTURE_MAX), AfterValidator(_picture)]
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from domain.emails import EMAIL_MAX
 from domain.tokens import sha256_hex
 from gateway.kernel.client_address import client_ip
 from gateway.kernel.keys import pool_key, settings_key, throttles_key
 from gateway.kernel.throttle import Limit
 from storage import users as users_sql
 
-# users.email's own bound: a longer value names no account, so it is not looked up
-EMAIL_MAX = 255
+# a value longer than EMAIL_MAX names no account, so it is not looked up
 
 
 def _looks_up(email: str) -> bool:

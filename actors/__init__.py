@@ -1,4 +1,8 @@
-"""Shard actors that own hot per-entity state, and the gateway-side client that reaches them."""
+"""Shard actors that own hot per-entity state, and the gateway-side client that reaches them.
+
+May import `domain` and `storage` (actors reload their state from the database); never `gateway`
+(tests/test_import_rules.py holds it): what an actor needs travels in its calls.
+"""
 
 import os
 

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 import click
 
+from domain.emails import is_email
 from domain.passwords import prehash
 from domain.tenants import create_tenant, slugify
 from gateway.ops.context import OpsContext, pass_ops
-from domain.emails import is_email
 from storage import packages as packages_sql
 from storage import tenants as tenants_sql
 

@@ -7,10 +7,10 @@ import sys
 import click
 
 from domain import api_keys
+from domain.emails import is_email
 from domain.errors import Invalid
 from domain.passwords import prehash
 from gateway.ops.context import OpsContext, pass_ops
-from domain.emails import is_email
 
 
 @click.group(help="manage user accounts")

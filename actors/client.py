@@ -14,7 +14,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import actors  # noqa: F401  (loopback flag before ray is imported)
 import ray
 
 from actors.shard_actor import ShardActor

@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-import actors  # noqa: F401  (loopback flag before ray is imported)
 import ray
 
 from actors.event_feed import feed_photo

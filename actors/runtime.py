@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import actors  # noqa: F401  (loopback flag before ray is imported)
 import ray
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,6 @@ import logging
 import os
 from typing import Any
 
-import actors  # noqa: F401  (loopback flag before ray is imported)
 import ray
 
 from actors.kinds import get_kind
@@ -73,7 +72,7 @@ class ShardActor:
                 try:
                     async with pool.acquire() as conn:
                         await self._persistence.save(conn, writes)
-                except Exception as exc:
+                except Exception:
                     log.exception("shard persist failed", extra={"kind": self._kind, "shard": self._shard})
                     self._state.forget({key for _, key, _ in ops})
                     err = ServiceUnavailable("State could not be saved; retry.", code="state_not_saved")

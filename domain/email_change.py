@@ -21,9 +21,8 @@ from domain.accounts import Accounts
 from domain.errors import Invalid
 from domain.mailer import VERIFICATION_TTL_HOURS, Mailer, Message
 from domain.tokens import new_secret, sha256_hex
-from storage import email_reverts
+from storage import email_reverts, verification_tokens
 from storage import users as users_sql
-from storage import verification_tokens
 
 # Long enough for someone back from a week away to notice the mail; short enough that an old
 # mailbox breach later does not hand out a way into the account.

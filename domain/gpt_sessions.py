@@ -19,8 +19,8 @@ import orjson
 import redis.asyncio as aioredis
 
 from domain.errors import BadRequest, RoostError, ServiceUnavailable, Unauthenticated
-from domain.tokens import sha256_hex
 from domain.settings import Settings
+from domain.tokens import sha256_hex
 
 log = logging.getLogger(__name__)
 

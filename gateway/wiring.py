@@ -24,8 +24,8 @@ from domain.media_store import event_media_store
 from domain.settings import Settings
 from gateway.events.feed import event_feeds_ctx
 from gateway.events.upload_sweeper import upload_sweeper_ctx
-from gateway.kernel.keys import media_store_key, media_visibility_key, metrics_key, settings_key
-from gateway.kernel.metrics import Metrics, metrics_port_ctx
+from gateway.kernel.keys import media_store_key, media_visibility_key, settings_key
+from gateway.kernel.metrics import Metrics, metrics_key, metrics_port_ctx
 from gateway.kernel.resources import (
     actors_ctx,
     identity_ctx,

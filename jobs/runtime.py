@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-import actors  # noqa: F401  (loopback flag before ray is imported)
 import asyncpg
 import ray
 

@@ -22,7 +22,6 @@ import random
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
-import actors  # noqa: F401  (loopback flag before ray is imported)
 import asyncpg
 import orjson
 import ray

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import asyncpg
 import orjson
-
 from aiohttp import web
 
 # Run as a script, this file's folder is on sys.path but the repository root is not.

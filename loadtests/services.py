@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
@@ -217,7 +218,8 @@ def roost_server(
         ACCESS_LOG="false",
     )
     env.update(extra_env or {})
-    argv = [*cores.server_prefix(), sys.executable, "-m", "gateway.ops.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    serve = ["-m", "gateway.ops.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    argv = [*cores.server_prefix(), sys.executable, *serve]
     return ServerProcess(name, argv, env, port, "/readyz", work_dir / f"{name}.log")
 
 

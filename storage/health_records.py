@@ -35,7 +35,9 @@ KINDS: dict[str, Kind] = {
         "administered_at desc, id desc",
     ),
     # MySQL (the reference) sorts nulls last on desc; say so explicitly for PostgreSQL
-    "microchips": Kind("microchips", ("chip_number", "issuer", "implanted_at"), "implanted_at desc nulls last, id desc"),
+    "microchips": Kind(
+        "microchips", ("chip_number", "issuer", "implanted_at"), "implanted_at desc nulls last, id desc"
+    ),
 }
 
 # unique constraint -> (field, message) a client sees

@@ -204,7 +204,9 @@ async def drop_override(conn: asyncpg.Connection, tenant_id: int, task_id: int) 
 
 
 async def delete_own_task(conn: asyncpg.Connection, tenant_id: int, task_id: int) -> bool:
-    deleted = await conn.fetchval("delete from tasks where id = $2 and tenant_id = $1 returning true", tenant_id, task_id)
+    deleted = await conn.fetchval(
+        "delete from tasks where id = $2 and tenant_id = $1 returning true", tenant_id, task_id
+    )
     return deleted is True
 
 

@@ -74,7 +74,9 @@ async def get_for_user(conn: asyncpg.Connection, user_id: int, token_id: int) ->
     )
 
 
-async def set_abilities(conn: asyncpg.Connection, user_id: int, token_id: int, abilities: list[str]) -> asyncpg.Record | None:
+async def set_abilities(
+    conn: asyncpg.Connection, user_id: int, token_id: int, abilities: list[str]
+) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """
         update personal_access_tokens set abilities = $3, updated_at = now()
@@ -95,7 +97,10 @@ async def delete(conn: asyncpg.Connection, user_id: int, token_id: int) -> str |
 
 
 async def delete_by_hash(conn: asyncpg.Connection, token_hash: str) -> bool:
-    return await conn.fetchval("delete from personal_access_tokens where token_hash = $1 returning true", token_hash) is True
+    deleted = await conn.fetchval(
+        "delete from personal_access_tokens where token_hash = $1 returning true", token_hash
+    )
+    return deleted is True
 
 
 async def delete_all_for_user(conn: asyncpg.Connection, user_id: int, *, keep_id: int | None = None) -> list[str]:

@@ -18,7 +18,6 @@ from domain.errors import BadRequest
 from domain.oauth.profile import ProviderProfile, clean_avatar, clean_text
 from domain.oauth.provider import OAuthProvider
 
-
 API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 # GitHub's token endpoint answers 200 with one of these when the credentials are the problem
 CLIENT_ERRORS = frozenset({"incorrect_client_credentials", "unverified_user_email", "application_suspended"})

@@ -12,7 +12,6 @@ from domain.errors import BadRequest
 from domain.oauth.profile import ProviderProfile, clean_avatar, clean_text
 from domain.oauth.provider import OAuthProvider
 
-
 # The issuers Google signs ID tokens as (both forms occur).
 GOOGLE_ISSUERS = frozenset({"accounts.google.com", "https://accounts.google.com"})
 

@@ -100,7 +100,9 @@ class OAuthProvider:
         if error in self.client_errors:
             # our configuration, not the person's code: worth an operator's attention
             log.error("%s rejected the OAuth client credentials (%s)", self.label, error)
-            raise BadRequest(f"{self.label} rejected this application's OAuth credentials.", code="oauth_client_rejected")
+            raise BadRequest(
+                f"{self.label} rejected this application's OAuth credentials.", code="oauth_client_rejected"
+            )
         if error == "redirect_uri_mismatch":
             raise BadRequest(
                 "The redirect_uri does not match the one used to obtain the code.", code="oauth_redirect_mismatch"

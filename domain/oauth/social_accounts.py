@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from domain.errors import Conflict, Forbidden, Invalid, BadRequest
+from domain.errors import BadRequest, Conflict, Forbidden, Invalid
 from domain.oauth.profile import ProviderProfile
 from storage import groups as groups_sql
 from storage import providers as providers_sql

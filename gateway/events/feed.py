@@ -36,9 +36,8 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from actors.event_feed_client import FeedNotifier
-
 from actors.client import ShardClient
+from actors.event_feed_client import FeedNotifier
 from actors.snapshots import Snapshot, SnapshotCache
 from domain.errors import ServiceUnavailable
 from gateway.events.guest_events import event_not_found

@@ -165,7 +165,8 @@ async def _select_from_database(feeds: EventFeeds, key: str, since: int | dateti
             limit=limit + 1,
         )
     chosen = rows[:limit]
-    return [photo_public(r, feeds.app_url) for r in chosen], len(rows) > limit, chosen[-1]["feed_seq"] if chosen else None
+    last_seq = chosen[-1]["feed_seq"] if chosen else None
+    return [photo_public(r, feeds.app_url) for r in chosen], len(rows) > limit, last_seq
 
 
 def _build_page(view: PhotosView, raw_since: str, limit: int, since: int | datetime | None,

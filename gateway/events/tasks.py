@@ -22,12 +22,12 @@ from domain.tenant_abilities import EVENTS_READ, EVENTS_WRITE
 from gateway.events.devices import device_id
 from gateway.events.envelope import success
 from gateway.events.guards import require_tenant
+from gateway.events.guest_events import guest_event_row
 from gateway.events.pagination import page_body, page_of
 from gateway.events.task_models import EmotionCreate, EventTasksIn, TaskCreate, TaskUpdate
 from gateway.kernel.keys import pool_key, settings_key
 from gateway.kernel.timeutil import iso_z
 from gateway.kernel.validation import parse, path_id
-from gateway.events.guest_events import guest_event_row
 from storage import events as events_sql
 from storage import tasks as tasks_sql
 
@@ -173,7 +173,9 @@ async def update_task(request: web.Request) -> web.Response:
         if row["tenant_id"] is None:
             fixed = sorted(set(fields) - _OVERRIDABLE)
             if fixed:
-                messages = {name: [f"The {name.replace('_', ' ')} of a global task cannot be changed."] for name in fixed}
+                messages = {
+                    name: [f"The {name.replace('_', ' ')} of a global task cannot be changed."] for name in fixed
+                }
                 raise Invalid(fields=messages)
             await tasks_sql.override_global_task(conn, caller.tenant_id, task_id, fields)
         else:

@@ -4,10 +4,11 @@ A tenant app holds a personal access token (kind 'tenant', name 'tenant-app') wi
 abilities. Login checks the password the way every contract does (Accounts.authenticate on the
 SHA-256 hex, here computed from the plain password the app sends) and is throttled per address
 and per account like the other logins. An account that administers no tenant gets the same 401
-`invalid_credentials` as a wrong password, so login never confirms a guessed password. To move a signed-in session to another device, the app asks
-for a one-time code (`/codes`) and the other device swaps it for a token of its own (`/exchange`).
-Codes live five minutes in Redis under the SHA-256 of the code; GETDEL consumes one atomically,
-so of two concurrent exchanges of the same code exactly one wins.
+`invalid_credentials` as a wrong password, so login never confirms a guessed password. To move a
+signed-in session to another device, the app asks for a one-time code (`/codes`) and the other
+device swaps it for a token of its own (`/exchange`). Codes live five minutes in Redis under the
+SHA-256 of the code; GETDEL consumes one atomically, so of two concurrent exchanges of the same
+code exactly one wins.
 """
 
 from __future__ import annotations
@@ -26,13 +27,12 @@ from domain.errors import Forbidden, Unauthenticated
 from domain.passwords import prehash
 from domain.tenant_abilities import TENANT_ABILITIES
 from domain.tokens import sha256_hex
-from gateway.kernel.fields import raw_field
-from gateway.kernel.auth.guards import require_user
-from gateway.kernel.auth.limits import throttle_auth
 from gateway.events.envelope import success
 from gateway.events.guards import require_tenant
+from gateway.kernel.auth.guards import require_user
+from gateway.kernel.auth.limits import throttle_auth
+from gateway.kernel.fields import LoginEmail, Password, raw_field
 from gateway.kernel.keys import accounts_key, pool_key, redis_key, settings_key
-from gateway.kernel.fields import LoginEmail, Password
 from gateway.kernel.timeutil import iso_z, utc_now
 from gateway.kernel.validation import parse, read_body, validate
 from storage import tenants as tenants_sql

@@ -38,8 +38,8 @@ from gateway.events.guest_limits import enforce_upload_limits
 from gateway.kernel.keys import media_store_key, pool_key, settings_key
 from gateway.kernel.timeutil import iso_z
 from gateway.kernel.validation import parse, path_id
-from storage import photo_uploads as uploads_sql
 from storage import events as events_sql
+from storage import photo_uploads as uploads_sql
 from storage import photos as photos_sql
 
 log = logging.getLogger(__name__)

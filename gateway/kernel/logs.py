@@ -7,8 +7,8 @@ import sys
 import time
 
 import orjson
-from aiohttp.abc import AbstractAccessLogger
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from gateway.kernel.client_address import client_ip
 from gateway.kernel.keys import request_id_key

@@ -23,14 +23,20 @@ from bisect import bisect_left
 from collections.abc import AsyncIterator, Iterator
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from gateway.kernel.contracts import contract_of
-from gateway.kernel.keys import metrics_key, settings_key
 from domain.settings import Settings
+from gateway.kernel.contracts import contract_of
+from gateway.kernel.keys import settings_key
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +65,13 @@ class RequestMetrics(Collector):
 
     def collect(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
         requests = CounterMetricFamily("http_requests", "HTTP requests answered", labels=LABELS)
-        duration = HistogramMetricFamily("http_request_duration_seconds", "Time to answer an HTTP request", labels=LABELS)
+        duration = HistogramMetricFamily(
+            "http_request_duration_seconds", "Time to answer an HTTP request", labels=LABELS
+        )
         for labels, series in list(self._series.items()):
             requests.add_metric(labels, series[0])
             cumulative, buckets = 0, []
-            for bound, count in zip((*map(str, BUCKETS), "+Inf"), series[2:]):
+            for bound, count in zip((*map(str, BUCKETS), "+Inf"), series[2:], strict=True):
                 cumulative += count
                 buckets.append((bound, cumulative))
             duration.add_metric(labels, buckets, series[1])
@@ -106,6 +114,10 @@ class Metrics:
     def _labels(request: web.Request, route: str, status: int) -> Labels:
         method = request.method if request.method in _METHODS else "OTHER"
         return (method, route, str(status), contract_of(request).value)
+
+
+# here rather than in gateway/kernel/keys.py: this module is its one reader and needs settings_key from there
+metrics_key = web.AppKey("metrics", Metrics)
 
 
 def _token_ok(request: web.Request, token: str | None) -> bool:

@@ -14,9 +14,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from domain.errors import MethodNotAllowed, RoostError, from_http_status
-from gateway.kernel.errors_render import ErrorRenderer
 from gateway.kernel.auth.identity import identity_key
 from gateway.kernel.auth.middleware import resolve as resolve_identity
+from gateway.kernel.errors_render import ErrorRenderer
 from gateway.kernel.keys import request_id_key
 from gateway.kernel.metrics import Metrics
 from gateway.kernel.throttle import add_ratelimit_headers, verdict_key

@@ -16,9 +16,8 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from domain.errors import RateLimited
-from gateway.kernel.client_address import client_ip
 
-__all__ = ["Limit", "Throttles", "Verdict", "add_ratelimit_headers", "client_ip", "verdict_key"]
+__all__ = ["Limit", "Throttles", "Verdict", "add_ratelimit_headers", "verdict_key"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,11 +37,13 @@ async def seed_busy_event(ctx: SetupContext) -> dict[str, Any]:
                 slug,
             )
             event_id = await conn.fetchval(
-                """insert into events (tenant_id, name, slug, status, guest_token, published_at, feed_version, photo_count)
+                """insert into events
+                       (tenant_id, name, slug, status, guest_token, published_at, feed_version, photo_count)
                    values ($1, 'Bench party', $2, 'published', $3, now(), $4, $5) returning id""",
                 tenant_id, slug, token, PHOTOS, PHOTOS,
             )
-            task_ids = [r["id"] for r in await conn.fetch("select id from tasks where tenant_id is null order by id limit $1", TASKS)]
+            task_rows = await conn.fetch("select id from tasks where tenant_id is null order by id limit $1", TASKS)
+            task_ids = [r["id"] for r in task_rows]
             await conn.execute(
                 """insert into photos (event_id, tenant_id, status, moderation, task_id, web_key, thumb_key,
                                        original_key, content_type, width, height, feed_seq, approved_at)

@@ -59,7 +59,8 @@ async def seed_user_with_pets(ctx: SetupContext) -> dict[str, Any]:
                         pet["id"], 4 + w / 10, today - timedelta(days=30 * w),
                     )
                 await conn.execute(
-                    "insert into vaccinations (pet_id, vaccine_name, administered_at, due_at) values ($1, 'Rabies', $2, $3)",
+                    "insert into vaccinations (pet_id, vaccine_name, administered_at, due_at)"
+                    " values ($1, 'Rabies', $2, $3)",
                     pet["id"], today - timedelta(days=300), today + timedelta(days=10 * i),
                 )
     finally:

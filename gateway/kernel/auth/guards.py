@@ -7,7 +7,6 @@ from aiohttp import web
 from domain.errors import Forbidden, Unauthenticated
 from gateway.kernel.auth.identity import Identity, identity_of
 
-
 # What a token needs to change the account itself (email, profile, avatar, password, deletion):
 # a token made for an integration must not be able to take the account over. Sessions and JWTs
 # stand for the whole account and pass; see the README's token table for which tokens carry it.

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from domain.mailer import VERIFICATION_TTL_HOURS, Mailer
 from domain.passwords import PasswordHashing
 from domain.tokens import issue_jwt, new_secret, sha256_hex
 from storage import groups as groups_sql
@@ -19,13 +20,20 @@ from storage import tokens as tokens_sql
 from storage import users as users_sql
 from storage import verification_tokens as verification_tokens_sql
 
-
 # Tokens a sign-in mints (003 login, register and reset; OAuth sign-in): they stand for the whole
 # account (`*`), so they expire after the login token TTL; other kinds carry the expiry their flow
 # chose (None: until revoked).
 SIGN_IN_KINDS = frozenset({"login", "oauth"})
 # Without a configured TTL (tests building Accounts by hand): a month, the setting's default.
 DEFAULT_LOGIN_TOKEN_TTL_S = 30 * 86400
+
+
+def display_name(user: asyncpg.Record) -> str | None:
+    """What a person is called: the name, else first and last name, else the username."""
+    if user["name"]:
+        return user["name"]
+    parts = [p for p in (user["first_name"], user["last_name"]) if p]
+    return " ".join(parts) or user["username"]
 
 
 class Revocations(Protocol):
@@ -108,6 +116,22 @@ class Accounts:
         """The active user with this email and password, else None. Unknown emails take as long."""
         async with self.pool.acquire() as conn:
             user = await users_sql.by_email(conn, email)
+        ok = await self.hashing.verify(user["password_hash"] if user else None, password_hex)
+        if not ok or user is None or not user["is_active"]:
+            return None
+        return user
+
+    async def authenticate_by_name(self, username: str, password_hex: str) -> asyncpg.Record | None:
+        """The active user with this name (or, when it holds an `@`, this email) and password, else
+        None. OAuth2 password-grant clients put whatever the person typed in `username`, often an
+        address; the reference matches names. Unknown names take as long as wrong passwords."""
+        if "@" in username:
+            user = await self.authenticate(username, password_hex)
+            if user is not None:
+                return user
+        async with self.pool.acquire() as conn:
+            user = await users_sql.by_name(conn, username)
+        # verify() costs the same for an unknown name, so timing does not reveal which names exist
         ok = await self.hashing.verify(user["password_hash"] if user else None, password_hex)
         if not ok or user is None or not user["is_active"]:
             return None
@@ -220,6 +244,19 @@ class Accounts:
         if user is not None:
             await self._revocations.user_changed(user["id"])
         return user
+
+    async def start_verification(self, user: asyncpg.Record, mailer: Mailer) -> int:
+        """A one-time verification token for the user (only its SHA-256 stored, expiring after
+        VERIFICATION_TTL_HOURS) and the mail that carries its link; returns the mail job's id.
+        The message names the token as its secret, so wherever it is written down (the log
+        mailer, the outbox) the link is redacted. Whether this user should get a mail at all is
+        the caller's rule (who asked, and for which address); a failure to queue the mail raises,
+        and the token row stays (harmless: it expires unused)."""
+        token = new_secret()
+        expires_at = datetime.now(UTC) + timedelta(hours=VERIFICATION_TTL_HOURS)
+        async with self.pool.acquire() as conn:
+            await verification_tokens_sql.create(conn, user["id"], sha256_hex(token), expires_at)
+        return await mailer.send_verification(user["email"], token, name=display_name(user))
 
     async def set_premium(self, email: str, premium: bool) -> asyncpg.Record | None:
         async with self.pool.acquire() as conn:

@@ -11,13 +11,13 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from domain.accounts import display_name
 from domain.errors import Invalid
 from domain.mailer import RESET_TTL_MINUTES, Mailer
 from domain.tokens import new_secret, sha256_hex
 from gateway.accounts.credentials import CurrentPasswordHash, PasswordHash, require_confirmed, signed_in
 from gateway.kernel.fields import FORM_CONFIG, Email, raw_field
 from gateway.kernel.api_envelope import success
-from gateway.kernel.account_views import display_name
 from gateway.kernel.auth.guards import PROFILE_WRITE, require_abilities
 from gateway.kernel.auth.limits import throttle_auth, throttle_mail
 from gateway.kernel.auth.revocation import revoke_credentials

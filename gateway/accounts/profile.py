@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, Field
 
+from domain.accounts import display_name
 from domain.email_change import EmailChanges, changes_email
 from domain.errors import Invalid, NotFound
 from domain.mailer import Mailer
@@ -21,7 +22,7 @@ from gateway.accounts.credentials import (
 )
 from gateway.kernel.fields import FORM_CONFIG, Email
 from gateway.kernel.api_envelope import success
-from gateway.kernel.account_views import display_name, public_view, user_view
+from gateway.kernel.account_views import public_view, user_view
 from gateway.kernel.auth.guards import PROFILE_WRITE, require_abilities, require_user
 from gateway.kernel.auth.limits import throttle_auth
 from gateway.kernel.auth.revocation import revoke_credentials

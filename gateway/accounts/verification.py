@@ -14,24 +14,21 @@ to accounts that still need it. Signed in and asking for its own address, the ca
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from aiohttp import web
 from pydantic import BaseModel, field_validator
 
 from domain.errors import BadRequest, Invalid, NotFound
-from domain.mailer import VERIFICATION_TTL_HOURS, Mailer
-from domain.tokens import new_secret, sha256_hex
+from domain.mailer import Mailer
+from domain.tokens import sha256_hex
 from gateway.accounts.browser import prefers_html, redirect
 from gateway.kernel.fields import FORM_CONFIG, Email, raw_field
 from gateway.kernel.api_envelope import success
-from gateway.kernel.account_views import display_name, user_view
+from gateway.kernel.account_views import user_view
 from gateway.kernel.auth.identity import identity_of
 from gateway.kernel.auth.limits import throttle_mail
 from gateway.kernel.keys import accounts_key, jobs_key, pool_key, settings_key
 from gateway.kernel.validation import read_body, validate
 from storage import users as users_sql
-from storage import verification_tokens
 
 TOKEN_MAX = 512  # ours are 40 characters
 SENT = "Verification email sent"
@@ -64,21 +61,18 @@ async def send(request: web.Request) -> web.Response:
             user = await users_sql.by_email(conn, data.email)
         else:
             user = await users_sql.get(conn, identity.user_id)
-        if user is None and own_address:
-            raise NotFound("User not found", code="user_not_found")  # signed in, account deleted since
-        if user is None or (user["email_verified_at"] is not None and not own_address):
-            # Someone else's address, or none: the same answer whether an account has it and
-            # whether it is verified, so the endpoint cannot tell which addresses are registered.
-            return success(None, SENT)
-        if own_address:
-            await throttle_mail(request, user["email"])
-        if user["email_verified_at"] is not None:
-            return success(None, "Email already verified")  # the caller's own account: no secret
-        token = new_secret()
-        expires_at = datetime.now(UTC) + timedelta(hours=VERIFICATION_TTL_HOURS)
-        await verification_tokens.create(conn, user["id"], sha256_hex(token), expires_at)
+    if user is None and own_address:
+        raise NotFound("User not found", code="user_not_found")  # signed in, account deleted since
+    if user is None or (user["email_verified_at"] is not None and not own_address):
+        # Someone else's address, or none: the same answer whether an account has it and
+        # whether it is verified, so the endpoint cannot tell which addresses are registered.
+        return success(None, SENT)
+    if own_address:
+        await throttle_mail(request, user["email"])
+    if user["email_verified_at"] is not None:
+        return success(None, "Email already verified")  # the caller's own account: no secret
     mailer = Mailer.from_settings(request.config_dict[settings_key], request.config_dict[jobs_key])
-    await mailer.send_verification(user["email"], token, name=display_name(user))
+    await request.config_dict[accounts_key].start_verification(user, mailer)
     return success(None, SENT)
 
 

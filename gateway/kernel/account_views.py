@@ -1,7 +1,7 @@
 """How /api shows a user and a personal access token.
 
-A user: 003's profile (username, first/last name, absolute avatar) with 000's `name` alongside,
-so clients of either document find their fields; 002 and the pages reuse `display_name` and
+A user: 003's profile (username, first/last name, absolute avatar) with 000's `name` alongside
+(`domain.accounts.display_name`), so clients of either document find their fields; 002 reuses
 `absolute_avatar`. A token: 000's token management and the /developer page render the same one.
 """
 
@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 
+from domain.accounts import display_name
 from domain.settings import Settings
 from gateway.kernel.timeutil import iso_z
 
@@ -56,13 +57,6 @@ def public_view(user: asyncpg.Record, settings: Settings) -> dict[str, Any]:
         "avatar": absolute_avatar(settings, user["avatar"]),
         "created_at": iso_z(user["created_at"]),
     }
-
-
-def display_name(user: asyncpg.Record) -> str | None:
-    if user["name"]:
-        return user["name"]
-    parts = [p for p in (user["first_name"], user["last_name"]) if p]
-    return " ".join(parts) or user["username"]
 
 
 # Largest unit first, as Carbon picks it (a month is 30 days here; "about" is all it promises).

@@ -12,10 +12,9 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from domain.accounts import Accounts
+from domain.accounts import Accounts, display_name
 from domain.errors import BadRequest, Invalid, Unauthenticated
 from domain.passwords import prehash
-from gateway.kernel.account_views import display_name
 from gateway.kernel.auth.limits import throttle_auth, throttle_register
 from gateway.kernel.auth.revocation import revoke_credentials
 from gateway.kernel.json_io import json_response
@@ -48,22 +47,6 @@ async def _load(accounts: Accounts, user_id: int) -> tuple[asyncpg.Record, int |
 async def _profile(request: web.Request, user_id: int) -> tuple[asyncpg.Record, dict[str, Any]]:
     user, group_id = await _load(request.config_dict[accounts_key], user_id)
     return user, user_view(user, group_id, request.config_dict[settings_key])
-
-
-async def _authenticate_username(accounts: Accounts, username: str, password_hex: str) -> asyncpg.Record | None:
-    """The OAuth2 form's `username`: the reference matches the user's name; an email works too
-    (OAuth2 client libraries put whatever the person typed there, often an address)."""
-    if "@" in username:
-        user = await accounts.authenticate(username, password_hex)
-        if user is not None:
-            return user
-    async with accounts.pool.acquire() as conn:
-        user = await users_sql.by_name(conn, username)
-    # verify() costs the same for an unknown name, so timing does not reveal which names exist
-    ok = await accounts.hashing.verify(user["password_hash"] if user else None, password_hex)
-    if not ok or user is None or not user["is_active"]:
-        return None
-    return user
 
 
 async def create_user(request: web.Request) -> web.Response:
@@ -104,7 +87,7 @@ async def access_token(request: web.Request) -> web.Response:
     form = await parse(request, AccessTokenForm)
     await throttle_auth(request, form.username)
     accounts = request.config_dict[accounts_key]
-    user = await _authenticate_username(accounts, form.username, prehash(form.password))
+    user = await accounts.authenticate_by_name(form.username, prehash(form.password))
     if user is None:
         raise Unauthenticated("Incorrect username or password", code="invalid_credentials")
     # OAuth2 token responses are bare JSON (RFC 6749 §5.1), not the envelope; the reference adds `message`.

@@ -6,8 +6,9 @@ from typing import Any
 
 import asyncpg
 
-from gateway.kernel.account_views import absolute_avatar, display_name
+from domain.accounts import display_name
 from domain.settings import Settings
+from gateway.kernel.account_views import absolute_avatar
 from gateway.kernel.timeutil import iso_z
 
 

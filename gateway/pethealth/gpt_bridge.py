@@ -13,7 +13,6 @@ and a user id, never a token.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,14 +20,14 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from domain.errors import BadRequest, Invalid, Unauthenticated
-from domain.mailer import VERIFICATION_TTL_HOURS, Mailer
+from domain.mailer import Mailer
 from domain.passwords import prehash
-from domain.tokens import new_secret, parse_pat, sha256_hex
+from domain.tokens import parse_pat
 from domain.token_management import AVAILABLE_PERMISSIONS
 from gateway.kernel.fields import FORM_CONFIG, Email
 from gateway.kernel.api_envelope import success
 from domain.gpt_sessions import BridgeState, connector_key_ok, require_setting, require_signature
-from gateway.kernel.account_views import display_name, user_view
+from gateway.kernel.account_views import user_view
 from gateway.kernel.auth.guards import require_session
 from gateway.kernel.auth.identity import identity_of
 from gateway.kernel.auth.limits import throttle_auth, throttle_register
@@ -36,7 +35,6 @@ from gateway.kernel.keys import accounts_key, jobs_key, pool_key, redis_key, ses
 from gateway.kernel.validation import read_body, validate
 from storage import tokens as tokens_sql
 from storage import users as users_sql
-from storage import verification_tokens
 
 log = logging.getLogger(__name__)
 
@@ -125,16 +123,13 @@ def _validate_registration(body: Any) -> GptRegisterIn:
 
 
 async def _send_verification(request: web.Request, user: Any) -> bool:
-    """The same verification mail as POST /api/auth/verify/send; False if it could not be queued."""
-    token = new_secret()
-    expires_at = datetime.now(UTC) + timedelta(hours=VERIFICATION_TTL_HOURS)
-    async with request.config_dict[pool_key].acquire() as conn:
-        await verification_tokens.create(conn, user["id"], sha256_hex(token), expires_at)
+    """The same verification (token and mail) as POST /api/auth/verify/send; False if it could not
+    be started (its token stored or its mail queued)."""
     mailer = Mailer.from_settings(request.config_dict[settings_key], request.config_dict[jobs_key])
     try:
-        await mailer.send_verification(user["email"], token, name=display_name(user))
+        await request.config_dict[accounts_key].start_verification(user, mailer)
     except Exception:  # the account exists either way; the person can ask for the mail again
-        log.exception("GPT registration: verification mail could not be queued", extra={"user_id": user["id"]})
+        log.exception("GPT registration: verification could not be started", extra={"user_id": user["id"]})
         return False
     return True
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aiohttp import web
-
 from pydantic import BaseModel, Field
 
+from domain.accounts import display_name
 from domain.errors import NotFound
-from gateway.kernel import api_envelope as envelope
 from domain.token_management import AVAILABLE_PERMISSIONS, DEFAULT_PERMISSIONS, MANAGED_KINDS
-from gateway.kernel.account_views import display_name, token_view
+from gateway.kernel import api_envelope as envelope
+from gateway.kernel.account_views import token_view
 from gateway.kernel.auth.guards import require_session
 from gateway.kernel.auth.identity import identity_of
 from gateway.kernel.auth.revocation import revoke_credentials

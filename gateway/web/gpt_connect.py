@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from domain.accounts import display_name
 from domain.gpt_sessions import BAD_SIGNATURE, NOT_CONFIGURED, ConnectorMisconfigured, signature_ok
-from gateway.kernel.account_views import display_name
 from gateway.kernel.auth.identity import identity_of
 from gateway.kernel.auth.sessions import XSRF_COOKIE
 from gateway.kernel.keys import pool_key, sessions_key, settings_key

@@ -1,5 +1,6 @@
 """What every 000 health-record route shares: who may read or write, the pet-type gate, input
 rules that Laravel's validator applies (empty strings are null, dates, numbers) and record dates.
+The rules themselves (roles, the pet-type gate) are domain/pet_access.py's.
 
 Order of checks, as the reference runs them: authentication and the token's ability (route
 middleware), the pet (404, deleted pets included), the record id's shape (404), the pet policy
@@ -27,24 +28,7 @@ from gateway.kernel.keys import pool_key
 
 # A token may read health records with the generic `read` or the domain-scoped `health:read`.
 READ_ABILITIES = ("read", "health:read")
-_FLAGS: dict[str, str] = {
-    "weights": "has_weights",
-    "medical_records": "has_medical_records",
-    "vaccinations": "has_vaccinations",
-    "microchips": "has_microchips",
-}
 INVALID = "The given data was invalid."
-
-
-def ensure_feature(pet: asyncpg.Record, kind: RecordKind) -> None:
-    """The pet-type gate: 422 with the reference's machine-readable `error_code`."""
-    if not pet[_FLAGS[kind]]:
-        raise Invalid(
-            INVALID,
-            code="feature_not_available_for_pet_type",
-            fields={"pet_type": ["Feature not available for this pet type"]},
-            extra={"error_code": "FEATURE_NOT_AVAILABLE_FOR_PET_TYPE"},
-        )
 
 
 @asynccontextmanager
@@ -76,7 +60,7 @@ async def open_pet(
             access.require_records(kind)
         else:
             access.require_edit()
-        ensure_feature(access.pet, kind)
+        access.require_feature(kind)
         yield conn, access, rid
 
 

@@ -20,6 +20,7 @@ from gateway.accounts.oauth_state import OAuthStates, binding_nonce, invalid_sta
 from gateway.kernel.account_views import user_view
 from gateway.kernel.auth.guards import require_user
 from gateway.kernel.auth.limits import throttle_auth
+from gateway.kernel.fields import BlankIsAbsent
 from gateway.kernel.auth.middleware import API_TOKEN_COOKIE
 from gateway.kernel.auth.revocation import revoke_credentials
 from gateway.kernel.keys import accounts_key, pool_key, redis_key, settings_key
@@ -34,16 +35,10 @@ MAX_CREDENTIAL_CHARS = 8192
 _PROVIDER_ERROR = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
-class _ExchangeIn(BaseModel):
-    redirect_uri: str | None = Field(default=None, max_length=2048)
+class _ExchangeIn(BlankIsAbsent):
+    """Laravel's required_without treats an empty string as absent."""
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _blank_is_absent(cls, value: object) -> object:
-        # Laravel's required_without treats an empty string as absent
-        if isinstance(value, str):
-            return value.strip() or None
-        return value
+    redirect_uri: str | None = Field(default=None, max_length=2048)
 
 
 class GoogleTokenIn(_ExchangeIn):

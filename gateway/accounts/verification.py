@@ -15,13 +15,11 @@ to accounts that still need it. Signed in and asking for its own address, the ca
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import BaseModel, field_validator
-
 from domain.errors import BadRequest, Invalid, NotFound
 from domain.mailer import Mailer
 from domain.tokens import sha256_hex
 from gateway.accounts.browser import prefers_html, redirect
-from gateway.kernel.fields import FORM_CONFIG, Email, raw_field
+from gateway.kernel.fields import FORM_CONFIG, BlankIsAbsent, Email, raw_field
 from gateway.kernel.api_envelope import success
 from gateway.kernel.account_views import user_view
 from gateway.kernel.auth.identity import identity_of
@@ -34,16 +32,12 @@ TOKEN_MAX = 512  # ours are 40 characters
 SENT = "Verification email sent"
 
 
-class VerifySendIn(BaseModel):
+class VerifySendIn(BlankIsAbsent):
+    """An empty `email` means "not given": the signed-in caller's own address."""
+
     model_config = FORM_CONFIG
 
     email: Email | None = None
-
-    @field_validator("email", mode="before")
-    @classmethod
-    def _blank_is_absent(cls, value: object) -> object:
-        # Laravel's ConvertEmptyStringsToNull: an empty field means "not given" (use the caller)
-        return None if isinstance(value, str) and not value.strip() else value
 
 
 async def send(request: web.Request) -> web.Response:

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, field_validator
 
+from gateway.kernel.fields import blank_is_none
+
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # bigint's range: a larger id names nothing and must fail validation, not overflow in the database
 MAX_ID = 2**63 - 1
@@ -25,14 +27,10 @@ def _slug(value: str) -> str:
     return value
 
 
-def _blank_is_none(value: object) -> object:
-    return None if isinstance(value, str) and not value.strip() else value
-
-
 Slug = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_slug)]
 EmotionName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Emoji = Annotated[
-    Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] | None, BeforeValidator(_blank_is_none)
+    Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] | None, BeforeValidator(blank_is_none)
 ]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None

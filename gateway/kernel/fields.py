@@ -9,13 +9,16 @@
 - `Password`: a plain password (002, 001's tenant login), never stripped: spaces are characters
   of the password.
 - `raw_field`: a string field of a body not yet validated (throttles key on the email first).
+- `blank_is_none` / `BlankIsAbsent`: an empty or all-blank string field is a field not given
+  (Laravel's ConvertEmptyStringsToNull; HTML forms send an unset field as ""), for one field
+  (`BeforeValidator(blank_is_none)`) or every field of a model (subclass `BlankIsAbsent`).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator
 
 from domain.emails import EMAIL_MAX, is_email
 from domain.passwords import MAX_PLAIN_PASSWORD
@@ -43,3 +46,20 @@ def raw_field(body: Any, name: str) -> str | None:
     """A string field of a body not yet validated (throttles key on the email before validation)."""
     value = body.get(name) if isinstance(body, dict) else None
     return value.strip() if isinstance(value, str) and len(value) <= EMAIL_MAX else None
+
+
+def blank_is_none(value: object) -> object:
+    """A string field stripped, and None when nothing is left; any other value as it came."""
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
+class BlankIsAbsent(BaseModel):
+    """Base of models whose blank string fields count as not given (so `required_without`-style
+    rules and defaults apply to them as to a missing field)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_absent(cls, value: object) -> object:
+        return blank_is_none(value)

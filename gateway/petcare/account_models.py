@@ -27,8 +27,10 @@ def _picture(value: str) -> str:
     return value
 
 
-def _blank_is_none(value: object) -> object:
-    # HTML and OAuth2 client forms send an unset optional field as an empty string.
+def _empty_is_none(value: object) -> object:
+    # HTML and OAuth2 client forms send an unset optional field as an empty string. Exactly "":
+    # FastAPI's form parsing (the reference) treats only that as missing, so "  " stays a 422
+    # (unlike gateway.kernel.fields.blank_is_none, which the Laravel-style bodies use).
     return None if value == "" else value
 
 
@@ -52,7 +54,7 @@ class EmailLoginIn(BaseModel):
 class AccessTokenForm(BaseModel):
     """OAuth2's password grant form (RFC 6749 §4.3), as FastAPI's OAuth2PasswordRequestForm reads it."""
 
-    grant_type: Annotated[Literal["password"] | None, BeforeValidator(_blank_is_none)] = None
+    grant_type: Annotated[Literal["password"] | None, BeforeValidator(_empty_is_none)] = None
     username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
     password: Password
     scope: str = ""

@@ -10,12 +10,13 @@ an account by its email signs that account out everywhere else.
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field
 
 from domain.errors import BadRequest, Invalid, Unauthenticated
 from domain.oauth import SocialAccounts
 from gateway.kernel import oauth_providers
 from gateway.kernel.auth.limits import throttle_auth
+from gateway.kernel.fields import BlankIsAbsent
 from gateway.kernel.auth.revocation import revoke_credentials
 from gateway.kernel.keys import accounts_key, pool_key, settings_key
 from gateway.petcare.envelope import success
@@ -27,17 +28,12 @@ from gateway.kernel.validation import parse
 _BAD_TOKEN_CODES = frozenset({"oauth_invalid_credential", "oauth_wrong_audience"})
 
 
-class GoogleLoginIn(BaseModel):
+class GoogleLoginIn(BlankIsAbsent):
+    """A blank `token` or `code` is one not sent (the either-or check below sees it missing)."""
+
     token: str | None = Field(default=None, max_length=8192)
     code: str | None = Field(default=None, max_length=2048)
     redirect_uri: str | None = Field(default=None, max_length=2048)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _blank_is_absent(cls, value: object) -> object:
-        if isinstance(value, str):
-            return value.strip() or None
-        return value
 
 
 async def google_login(request: web.Request) -> web.Response:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import secrets
-import unicodedata
 from datetime import datetime, timedelta
 
 from domain.errors import Conflict, Forbidden, Invalid
+from domain.slugs import slugify
 
 DRAFT, PUBLISHED, ARCHIVED = "draft", "published", "archived"
 STATUSES = (DRAFT, PUBLISHED, ARCHIVED)
@@ -34,11 +34,10 @@ def mint_guest_token() -> str:
     return secrets.token_urlsafe(GUEST_TOKEN_BYTES)
 
 
-def slugify(name: str) -> str:
-    """`Anna & Ben's Wedding!` -> `anna-ben-s-wedding`; accents fold to their base letter."""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:SLUG_MAX].rstrip("-")
-    return slug or FALLBACK_SLUG
+def event_slug(name: str) -> str:
+    """An event's slug made from its name (`Anna & Ben's Wedding!` -> `anna-ben-s-wedding`),
+    never empty."""
+    return slugify(name, max_length=SLUG_MAX) or FALLBACK_SLUG
 
 
 def with_suffix(base: str, n: int | str) -> str:

@@ -8,28 +8,19 @@ which is what lets a tenant app sign in with email and password alone.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 
 import asyncpg
 
 from domain.accounts import Accounts
 from domain.errors import Conflict, Invalid, NotFound
+from domain.slugs import slugify
 from storage import packages as packages_sql
 from storage import tenants as tenants_sql
 from storage import users as users_sql
 
-# tenants.slug's check: lowercase letters, digits and dashes, at most 63
+# tenants.slug's check (and packages.slug's): lowercase letters, digits and dashes, at most 63
 SLUG_MAX = 63
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
-
-
-def slugify(text: str, *, max_length: int = SLUG_MAX) -> str:
-    """`Müller & Söhne GmbH` → `muller-sohne-gmbh`; empty when nothing of it is usable."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = _NOT_SLUG.sub("-", ascii_text.lower()).strip("-")
-    return slug[:max_length].rstrip("-")
 
 
 @dataclass(frozen=True)
@@ -54,7 +45,7 @@ async def create_tenant(
     name = name.strip()
     if not name or len(name) > 255:
         raise Invalid(fields={"name": ["The name must be 1 to 255 characters."]})
-    base = slugify(slug if slug is not None else name)
+    base = slugify(slug if slug is not None else name, max_length=SLUG_MAX)
     if not base:
         raise Invalid(fields={"slug": ["The slug needs at least one letter or digit."]})
     # Slow on purpose (argon2id), so before the transaction rather than inside it.

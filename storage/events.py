@@ -124,7 +124,7 @@ async def create(conn: asyncpg.Connection, tenant_id: int, fields: Mapping[str, 
     )
     used = await conn.fetchval("select count(*) from events where tenant_id = $1 and status <> 'archived'", tenant_id)
     rules.check_event_limit(limit_row["event_limit"], used)
-    slug = fields.get("slug") or await _free_slug(conn, tenant_id, rules.slugify(fields["name"]))
+    slug = fields.get("slug") or await _free_slug(conn, tenant_id, rules.event_slug(fields["name"]))
     rules.check_times(fields.get("starts_at"), fields.get("ends_at"))
     with _slug_guard(slug):
         return await _write_returning(

@@ -14,7 +14,8 @@ import click
 
 from domain.emails import is_email
 from domain.passwords import prehash
-from domain.tenants import create_tenant, slugify
+from domain.slugs import slugify
+from domain.tenants import SLUG_MAX, create_tenant
 from gateway.ops.context import OpsContext, pass_ops
 from storage import packages as packages_sql
 from storage import tenants as tenants_sql
@@ -109,7 +110,7 @@ def packages_create(
     ops: OpsContext, name: str, photo_limit: int, gallery_days: int, events: int | None, slug: str | None
 ) -> int:
     name = name.strip()
-    slug = slugify(slug or name)
+    slug = slugify(slug or name, max_length=SLUG_MAX)
     if not name or not slug:
         return ops.fail("the package name needs at least one letter or digit")
 

@@ -121,7 +121,8 @@ def parse_number(value: Any, field: str) -> float | None:
 
 class HealthIn(BaseModel):
     """Base of the record bodies: unknown fields ignored, strings trimmed and empty ones null
-    (Laravel's TrimStrings and ConvertEmptyStringsToNull), and a null required field counts as missing ("is required")."""
+    (Laravel's TrimStrings and ConvertEmptyStringsToNull), and a null required field counts as
+    missing ("is required")."""
 
     model_config = ConfigDict(extra="ignore")
     required_fields: ClassVar[tuple[str, ...]] = ()

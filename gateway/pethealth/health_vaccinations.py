@@ -3,6 +3,8 @@
 A vaccination is open until it is renewed: renewing completes it (`completed_at`) and records the
 next dose under the same vaccine name, in one transaction. Lists show open ones by default
 (`?status=active`), or `completed`, or `all`.
+Its request models, its view and its `HealthRecords` (the five handlers are health_records.py's,
+with this kind's list filter and update rule), and renew.
 """
 
 from __future__ import annotations
@@ -16,22 +18,11 @@ from pydantic import StringConstraints, ValidationInfo, field_validator, model_v
 
 from domain.errors import NotFound
 from gateway.kernel import api_envelope as envelope
-from gateway.pethealth.health_common import (
-    HealthIn,
-    day,
-    invalid,
-    moment,
-    not_future,
-    open_pet,
-    parse_date,
-    stamps,
-)
-from gateway.kernel.pagination import page_of, paginated
-from gateway.kernel.keys import settings_key
 from gateway.kernel.validation import parse
+from gateway.pethealth.health_common import HealthIn, day, invalid, moment, not_future, open_pet, parse_date, stamps
+from gateway.pethealth.health_records import HealthRecords
 from storage import health_records as records
 
-KIND = "vaccinations"
 DUE_MESSAGE = "The due at field must be a date after or equal to administered at."
 
 VaccineName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
@@ -94,53 +85,37 @@ def vaccination_view(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def list_vaccinations(request: web.Request) -> web.Response:
-    page = page_of(request)
+def _list_status(request: web.Request) -> str:
     status = request.query.get("status", "active")
-    async with open_pet(request, KIND, ability=None) as (conn, access, _):
-        if status not in records.VACCINATION_FILTERS:
-            raise invalid("status", "The selected status is invalid.")
-        rows, total = await records.list_page(
-            conn, KIND, access.pet["id"], limit=page.per_page, offset=page.offset, status=status
-        )
-    settings = request.config_dict[settings_key]
-    return envelope.success(paginated(request, settings.app_url, page, [vaccination_view(r) for r in rows], total))
+    if status not in records.VACCINATION_FILTERS:
+        raise invalid("status", "The selected status is invalid.")
+    return status
 
 
-async def show_vaccination(request: web.Request) -> web.Response:
-    async with open_pet(request, KIND, ability=None, record="record") as (conn, access, rid):
-        row = await records.get(conn, KIND, access.pet["id"], rid)
-    if row is None:
-        raise NotFound()
-    return envelope.success(vaccination_view(row))
+def _due_after_administered(current: asyncpg.Record, changes: dict[str, Any]) -> None:
+    # the rule holds for the record as it will be, not only for the fields sent
+    administered = changes.get("administered_at", current["administered_at"])
+    due = changes.get("due_at", current["due_at"])
+    if due is not None and due < administered:
+        raise invalid("due_at", DUE_MESSAGE)
 
 
-async def create_vaccination(request: web.Request) -> web.Response:
-    async with open_pet(request, KIND, ability="create") as (conn, access, _):
-        body = await parse(request, VaccinationCreate)
-        row = await records.insert(conn, KIND, access.pet["id"], body.model_dump())
-    return envelope.success(vaccination_view(row), "Vaccination record created successfully.", status=201)
-
-
-async def update_vaccination(request: web.Request) -> web.Response:
-    async with open_pet(request, KIND, ability="update", record="record") as (conn, access, rid):
-        async with conn.transaction():
-            current = await records.get(conn, KIND, access.pet["id"], rid, for_update=True)
-            if current is None:
-                raise NotFound()
-            body = await parse(request, VaccinationUpdate)
-            changes = body.changes(required=("vaccine_name", "administered_at"))
-            # the rule holds for the record as it will be, not only for the fields sent
-            administered = changes.get("administered_at", current["administered_at"])
-            due = changes.get("due_at", current["due_at"])
-            if due is not None and due < administered:
-                raise invalid("due_at", DUE_MESSAGE)
-            row = await records.update(conn, KIND, access.pet["id"], rid, changes)
-    return envelope.success(vaccination_view(row), "Vaccination record updated successfully.")
+VACCINATIONS = HealthRecords(
+    kind="vaccinations",
+    record="record",
+    create_model=VaccinationCreate,
+    update_model=VaccinationUpdate,
+    view=vaccination_view,
+    noun="Vaccination record",
+    list_status=_list_status,
+    check_update=_due_after_administered,
+)
 
 
 async def renew_vaccination(request: web.Request) -> web.Response:
-    async with open_pet(request, KIND, ability="create", record="record") as (conn, access, rid):
+    """POST /api/pets/{pet}/vaccinations/{record}/renew: complete it and record the next dose."""
+    kind, record = VACCINATIONS.kind, VACCINATIONS.record
+    async with open_pet(request, kind, ability="create", record=record) as (conn, access, rid):
         body = await parse(request, VaccinationRenew)
         old, new = await records.renew_vaccination(conn, access.pet["id"], rid, body.model_dump())
     if old is None:
@@ -148,10 +123,3 @@ async def renew_vaccination(request: web.Request) -> web.Response:
     if new is None:
         raise invalid("record", "This vaccination record has already been completed.")
     return envelope.success(vaccination_view(new), "Vaccination renewed successfully.", status=201)
-
-
-async def delete_vaccination(request: web.Request) -> web.Response:
-    async with open_pet(request, KIND, ability="delete", record="record") as (conn, access, rid):
-        if not await records.delete(conn, KIND, access.pet["id"], rid):
-            raise NotFound()
-    return envelope.success(True, "Vaccination record deleted successfully.")

@@ -2,6 +2,7 @@
 
 One weight per pet and day. The latest row (by record_date, then id) is the pet's current weight
 for every contract; nothing else stores it.
+Its request models, its view and its `HealthRecords` (the five handlers are health_records.py's).
 """
 
 from __future__ import annotations
@@ -10,18 +11,11 @@ from datetime import date
 from typing import Any, ClassVar
 
 import asyncpg
-from aiohttp import web
 from pydantic import ValidationInfo, field_validator
 
-from domain.errors import NotFound
-from gateway.kernel import api_envelope as envelope
-from gateway.pethealth.health_common import HealthIn, day, open_pet, parse_date, parse_number, stamps
-from gateway.kernel.pagination import page_of, paginated
-from gateway.kernel.keys import settings_key
-from gateway.kernel.validation import parse
-from storage import health_records as records
+from gateway.pethealth.health_common import HealthIn, day, parse_date, parse_number, stamps
+from gateway.pethealth.health_records import HealthRecords
 
-KIND = "weights"
 # numeric(7, 3): the largest weight the column holds
 MAX_KG = 9999.999
 
@@ -65,44 +59,11 @@ def weight_view(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def list_weights(request: web.Request) -> web.Response:
-    page = page_of(request)
-    async with open_pet(request, KIND, ability=None) as (conn, access, _):
-        rows, total = await records.list_page(conn, KIND, access.pet["id"], limit=page.per_page, offset=page.offset)
-    settings = request.config_dict[settings_key]
-    return envelope.success(paginated(request, settings.app_url, page, [weight_view(r) for r in rows], total))
-
-
-async def show_weight(request: web.Request) -> web.Response:
-    async with open_pet(request, KIND, ability=None, record="weight") as (conn, access, rid):
-        row = await records.get(conn, KIND, access.pet["id"], rid)
-    if row is None:
-        raise NotFound()
-    return envelope.success(weight_view(row))
-
-
-async def create_weight(request: web.Request) -> web.Response:
-    async with open_pet(request, KIND, ability="create") as (conn, access, _):
-        body = await parse(request, WeightCreate)
-        row = await records.insert(conn, KIND, access.pet["id"], body.model_dump())
-    return envelope.success(weight_view(row), "Weight record created successfully.", status=201)
-
-
-async def update_weight(request: web.Request) -> web.Response:
-    async with open_pet(request, KIND, ability="update", record="weight") as (conn, access, rid):
-        if await records.get(conn, KIND, access.pet["id"], rid) is None:
-            raise NotFound()
-        body = await parse(request, WeightUpdate)
-        row = await records.update(
-            conn, KIND, access.pet["id"], rid, body.changes(required=("weight_kg", "record_date"))
-        )
-    if row is None:
-        raise NotFound()
-    return envelope.success(weight_view(row), "Weight record updated successfully.")
-
-
-async def delete_weight(request: web.Request) -> web.Response:
-    async with open_pet(request, KIND, ability="delete", record="weight") as (conn, access, rid):
-        if not await records.delete(conn, KIND, access.pet["id"], rid):
-            raise NotFound()
-    return envelope.success(True, "Weight record deleted successfully.")
+WEIGHTS = HealthRecords(
+    kind="weights",
+    record="weight",
+    create_model=WeightCreate,
+    update_model=WeightUpdate,
+    view=weight_view,
+    noun="Weight record",
+)

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.pethealth import (
-    api_tokens,
-    gpt_bridge,
-    health_medical,
-    health_microchips,
-    health_vaccinations,
-    health_weights,
-    pets,
-)
+from gateway.pethealth import api_tokens, gpt_bridge, health_vaccinations, pets
+from gateway.pethealth.health_medical import MEDICAL_RECORDS
+from gateway.pethealth.health_microchips import MICROCHIPS
+from gateway.pethealth.health_vaccinations import VACCINATIONS
+from gateway.pethealth.health_weights import WEIGHTS
 
 
 def setup_routes(router: web.UrlDispatcher) -> None:
@@ -38,30 +34,31 @@ def setup_routes(router: web.UrlDispatcher) -> None:
     router.add_put("/pets/{pet}/status", pets.update_status)
     router.add_delete("/pets/{pet}", pets.delete_pet)
 
-    router.add_get("/pets/{pet}/weights", health_weights.list_weights)
-    router.add_post("/pets/{pet}/weights", health_weights.create_weight)
-    router.add_get("/pets/{pet}/weights/{weight}", health_weights.show_weight)
-    router.add_put("/pets/{pet}/weights/{weight}", health_weights.update_weight)
-    router.add_delete("/pets/{pet}/weights/{weight}", health_weights.delete_weight)
+    # the four record kinds share five handlers (health_records.py); renew is the vaccinations' own
+    router.add_get("/pets/{pet}/weights", WEIGHTS.index)
+    router.add_post("/pets/{pet}/weights", WEIGHTS.store)
+    router.add_get("/pets/{pet}/weights/{weight}", WEIGHTS.show)
+    router.add_put("/pets/{pet}/weights/{weight}", WEIGHTS.update)
+    router.add_delete("/pets/{pet}/weights/{weight}", WEIGHTS.destroy)
 
-    router.add_get("/pets/{pet}/medical-records", health_medical.list_records)
-    router.add_post("/pets/{pet}/medical-records", health_medical.create_record)
-    router.add_get("/pets/{pet}/medical-records/{record}", health_medical.show_record)
-    router.add_put("/pets/{pet}/medical-records/{record}", health_medical.update_record)
-    router.add_delete("/pets/{pet}/medical-records/{record}", health_medical.delete_record)
+    router.add_get("/pets/{pet}/medical-records", MEDICAL_RECORDS.index)
+    router.add_post("/pets/{pet}/medical-records", MEDICAL_RECORDS.store)
+    router.add_get("/pets/{pet}/medical-records/{record}", MEDICAL_RECORDS.show)
+    router.add_put("/pets/{pet}/medical-records/{record}", MEDICAL_RECORDS.update)
+    router.add_delete("/pets/{pet}/medical-records/{record}", MEDICAL_RECORDS.destroy)
 
-    router.add_get("/pets/{pet}/vaccinations", health_vaccinations.list_vaccinations)
-    router.add_post("/pets/{pet}/vaccinations", health_vaccinations.create_vaccination)
-    router.add_get("/pets/{pet}/vaccinations/{record}", health_vaccinations.show_vaccination)
-    router.add_put("/pets/{pet}/vaccinations/{record}", health_vaccinations.update_vaccination)
-    router.add_delete("/pets/{pet}/vaccinations/{record}", health_vaccinations.delete_vaccination)
+    router.add_get("/pets/{pet}/vaccinations", VACCINATIONS.index)
+    router.add_post("/pets/{pet}/vaccinations", VACCINATIONS.store)
+    router.add_get("/pets/{pet}/vaccinations/{record}", VACCINATIONS.show)
+    router.add_put("/pets/{pet}/vaccinations/{record}", VACCINATIONS.update)
+    router.add_delete("/pets/{pet}/vaccinations/{record}", VACCINATIONS.destroy)
     router.add_post("/pets/{pet}/vaccinations/{record}/renew", health_vaccinations.renew_vaccination)
 
-    router.add_get("/pets/{pet}/microchips", health_microchips.list_microchips)
-    router.add_post("/pets/{pet}/microchips", health_microchips.create_microchip)
-    router.add_get("/pets/{pet}/microchips/{microchip}", health_microchips.show_microchip)
-    router.add_put("/pets/{pet}/microchips/{microchip}", health_microchips.update_microchip)
-    router.add_delete("/pets/{pet}/microchips/{microchip}", health_microchips.delete_microchip)
+    router.add_get("/pets/{pet}/microchips", MICROCHIPS.index)
+    router.add_post("/pets/{pet}/microchips", MICROCHIPS.store)
+    router.add_get("/pets/{pet}/microchips/{microchip}", MICROCHIPS.show)
+    router.add_put("/pets/{pet}/microchips/{microchip}", MICROCHIPS.update)
+    router.add_delete("/pets/{pet}/microchips/{microchip}", MICROCHIPS.destroy)
 
     router.add_post("/gpt-auth/register", gpt_bridge.register)
     router.add_post("/gpt-auth/telegram-link", gpt_bridge.telegram_link)

@@ -39,7 +39,12 @@ async def make_user(
 
 
 async def make_token(
-    app: web.Application, user_id: int, *, abilities: tuple[str, ...] = ("*",), name: str | None = None, kind: str = "api"
+    app: web.Application,
+    user_id: int,
+    *,
+    abilities: tuple[str, ...] = ("*",),
+    name: str | None = None,
+    kind: str = "api",
 ) -> IssuedToken:
     return await app[accounts_key].issue_token(
         user_id, name=name or f"token-{uuid.uuid4().hex[:8]}", kind=kind, abilities=abilities

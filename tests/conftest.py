@@ -16,20 +16,22 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import actors  # noqa: F401  (loopback flag before ray is imported)
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.ops.embedded import EmbeddedServices, Endpoints
+import actors  # noqa: F401  (loopback flag before ray is imported)
 from domain.settings import Settings
+from gateway.ops.embedded import EmbeddedServices, Endpoints
 from storage.migrate import migrate
 from storage.pool import create_pool
 
 RAY_TEST_CPUS = 2
 
-# `cli_env` for every test that runs `roost` as the operator does (tests/ops and the request log's)
-pytest_plugins = ["tests.ops.cli_runs"]
+# Fixtures every test may name without importing them (an imported fixture trips pyflakes' F811
+# at every test that takes it): `cli_env` for the tests that run `roost` as the operator does,
+# `fake_google`/`fake_github` (the OAuth providers) and `smtp_inbox`/`mail_client` (a real SMTP server)
+pytest_plugins = ["tests.ops.cli_runs", "tests.oauth_fakes", "tests.api.smtp_inbox"]
 
 
 def _with_database(dsn: str, name: str) -> str:

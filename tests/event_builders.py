@@ -26,7 +26,8 @@ async def make_package(app: web.Application, *, photo_limit: int = 100, gallery_
                        event_limit: int | None = None, slug: str | None = None) -> asyncpg.Record:
     slug = slug or f"pkg-{uuid.uuid4().hex[:10]}"
     return await _pool(app).fetchrow(
-        "insert into packages (slug, name, photo_limit, gallery_days, event_limit) values ($1, $2, $3, $4, $5) returning *",
+        "insert into packages (slug, name, photo_limit, gallery_days, event_limit)"
+        " values ($1, $2, $3, $4, $5) returning *",
         slug, slug.title(), photo_limit, gallery_days, event_limit,
     )
 
@@ -45,7 +46,9 @@ async def make_tenant_admin(app: web.Application, tenant_id: int, *, role: str =
                             abilities: tuple[str, ...] = TENANT_ABILITIES) -> tuple[asyncpg.Record, IssuedToken]:
     """A user administering `tenant_id` and a tenant-app token for them."""
     user = await make_user(app)
-    await _pool(app).execute("insert into tenant_users (user_id, tenant_id, role) values ($1, $2, $3)", user["id"], tenant_id, role)
+    await _pool(app).execute(
+        "insert into tenant_users (user_id, tenant_id, role) values ($1, $2, $3)", user["id"], tenant_id, role
+    )
     token = await make_token(app, user["id"], abilities=abilities, kind="tenant", name="tenant-app")
     return user, token
 

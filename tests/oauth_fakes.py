@@ -6,8 +6,8 @@ access tokens on the profile endpoints, and (GitHub) a User-Agent. `settings()` 
 overrides that point Roost at it. A test plays the person at the consent page by setting
 `consenting` before following the authorize URL, or mints codes and tokens directly.
 
-Use the fixtures by importing them into a test module:
-    from tests.oauth_fakes import fake_github, fake_google  # noqa: F401
+The fixtures `fake_google` and `fake_github` reach every test through tests/conftest.py's
+`pytest_plugins`: take them as arguments, never import them.
 """
 
 from __future__ import annotations

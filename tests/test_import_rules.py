@@ -37,7 +37,7 @@ BOTTOM = ("domain", "storage", "actors", "jobs")
 # What storage may import of ours besides domain.errors, and why.
 STORAGE_MAY_IMPORT = {
     # an event's limits and slugs are checked inside the transaction that takes the tenant's row
-    # lock (check_event_limit, check_times, publish_target, slugify): the rule is domain code,
+    # lock (check_event_limit, check_times, publish_target, event_slug): the rule is domain code,
     # applied where the count it checks cannot change under it
     ("storage.events", "domain.events"),
 }
@@ -102,7 +102,8 @@ def imports_of(module: str, source: str, path: Path) -> Iterator[tuple[str, int,
                 source_module = node.module or ""
             for alias in node.names:
                 # `from domain import errors` imports the module domain.errors
-                target = _ours(f"{source_module}.{alias.name}") if f"{source_module}.{alias.name}" in MODULES else _ours(source_module)
+                full = f"{source_module}.{alias.name}"
+                target = _ours(full) if full in MODULES else _ours(source_module)
                 if target:
                     yield target, node.lineno, node.lineno in typing_only
 
@@ -216,9 +217,12 @@ def test_the_rules_catch_each_kind_of_violation():
         "gateway.web.routes": [("gateway.app", 9, False)],
     }
     assert [v.split(": ", 1)[1] for v in layer_violations(graph)] == [
-        "gateway.events.photos imports gateway.accounts.credentials (a contract package may not import another one, the composition root or ops)",
-        "gateway.kernel.middlewares imports gateway.petcare.envelope (the kernel may not import a contract package, the composition root or ops)",
-        "gateway.web.routes imports gateway.app (a contract package may not import another one, the composition root or ops)",
+        "gateway.events.photos imports gateway.accounts.credentials"
+        " (a contract package may not import another one, the composition root or ops)",
+        "gateway.kernel.middlewares imports gateway.petcare.envelope"
+        " (the kernel may not import a contract package, the composition root or ops)",
+        "gateway.web.routes imports gateway.app"
+        " (a contract package may not import another one, the composition root or ops)",
         "jobs.mail imports gateway.kernel.keys (jobs may not import gateway)",
         "storage.photos imports domain.moderation (storage imports only domain.errors of ours)",
     ]

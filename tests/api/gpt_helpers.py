@@ -7,8 +7,8 @@ import hmac
 import uuid
 from typing import Any
 
-from gateway.app import create_app
 from domain.settings import Settings
+from gateway.app import create_app
 
 HMAC_SECRET = "test-connector-hmac-secret"
 CONNECTOR_KEY = "test-connector-api-key-0123456789"

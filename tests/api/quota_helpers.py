@@ -5,8 +5,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from domain import system_settings
-from gateway.kernel.keys import runtime_settings_key
-from gateway.kernel.keys import pool_key
+from gateway.kernel.keys import pool_key, runtime_settings_key
 
 
 async def set_setting(app, name: str, value: int) -> None:

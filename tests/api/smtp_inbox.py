@@ -1,6 +1,7 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives, for the mail tests.
 
-Import the fixtures into a test module (`from tests.api.smtp_inbox import smtp_inbox, mail_client`).
+The fixtures `smtp_inbox` and `mail_client` reach every test through tests/conftest.py's
+`pytest_plugins`: take them as arguments, never import them.
 """
 
 from __future__ import annotations

@@ -282,7 +282,11 @@ async def test_one_registration_per_session(gpt):
     ("password", "confirmation", "expected"),
     [
         ("Short1a", "Short1a", "The password field must be at least 10 characters."),
-        ("alllowercase1", "alllowercase1", "The password field must contain at least one uppercase and one lowercase letter."),
+        (
+            "alllowercase1",
+            "alllowercase1",
+            "The password field must contain at least one uppercase and one lowercase letter.",
+        ),
         ("NoDigitsHere", "NoDigitsHere", "The password field must contain at least one number."),
         (STRONG, STRONG + "x", "The password field confirmation does not match."),
     ],

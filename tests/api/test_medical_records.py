@@ -111,7 +111,9 @@ async def test_list_paginated_newest_first(client, pool, settings):
 
     page = (await (await client.get(url(c.pet_id), headers=c.editor_h)).json())["data"]
     assert [r["record_type"] for r in page["data"]] == [f"type-{i}" for i in range(29, 4, -1)]
-    assert page["links"] == {"first": f"{path}?page=1", "last": f"{path}?page=2", "prev": None, "next": f"{path}?page=2"}
+    assert page["links"] == {
+        "first": f"{path}?page=1", "last": f"{path}?page=2", "prev": None, "next": f"{path}?page=2"
+    }
     assert page["meta"] == {
         "current_page": 1, "from": 1, "last_page": 2, "per_page": 25, "to": 25, "total": 30, "path": path,
     }
@@ -167,8 +169,10 @@ async def test_abilities(client, pool):
         assert_error(await resp.json(), f"This personal access token does not have the required {ability} ability.")
     assert (await client.get(url(c.pet_id), headers=await token_headers(client, oid, "health:read"))).status == 200
     assert (await client.get(url(c.pet_id), headers=await token_headers(client, oid, "update"))).status == 403
-    assert (await client.post(url(c.pet_id), json=VALID, headers=await token_headers(client, oid, "create"))).status == 201
-    resp = await client.put(url(c.pet_id, rid), json={"vet_name": "Y"}, headers=await token_headers(client, oid, "update"))
+    create = await token_headers(client, oid, "create")
+    assert (await client.post(url(c.pet_id), json=VALID, headers=create)).status == 201
+    update = await token_headers(client, oid, "update")
+    resp = await client.put(url(c.pet_id, rid), json={"vet_name": "Y"}, headers=update)
     assert resp.status == 200
     resp = await client.delete(url(c.pet_id, rid), headers=await token_headers(client, oid, "delete"))
     assert resp.status == 200

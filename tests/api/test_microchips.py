@@ -72,7 +72,11 @@ async def test_only_chip_number_is_required(client, pool):
         ({"chip_number": "1" * 21}, "chip_number", "The chip number may not be greater than 20 characters."),
         ({"chip_number": 123456789012345}, "chip_number", "The chip number must be a string."),
         ({"chip_number": "CHIP", "issuer": "x" * 256}, "issuer", "The issuer may not be greater than 255 characters."),
-        ({"chip_number": "CHIP", "implanted_at": "later"}, "implanted_at", "The implanted at field must be a valid date."),
+        (
+            {"chip_number": "CHIP", "implanted_at": "later"},
+            "implanted_at",
+            "The implanted at field must be a valid date.",
+        ),
         (
             {"chip_number": "CHIP", "implanted_at": "FUTURE"},
             "implanted_at",
@@ -105,7 +109,8 @@ async def test_chip_numbers_are_globally_unique(client, pool):
     # another person's pet
     other = await make_user(client.app)
     other_pet = await insert_pet(pool, other["id"])
-    resp = await client.post(url(other_pet), json={"chip_number": number}, headers=await token_headers(client, other["id"], "*"))
+    headers = await token_headers(client, other["id"], "*")
+    resp = await client.post(url(other_pet), json={"chip_number": number}, headers=headers)
     assert resp.status == 422
     assert (await resp.json())["errors"] == {"chip_number": ["The chip number has already been taken."]}
     # an update onto a taken number
@@ -133,7 +138,9 @@ async def test_list_paginated(client, pool, settings):
     path = settings.app_url.rstrip("/") + url(c.pet_id)
     page = (await (await client.get(url(c.pet_id), headers=c.owner_h)).json())["data"]
     assert page["data"][0]["implanted_at"] == "2020-01-29"
-    assert page["links"] == {"first": f"{path}?page=1", "last": f"{path}?page=2", "prev": None, "next": f"{path}?page=2"}
+    assert page["links"] == {
+        "first": f"{path}?page=1", "last": f"{path}?page=2", "prev": None, "next": f"{path}?page=2"
+    }
     assert page["meta"] == {
         "current_page": 1, "from": 1, "last_page": 2, "per_page": 25, "to": 25, "total": 30, "path": path,
     }
@@ -196,9 +203,11 @@ async def test_abilities(client, pool):
         assert_error(await resp.json(), f"This personal access token does not have the required {ability} ability.")
     assert (await client.get(url(c.pet_id), headers=await token_headers(client, oid, "health:read"))).status == 200
     assert (await client.get(url(c.pet_id), headers=await token_headers(client, oid, "pet:read"))).status == 403
-    resp = await client.post(url(c.pet_id), json={"chip_number": chip()}, headers=await token_headers(client, oid, "create"))
+    create = await token_headers(client, oid, "create")
+    resp = await client.post(url(c.pet_id), json={"chip_number": chip()}, headers=create)
     assert resp.status == 201
-    resp = await client.put(url(c.pet_id, mid), json={"issuer": "u"}, headers=await token_headers(client, oid, "update"))
+    update = await token_headers(client, oid, "update")
+    resp = await client.put(url(c.pet_id, mid), json={"issuer": "u"}, headers=update)
     assert resp.status == 200
     resp = await client.delete(url(c.pet_id, mid), headers=await token_headers(client, oid, "delete"))
     assert resp.status == 200

@@ -9,12 +9,10 @@ import pytest
 from gateway.app import create_app
 from gateway.kernel.keys import pool_key
 from tests.builders import bearer, make_user, unique_email
-from tests.oauth_fakes import (  # noqa: F401  (fixtures)
+from tests.oauth_fakes import (
     WHOAMI_PATH,
     FakeGitHub,
     add_whoami,
-    fake_github,
-    fake_google,
     github_profile,
     google_profile,
     location_path,

@@ -15,12 +15,10 @@ from domain.oauth import GoogleOAuth
 from gateway.app import create_app
 from gateway.kernel.keys import accounts_key, pool_key
 from tests.builders import DEFAULT_PASSWORD, bearer, make_token, make_user, sha256_hex, unique_email
-from tests.oauth_fakes import (  # noqa: F401  (fixtures)
+from tests.oauth_fakes import (
     WHOAMI_PATH,
     FakeGoogle,
     add_whoami,
-    fake_github,
-    fake_google,
     google_profile,
     location_path,
     settings_for,

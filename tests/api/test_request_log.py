@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from gateway.kernel.keys import pool_key, runtime_settings_key
 from gateway.pethealth.request_log import MAX_PATH_CHARS, prune_if_due, request_log_key
-from gateway.kernel.keys import runtime_settings_key
-from gateway.kernel.keys import pool_key
 from storage import request_logs as logs_sql
 from storage.request_logs import LogRow
 from tests.api.quota_helpers import runtime_setting

@@ -103,7 +103,8 @@ async def test_unique_name_and_date_per_pet(client, pool):
     assert resp.status == 422
     assert (await resp.json())["errors"] == {"vaccine_name": ["The vaccine name has already been taken."]}
     # same name another day, or same day another pet: fine
-    assert (await client.post(url(c.pet_id), json={**VALID, "administered_at": "2024-06-02"}, headers=c.owner_h)).status == 201
+    resp = await client.post(url(c.pet_id), json={**VALID, "administered_at": "2024-06-02"}, headers=c.owner_h)
+    assert resp.status == 201
     pet2 = await insert_pet(pool, c.owner["id"])
     assert (await client.post(url(pet2), json=VALID, headers=c.owner_h)).status == 201
 
@@ -113,7 +114,9 @@ async def test_update_checks_due_against_the_stored_date(client, pool):
     vid = await make_vaccination(pool, c.pet_id, "Rabies", date(2024, 6, 1), date(2025, 6, 1))
     resp = await client.put(url(c.pet_id, vid), json={"due_at": "2024-01-01"}, headers=c.owner_h)
     assert resp.status == 422
-    assert (await resp.json())["errors"] == {"due_at": ["The due at field must be a date after or equal to administered at."]}
+    assert (await resp.json())["errors"] == {
+        "due_at": ["The due at field must be a date after or equal to administered at."]
+    }
     resp = await client.put(url(c.pet_id, vid), json={"administered_at": "2025-07-01"}, headers=c.owner_h)
     assert resp.status == 422  # in the future
     resp = await client.put(url(c.pet_id, vid), json={"vaccine_name": None}, headers=c.owner_h)
@@ -183,7 +186,9 @@ async def test_renew_validation_and_conflicts(client, pool):
     assert resp.status == 422
     assert (await resp.json())["errors"] == {"administered_at": ["The administered at field is required."]}
     resp = await client.post(
-        url(c.pet_id, vid, renew=True), json={"administered_at": "2024-06-01", "due_at": "2024-01-01"}, headers=c.owner_h
+        url(c.pet_id, vid, renew=True),
+        json={"administered_at": "2024-06-01", "due_at": "2024-01-01"},
+        headers=c.owner_h,
     )
     assert resp.status == 422
     assert "due_at" in (await resp.json())["errors"]
@@ -256,11 +261,12 @@ async def test_abilities(client, pool):
         assert_error(await resp.json(), f"This personal access token does not have the required {ability} ability.")
     assert (await client.get(url(c.pet_id), headers=await token_headers(client, oid, "read"))).status == 200
     assert (await client.get(url(c.pet_id, vid), headers=await token_headers(client, oid, "delete"))).status == 403
-    assert (await client.post(url(c.pet_id), json=VALID, headers=await token_headers(client, oid, "create"))).status == 201
+    create = await token_headers(client, oid, "create")
+    assert (await client.post(url(c.pet_id), json=VALID, headers=create)).status == 201
     resp = await client.put(url(c.pet_id, vid), json={"notes": "u"}, headers=await token_headers(client, oid, "update"))
     assert resp.status == 200
     resp = await client.post(
-        url(c.pet_id, vid, renew=True), json={"administered_at": "2024-01-01"}, headers=await token_headers(client, oid, "create")
+        url(c.pet_id, vid, renew=True), json={"administered_at": "2024-01-01"}, headers=create
     )
     assert resp.status == 201
     resp = await client.delete(url(c.pet_id, vid), headers=await token_headers(client, oid, "delete"))
@@ -294,7 +300,9 @@ async def test_pagination(client, pool, settings):
     path = settings.app_url.rstrip("/") + url(c.pet_id)
     page = (await (await client.get(url(c.pet_id) + "?status=all&page=2", headers=c.admin_h)).json())["data"]
     assert [v["vaccine_name"] for v in page["data"]] == [f"V{i}" for i in range(4, -1, -1)]
-    assert page["links"] == {"first": f"{path}?page=1", "last": f"{path}?page=2", "prev": f"{path}?page=1", "next": None}
+    assert page["links"] == {
+        "first": f"{path}?page=1", "last": f"{path}?page=2", "prev": f"{path}?page=1", "next": None
+    }
     assert page["meta"] == {
         "current_page": 2, "from": 26, "last_page": 2, "per_page": 25, "to": 30, "total": 30, "path": path,
     }

@@ -10,7 +10,7 @@ import pytest
 from gateway.app import create_app
 from gateway.kernel.keys import jobs_key, pool_key, token_cache_key
 from tests.api.account_helpers import BROWSER_ACCEPT, JSON, assert_err, assert_ok, auth, register
-from tests.api.smtp_inbox import FRONTEND_URL, mail_client, smtp_inbox  # noqa: F401
+from tests.api.smtp_inbox import FRONTEND_URL
 from tests.builders import make_token, make_user, sha256_hex, unique_email
 
 INVALID = "The given data was invalid."
@@ -129,7 +129,9 @@ async def test_mail_mailer_log_writes_the_outbox_with_the_link_redacted(client, 
     row = await _outbox_row(client, user["email"])
     link = next(line.strip() for line in row["body_text"].splitlines() if "/api/auth/verify/" in line)
     async with client.app[pool_key].acquire() as conn:
-        token_hash = await conn.fetchval("select token_hash from email_verification_tokens where user_id = $1", user["id"])
+        token_hash = await conn.fetchval(
+            "select token_hash from email_verification_tokens where user_id = $1", user["id"]
+        )
     # the stand-in names the token's hash (to match the row), and is no link that works
     assert link == f"{settings.app_url.rstrip('/')}/api/auth/verify/REDACTED-{token_hash[:12]}"
     assert f"REDACTED-{token_hash[:12]}" in row["body_html"]

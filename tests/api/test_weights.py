@@ -80,7 +80,11 @@ async def test_latest_weight_is_the_pets_current_weight(client, pool):
         ({"weight_kg": -0.1, "record_date": "2024-01-01"}, "weight_kg", "The weight kg must be at least 0."),
         ({"weight_kg": "heavy", "record_date": "2024-01-01"}, "weight_kg", "The weight kg field must be a number."),
         ({"weight_kg": True, "record_date": "2024-01-01"}, "weight_kg", "The weight kg field must be a number."),
-        ({"weight_kg": 10000, "record_date": "2024-01-01"}, "weight_kg", "The weight kg may not be greater than 9999.999."),
+        (
+            {"weight_kg": 10000, "record_date": "2024-01-01"},
+            "weight_kg",
+            "The weight kg may not be greater than 9999.999.",
+        ),
         ({"weight_kg": 4}, "record_date", "The record date field is required."),
         ({"weight_kg": 4, "record_date": "2024-13-40"}, "record_date", "The record date field must be a valid date."),
         ({"weight_kg": 4, "record_date": 20240101}, "record_date", "The record date field must be a valid date."),
@@ -150,7 +154,9 @@ async def test_list_newest_first_and_paginated(client, pool, settings):
     assert len(page["data"]) == 25
     assert page["data"][0]["record_date"] == "2023-01-30"
     assert page["data"][24]["record_date"] == "2023-01-06"
-    assert page["links"] == {"first": f"{path}?page=1", "last": f"{path}?page=2", "prev": None, "next": f"{path}?page=2"}
+    assert page["links"] == {
+        "first": f"{path}?page=1", "last": f"{path}?page=2", "prev": None, "next": f"{path}?page=2"
+    }
     assert page["meta"] == {
         "current_page": 1,
         "from": 1,
@@ -164,7 +170,9 @@ async def test_list_newest_first_and_paginated(client, pool, settings):
     resp = await client.get(url(c.pet_id) + "?page=2", headers=c.owner_h)
     page = (await resp.json())["data"]
     assert [w["record_date"] for w in page["data"]] == [f"2023-01-0{d}" for d in range(5, 0, -1)]
-    assert page["links"] == {"first": f"{path}?page=1", "last": f"{path}?page=2", "prev": f"{path}?page=1", "next": None}
+    assert page["links"] == {
+        "first": f"{path}?page=1", "last": f"{path}?page=2", "prev": f"{path}?page=1", "next": None
+    }
     assert page["meta"]["from"] == 26 and page["meta"]["to"] == 30 and page["meta"]["current_page"] == 2
 
     # past the end: empty, from/to null
@@ -253,7 +261,8 @@ async def test_abilities(client, pool):
             await resp.json(), f"This personal access token does not have the required {ability} ability."
         )
         # the generic `write`-ish scopes don't stand in for the route's ability
-        resp = await client.request(method, path, json=payload, headers=await token_headers(client, oid, "health:write"))
+        headers = await token_headers(client, oid, "health:write")
+        resp = await client.request(method, path, json=payload, headers=headers)
         assert resp.status == 403
 
     # reads: `read` or `health:read`
@@ -267,7 +276,8 @@ async def test_abilities(client, pool):
     # each write with exactly its ability
     resp = await client.post(url(c.pet_id), json=body, headers=await token_headers(client, oid, "create"))
     assert resp.status == 201
-    resp = await client.put(url(c.pet_id, wid), json={"weight_kg": 6}, headers=await token_headers(client, oid, "update"))
+    update = await token_headers(client, oid, "update")
+    resp = await client.put(url(c.pet_id, wid), json={"weight_kg": 6}, headers=update)
     assert resp.status == 200
     resp = await client.delete(url(c.pet_id, wid), headers=await token_headers(client, oid, "delete"))
     assert resp.status == 200

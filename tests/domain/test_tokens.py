@@ -46,7 +46,8 @@ def test_jwt_refused_when_expired_tampered_or_foreign():
     assert read_jwt(KEY, f"{head}.{body}.{sig[:-2]}xx") is None
     assert read_jwt("another-key-" + "x" * 30, token) is None
     # signed with the raw APP_KEY (not our derived key) or with "none": refused
-    assert read_jwt(KEY, jwt.encode({"sub": "1", "exp": time.time() + 60, "iat": time.time(), "iss": "roost"}, KEY, "HS256")) is None
-    unsigned = jwt.encode({"sub": "1", "exp": time.time() + 60, "iat": time.time(), "iss": "roost"}, None, algorithm="none")
+    claims = {"sub": "1", "exp": time.time() + 60, "iat": time.time(), "iss": "roost"}
+    assert read_jwt(KEY, jwt.encode(claims, KEY, "HS256")) is None
+    unsigned = jwt.encode(claims, None, algorithm="none")
     assert read_jwt(KEY, unsigned) is None
     assert read_jwt(KEY, "eyJ.garbage.token") is None

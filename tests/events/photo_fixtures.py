@@ -93,7 +93,8 @@ def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
     parts = [compressor.compress(row) for _ in range(height)]
     parts.append(compressor.flush())
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", b"".join(parts)) + _png_chunk(b"IEND", b"")
+    chunks = _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", b"".join(parts)) + _png_chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunks
 
 
 def jpeg_bomb_header(width: int = 60000, height: int = 60000) -> bytes:
@@ -181,7 +182,9 @@ async def guest_photo(client, event, data: bytes | None = None, *, headers: dict
                              json={"upload_id": upload_id, **fields}, headers=headers)
 
 
-async def wait_photo(client, photo_id: int, states=("ready", "failed"), timeout: float = PHOTO_WAIT_S) -> asyncpg.Record:
+async def wait_photo(
+    client, photo_id: int, states=("ready", "failed"), timeout: float = PHOTO_WAIT_S
+) -> asyncpg.Record:
     """Poll the photo row until the image task has moved it (bounded)."""
     pool = client.app[pool_key]
     async with asyncio.timeout(timeout):
@@ -207,7 +210,8 @@ async def pending_photo(client, event, data: bytes):
         )
         await conn.execute("update events set photo_count = photo_count + 1 where id = $1", event["id"])
         return await conn.fetchrow(
-            "insert into photos (event_id, tenant_id, upload_id, device_id) values ($1, $2, $3, 'device-direct-1') returning *",
+            "insert into photos (event_id, tenant_id, upload_id, device_id)"
+            " values ($1, $2, $3, 'device-direct-1') returning *",
             event["id"], event["tenant_id"], upload_id,
         ), key
 

@@ -63,7 +63,8 @@ async def test_gallery_window_boundary_over_http(client):
     assert (await client.get(f"/api/v1/gallery/{open_event['guest_token']}")).status == 200
     err = await assert_error(await client.get(f"/api/v1/gallery/{closed['guest_token']}"), 410, "gallery_expired")
     assert err["meta"]["expired_at"].endswith("Z") and err["message"] == "This gallery is no longer available."
-    err = await assert_error(await client.get(f"/api/v1/gallery/{closed['guest_token']}", headers=DE), 410, "gallery_expired")
+    resp = await client.get(f"/api/v1/gallery/{closed['guest_token']}", headers=DE)
+    err = await assert_error(resp, 410, "gallery_expired")
     assert err["title"] == "Galerie abgelaufen"
 
 

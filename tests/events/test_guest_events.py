@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from gateway.kernel.keys import pool_key
 from tests.event_builders import assert_error, make_event, make_package, make_photo, make_tenant

@@ -156,7 +156,8 @@ async def test_failed_photos_cannot_be_approved_or_featured(client, admin):
     for action in ("approve", "feature"):
         resp = await _act(client, failed["id"], action, token, lang="de")
         assert resp.status == 409
-        assert assert_envelope(await resp.json(), "photo_failed")["message"] == "Dieses Foto konnte nicht verarbeitet werden."
+        message = assert_envelope(await resp.json(), "photo_failed")["message"]
+        assert message == "Dieses Foto konnte nicht verarbeitet werden."
     assert (await _act(client, failed["id"], "reject", token)).status == 200
 
 
@@ -168,7 +169,8 @@ async def test_another_tenants_photos_cannot_be_moderated(client, admin):
     for action in ("approve", "reject", "feature"):
         resp = await _act(client, photo["id"], action, stranger, lang="de")
         assert resp.status == 404
-        assert assert_envelope(await resp.json(), "not_found")["message"] == "Die angeforderte Ressource wurde nicht gefunden."
+        message = assert_envelope(await resp.json(), "not_found")["message"]
+        assert message == "Die angeforderte Ressource wurde nicht gefunden."
         for bad in ("abc", "0", "99999999999"):
             assert (await _act(client, bad, action, token)).status == 404
         resp = await client.post(f"/api/v1/tenant/photos/{photo['id']}/{action}")

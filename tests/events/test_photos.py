@@ -55,7 +55,9 @@ async def test_a_guest_photo_is_processed_stripped_and_enters_the_feed(client):
     resp = await guest_photo(client, event, fx.jpeg_with_exif(80, 40), headers=guest)
     assert resp.status == 201
     data = (await resp.json())["data"]
-    assert (data["status"], data["moderation"], data["event_id"], data["url"]) == ("pending", "pending", event["id"], None)
+    assert (data["status"], data["moderation"], data["event_id"], data["url"]) == (
+        "pending", "pending", event["id"], None
+    )
     assert (await _event_row(client, event["id"]))["photo_count"] == 1
 
     row = await wait_photo(client, data["id"])
@@ -81,7 +83,9 @@ async def test_a_guest_photo_is_processed_stripped_and_enters_the_feed(client):
     # the job row is finished just after the photo's own commit: wait for it, bounded
     async with asyncio.timeout(10):
         while True:
-            job = await client.app[pool_key].fetchrow("select * from jobs where idempotency_key = $1", f"photo:{row['id']}")
+            job = await client.app[pool_key].fetchrow(
+                "select * from jobs where idempotency_key = $1", f"photo:{row['id']}"
+            )
             if job["status"] != "running":
                 break
             await asyncio.sleep(0.05)
@@ -117,7 +121,8 @@ async def test_an_upload_must_be_received_and_belong_to_this_event_and_device(cl
     not_sent = (await resp.json())["data"]["upload_id"]
     resp = await client.post(_photos(event), json={"upload_id": not_sent}, headers={**guest, "Accept-Language": "de"})
     assert resp.status == 409
-    assert assert_envelope(await resp.json(), "upload_not_received")["message"] == "Die Fotodaten wurden noch nicht hochgeladen."
+    message = assert_envelope(await resp.json(), "upload_not_received")["message"]
+    assert message == "Die Fotodaten wurden noch nicht hochgeladen."
 
     received = await guest_upload(client, event, headers=guest)
     elsewhere = await guest_upload(client, other_event, headers=guest)
@@ -144,10 +149,15 @@ async def test_tasks_and_emotions_must_be_the_tenants_and_visible(client):
     event = await _event(client)
     tenant_id = event["tenant_id"]
     other = await make_tenant(client.app)
-    global_task, hidden_task = [r["id"] for r in await pool.fetch("select id from tasks where tenant_id is null order by id limit 2")]
-    await pool.execute("insert into tenant_task_overrides (tenant_id, task_id, hidden) values ($1, $2, true)", tenant_id, hidden_task)
+    global_rows = await pool.fetch("select id from tasks where tenant_id is null order by id limit 2")
+    global_task, hidden_task = [r["id"] for r in global_rows]
+    await pool.execute(
+        "insert into tenant_task_overrides (tenant_id, task_id, hidden) values ($1, $2, true)", tenant_id, hidden_task
+    )
     own_task = await pool.fetchval("insert into tasks (tenant_id, title) values ($1, 'Ours') returning id", tenant_id)
-    foreign_task = await pool.fetchval("insert into tasks (tenant_id, title) values ($1, 'Theirs') returning id", other["id"])
+    foreign_task = await pool.fetchval(
+        "insert into tasks (tenant_id, title) values ($1, 'Theirs') returning id", other["id"]
+    )
     emotion = await pool.fetchval("select id from emotions where tenant_id is null order by id limit 1")
     foreign_emotion = await pool.fetchval(
         "insert into emotions (tenant_id, slug, name) values ($1, 'theirs', 'Theirs') returning id", other["id"]
@@ -159,8 +169,14 @@ async def test_tasks_and_emotions_must_be_the_tenants_and_visible(client):
     assert ((await ok.json())["data"]["task_id"], (await ok.json())["data"]["emotion_id"]) == (global_task, emotion)
     assert (await guest_photo(client, event, headers=guest, task_id=own_task)).status == 201
 
-    cases = [({"task_id": hidden_task}, "task_id"), ({"task_id": foreign_task}, "task_id"), ({"task_id": 10**12}, "task_id"),
-             ({"emotion_id": foreign_emotion}, "emotion_id"), ({"task_id": "1"}, "task_id"), ({"emotion_id": 0}, "emotion_id")]
+    cases = [
+        ({"task_id": hidden_task}, "task_id"),
+        ({"task_id": foreign_task}, "task_id"),
+        ({"task_id": 10**12}, "task_id"),
+        ({"emotion_id": foreign_emotion}, "emotion_id"),
+        ({"task_id": "1"}, "task_id"),
+        ({"emotion_id": 0}, "emotion_id"),
+    ]
     for fields, name in cases:
         resp = await guest_photo(client, event, headers=guest, **fields)
         assert resp.status == 422, fields
@@ -181,7 +197,9 @@ async def test_an_archived_event_takes_no_bytes_and_no_photos(client):
     resp = await client.post(f"/api/v1/events/{event['guest_token']}/photos/upload-url",
                              json={"content_type": "image/jpeg", "size": 1000}, headers=guest)
     pending_url = (await resp.json())["data"]["upload_url"]
-    await client.app[pool_key].execute("update events set status = 'archived', archived_at = now() where id = $1", event["id"])
+    await client.app[pool_key].execute(
+        "update events set status = 'archived', archived_at = now() where id = $1", event["id"]
+    )
     resp = await client.post(_photos(event), json={"upload_id": upload_id}, headers=guest)
     assert resp.status == 409
     assert_envelope(await resp.json(), "event_not_open")
@@ -303,7 +321,9 @@ async def test_a_tenant_admin_adds_photos_to_own_events_only(client):
     resp = await client.post(path, json={"upload_id": upload["upload_id"]}, headers=bearer(token))
     assert resp.status == 201
     data = (await resp.json())["data"]
-    assert (data["status"], data["moderation"], data["device_id"], data["event_id"]) == ("pending", "pending", None, event["id"])
+    assert (data["status"], data["moderation"], data["device_id"], data["event_id"]) == (
+        "pending", "pending", None, event["id"]
+    )
     row = await wait_photo(client, data["id"])
     assert (row["status"], row["user_id"], row["width"], row["height"]) == ("ready", user["id"], 50, 20)
 
@@ -311,7 +331,9 @@ async def test_a_tenant_admin_adds_photos_to_own_events_only(client):
     guest_upload_id = await guest_upload(client, await make_event(client.app, tenant["id"]), headers=device())
     resp = await client.post(path, json={"upload_id": guest_upload_id}, headers=bearer(token))
     assert resp.status == 422
-    resp = await client.post(f"/api/v1/tenant/events/{foreign['id']}/photos", json={"upload_id": "a" * 32}, headers=bearer(token))
+    resp = await client.post(
+        f"/api/v1/tenant/events/{foreign['id']}/photos", json={"upload_id": "a" * 32}, headers=bearer(token)
+    )
     assert resp.status == 404
 
 
@@ -332,14 +354,23 @@ async def test_the_tenant_lists_an_events_photos_by_status(client):
     resp = await client.get(path, headers=bearer(token))
     assert resp.status == 200
     body = await resp.json()
-    assert [p["id"] for p in body["data"]] == [rejected["id"], failed["id"], processing["id"], waiting["id"], approved["id"]]
+    assert [p["id"] for p in body["data"]] == [
+        rejected["id"], failed["id"], processing["id"], waiting["id"], approved["id"]
+    ]
     assert body["meta"]["total"] == 5 and set(body["links"]) == {"first", "last", "prev", "next"}
     first = body["data"][-1]
     assert {"status", "moderation", "original_url", "url", "thumbnail_url", "is_featured", "device_id"} <= set(first)
     assert first["original_url"].endswith(approved["original_key"])
 
-    expected = {"pending": [processing], "ready": [rejected, waiting, approved], "failed": [failed], "approved": [approved],
-                "rejected": [rejected], "featured": [approved], "unmoderated": [waiting]}
+    expected = {
+        "pending": [processing],
+        "ready": [rejected, waiting, approved],
+        "failed": [failed],
+        "approved": [approved],
+        "rejected": [rejected],
+        "featured": [approved],
+        "unmoderated": [waiting],
+    }
     for status, photos in expected.items():
         resp = await client.get(path, params={"status": status}, headers=bearer(token))
         assert [p["id"] for p in (await resp.json())["data"]] == [p["id"] for p in photos], status

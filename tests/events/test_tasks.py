@@ -8,8 +8,7 @@ import uuid
 from domain.tenant_abilities import EVENTS_READ
 from gateway.kernel.keys import pool_key
 from tests.builders import bearer
-from tests.event_builders import make_event, make_tenant, make_tenant_admin
-from tests.event_builders import assert_error
+from tests.event_builders import assert_error, make_event, make_tenant, make_tenant_admin
 
 V1 = "/api/v1"
 DEVICE = {"X-Device-Id": "device-tasks-0001"}
@@ -63,7 +62,9 @@ async def test_emotions_list_global_then_own_only(client):
     assert ids[-1] == mine["id"]
     assert body["data"][0]["source"] == "global" and body["data"][0]["slug"] == "joy"
     assert body["meta"]["total"] == len(ids)
-    expected = {"id": mine["id"], "slug": "nostalgia", "name": "Nostalgia", "emoji": "🕰️", "sort_order": 0, "source": "tenant"}
+    expected = {
+        "id": mine["id"], "slug": "nostalgia", "name": "Nostalgia", "emoji": "🕰️", "sort_order": 0, "source": "tenant"
+    }
     assert mine == expected
 
 
@@ -279,7 +280,9 @@ async def test_scoping_refuses_hidden_foreign_unknown_and_duplicate_ids(client):
     assert error["meta"]["fields"] == {"task_ids": ["The selected task ids are invalid."]}
     assert error["meta"]["invalid_task_ids"] == [hidden, theirs, 999999999]
     # nothing changed
-    scoped = await client.app[pool_key].fetchval("select array_agg(task_id) from event_tasks where event_id = $1", event["id"])
+    scoped = await client.app[pool_key].fetchval(
+        "select array_agg(task_id) from event_tasks where event_id = $1", event["id"]
+    )
     assert scoped == [good]
     for body in ({"task_ids": [good, good]}, {"task_ids": "1"}, {}, {"task_ids": list(range(1, 502))}):
         error = await assert_error(await client.put(path, json=body, headers=auth), 422, "validation_failed")
@@ -359,7 +362,9 @@ async def test_guests_need_a_published_events_token(client):
             assert error["message"] == "Dieses Event existiert nicht oder ist nicht verfügbar."
     # a draft has no token; even one given a token by hand stays unreachable until published
     assert draft["guest_token"] is None
-    await client.app[pool_key].execute("update events set guest_token = 'draft-token-' || id where id = $1", draft["id"])
+    await client.app[pool_key].execute(
+        "update events set guest_token = 'draft-token-' || id where id = $1", draft["id"]
+    )
     await assert_error(await client.get(f"{V1}/events/draft-token-{draft['id']}/tasks"), 404, "event_not_found")
     resp = await client.get(f"{V1}/events/{published['guest_token']}/tasks", headers={"X-Device-Id": "bad id!"})
     await assert_error(resp, 400, "device_id_invalid")

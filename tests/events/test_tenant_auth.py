@@ -23,7 +23,9 @@ EXCHANGE = "/api/v1/tenant-auth/exchange"
 
 
 async def token_count(client, user_id: int) -> int:
-    return await client.app[pool_key].fetchval("select count(*) from personal_access_tokens where user_id = $1", user_id)
+    return await client.app[pool_key].fetchval(
+        "select count(*) from personal_access_tokens where user_id = $1", user_id
+    )
 
 
 async def admin_with_password(client, **tenant_fields):
@@ -158,7 +160,10 @@ async def test_logout_revokes_only_the_token_used(client):
     assert await resp.read() == b""
     await assert_error(await client.get(ME, headers=bearer(token)), 401, "unauthenticated")
     assert (await client.get(ME, headers=bearer(other))).status == 200
-    assert await client.app[pool_key].fetchval("select id from personal_access_tokens where id = $1", token.record["id"]) is None
+    gone = await client.app[pool_key].fetchval(
+        "select id from personal_access_tokens where id = $1", token.record["id"]
+    )
+    assert gone is None
 
 
 async def test_logout_needs_a_token(client):

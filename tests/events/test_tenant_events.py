@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
 
-from domain.tenant_abilities import EVENTS_READ, EVENTS_WRITE
 from domain.media_store import event_media_store
+from domain.tenant_abilities import EVENTS_READ, EVENTS_WRITE
 from gateway.kernel.keys import pool_key, settings_key
 from tests.builders import bearer, make_token, make_user
 from tests.event_builders import assert_error, make_event, make_package, make_photo, make_tenant, make_tenant_admin

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from tests.builders import bearer, make_token, make_user
-from tests.event_builders import make_event, make_tenant, make_tenant_admin
-from tests.event_builders import assert_error
+from tests.event_builders import assert_error, make_event, make_tenant, make_tenant_admin
 
 TENANTS = "/api/v1/tenants"
 

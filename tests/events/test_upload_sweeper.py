@@ -47,4 +47,5 @@ async def test_sweep_deletes_only_abandoned_uploads_past_the_grace(client):
         assert await store.exists(key)
     # nothing left to do: a second sweep finds none of this event's rows
     await sweep_abandoned(client.app[pool_key], store, now=now)
-    assert await client.app[pool_key].fetchval("select count(*) from photo_uploads where event_id = $1", event["id"]) == 3
+    count = await client.app[pool_key].fetchval("select count(*) from photo_uploads where event_id = $1", event["id"])
+    assert count == 3

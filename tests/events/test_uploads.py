@@ -15,8 +15,8 @@ from tests.builders import bearer
 from tests.event_builders import make_event, make_package, make_photo, make_tenant, make_tenant_admin
 from tests.events import photo_fixtures as fx
 from tests.events.photo_fixtures import (
-    assert_envelope,
     ask_upload,
+    assert_envelope,
     device,
     local,
     media_store,
@@ -63,8 +63,12 @@ async def test_a_guest_gets_a_signed_upload_url(client):
 async def test_guests_reach_events_by_token_only(client):
     event = await _event(client)
     draft = await _event(client, status="draft")
-    for path in (f"/api/v1/events/{event['slug']}/photos/upload-url", "/api/v1/events/not-a-token/photos/upload-url",
-                 f"/api/v1/events/{event['id']}/photos/upload-url", f"/api/v1/events/{draft['slug']}/photos/upload-url"):
+    for path in (
+        f"/api/v1/events/{event['slug']}/photos/upload-url",
+        "/api/v1/events/not-a-token/photos/upload-url",
+        f"/api/v1/events/{event['id']}/photos/upload-url",
+        f"/api/v1/events/{draft['slug']}/photos/upload-url",
+    ):
         resp = await client.post(path, json={"content_type": "image/jpeg", "size": 10}, headers=device())
         assert resp.status == 404, path
         assert_envelope(await resp.json(), "event_not_found")
@@ -125,7 +129,8 @@ async def test_a_huge_declared_size_is_refused_before_anything_is_stored(client)
     assert resp.status == 413
     error = assert_envelope(await resp.json(), "photo_too_large")
     assert error["meta"]["max_bytes"] == max_bytes and str(max_bytes) in error["message"]
-    assert await client.app[pool_key].fetchval("select count(*) from photo_uploads where event_id = $1", event["id"]) == 0
+    count = await client.app[pool_key].fetchval("select count(*) from photo_uploads where event_id = $1", event["id"])
+    assert count == 0
     assert (await ask_upload(client, event, headers=device(), size=2**40)).status == 413
 
 
@@ -293,7 +298,9 @@ async def test_the_bomb_error_is_localized(client):
 async def test_uploads_are_rate_limited_per_device_and_per_tenant(aiohttp_client, settings, ray_session):
     from gateway.app import create_app
 
-    limited = settings.model_copy(update={"event_uploads_per_device_per_minute": 2, "event_uploads_per_tenant_per_minute": 4})
+    limited = settings.model_copy(
+        update={"event_uploads_per_device_per_minute": 2, "event_uploads_per_tenant_per_minute": 4}
+    )
     client = await aiohttp_client(create_app(limited))
     event = await _event(client)
     guest = device()
@@ -339,8 +346,11 @@ async def test_a_tenant_admin_gets_upload_urls_for_own_events_only(client):
     assert row["user_id"] is not None and row["device_id"] is None and row["tenant_id"] == tenant["id"]
     assert (await put_bytes(client, upload["upload_url"], fx.png(), "image/png")).status == 200
 
-    for path in (f"/api/v1/tenant/events/{foreign['id']}/photos/upload-url", "/api/v1/tenant/events/abc/photos/upload-url",
-                 "/api/v1/tenant/events/999999999/photos/upload-url"):
+    for path in (
+        f"/api/v1/tenant/events/{foreign['id']}/photos/upload-url",
+        "/api/v1/tenant/events/abc/photos/upload-url",
+        "/api/v1/tenant/events/999999999/photos/upload-url",
+    ):
         resp = await client.post(path, json=body, headers=bearer(token))
         assert resp.status == 404, path
         assert_envelope(await resp.json(), "not_found")
@@ -349,9 +359,13 @@ async def test_a_tenant_admin_gets_upload_urls_for_own_events_only(client):
     assert resp.status == 401
     assert_envelope(await resp.json(), "unauthenticated")
     _, reader = await make_tenant_admin(client.app, tenant["id"], abilities=(PHOTOS_READ,))
-    resp = await client.post(f"/api/v1/tenant/events/{draft['id']}/photos/upload-url", json=body, headers=bearer(reader))
+    resp = await client.post(
+        f"/api/v1/tenant/events/{draft['id']}/photos/upload-url", json=body, headers=bearer(reader)
+    )
     assert resp.status == 403
     assert_envelope(await resp.json(), "missing_ability")
-    resp = await client.post(f"/api/v1/tenant/events/{draft['id']}/photos/upload-url", json={"size": 5}, headers=bearer(token))
+    resp = await client.post(
+        f"/api/v1/tenant/events/{draft['id']}/photos/upload-url", json={"size": 5}, headers=bearer(token)
+    )
     assert resp.status == 422
     assert set(assert_envelope(await resp.json(), "validation_failed")["meta"]["fields"]) == {"content_type"}

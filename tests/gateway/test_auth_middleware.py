@@ -188,6 +188,7 @@ async def test_last_used_at_is_written_behind(client, pool):
     user = await make_user(client.app)
     token = await make_token(client.app, user["id"])
     await client.get("/api/_t/user", headers=bearer(token))
-    assert await pool.fetchval("select last_used_at from personal_access_tokens where id = $1", token.record["id"]) is None
+    last_used = "select last_used_at from personal_access_tokens where id = $1"
+    assert await pool.fetchval(last_used, token.record["id"]) is None
     await client.app[token_cache_key].flush()
-    assert await pool.fetchval("select last_used_at from personal_access_tokens where id = $1", token.record["id"]) is not None
+    assert await pool.fetchval(last_used, token.record["id"]) is not None

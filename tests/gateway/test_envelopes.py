@@ -148,7 +148,9 @@ async def test_petcare_validation_error_has_fastapi_detail_list(app_client):
     resp = await app_client.post("/_t/invalid")
     assert resp.status == 422
     body = await resp.json()
-    assert body["detail"] == [{"loc": ["body", "name"], "msg": "The name field is required.", "type": "validation_failed"}]
+    assert body["detail"] == [
+        {"loc": ["body", "name"], "msg": "The name field is required.", "type": "validation_failed"}
+    ]
     assert body["details"]["field_errors"] == ["name"]
 
 

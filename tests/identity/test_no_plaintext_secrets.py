@@ -58,22 +58,28 @@ async def test_no_plaintext_secret_is_stored(client, pool, redis_client):
     token_hashes = {r["token_hash"] for r in reset_rows} | {r["token_hash"] for r in verify_rows}
     runner = client.app[jobs_key]
     async with pool.acquire() as conn:
-        mail_jobs = await conn.fetch("select id from jobs where kind = 'mail.send' and payload::text like $1", f"%{email}%")
+        mail_jobs = await conn.fetch(
+            "select id from jobs where kind = 'mail.send' and payload::text like $1", f"%{email}%"
+        )
     assert len(mail_jobs) == 2
     for job in mail_jobs:
         assert (await runner.wait(job["id"], timeout=30)).status == "finished"
     async with pool.acquire() as conn:
-        bodies = " ".join(r["body_text"] for r in await conn.fetch("select body_text from mail_outbox where to_address = $1", email))
+        outbox = await conn.fetch("select body_text from mail_outbox where to_address = $1", email)
+        bodies = " ".join(r["body_text"] for r in outbox)
     assert "token=REDACTED-" in bodies and "/auth/verify/REDACTED-" in bodies, bodies
 
     # an email change mails the old address a one-time revert link: written down redacted as well
     new_email = unique_email("secret-new")
     resp = await client.put(
-        "/api/user", json={"email": new_email, "current_password_hash": hexed}, headers={"Authorization": f"Bearer {token}"}
+        "/api/user",
+        json={"email": new_email, "current_password_hash": hexed},
+        headers={"Authorization": f"Bearer {token}"},
     )
     assert resp.status == 200, await resp.text()
     async with pool.acquire() as conn:
-        token_hashes |= {r["token_hash"] for r in await conn.fetch("select token_hash from email_change_reverts where user_id = $1", user_id)}
+        reverts = await conn.fetch("select token_hash from email_change_reverts where user_id = $1", user_id)
+        token_hashes |= {r["token_hash"] for r in reverts}
         change_jobs = await conn.fetch(
             """select id from jobs where kind = 'mail.send' and id <> all($1::bigint[])
                and (payload::text like $2 or payload::text like $3)""",
@@ -94,7 +100,8 @@ async def test_no_plaintext_secret_is_stored(client, pool, redis_client):
         tables = [
             r["table_name"]
             for r in await conn.fetch(
-                "select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'"
+                "select table_name from information_schema.tables"
+                " where table_schema = 'public' and table_type = 'BASE TABLE'"
             )
         ]
         dump = []
@@ -112,7 +119,8 @@ async def test_no_plaintext_secret_is_stored(client, pool, redis_client):
     assert stored.startswith("$argon2id$") and hexed not in stored
     # token rows hold SHA-256 digests of the secrets
     async with pool.acquire() as conn:
-        hashes = {r["token_hash"] for r in await conn.fetch("select token_hash from personal_access_tokens where user_id = $1", user_id)}
+        rows = await conn.fetch("select token_hash from personal_access_tokens where user_id = $1", user_id)
+        hashes = {r["token_hash"] for r in rows}
     assert digest(token.split("|", 1)[1]) in hashes
 
     redis_values = []

@@ -13,8 +13,8 @@ from PIL import Image
 
 from domain import image_checks, photo_pipeline
 from domain.errors import Forbidden, Invalid
-from domain.upload_signing import UploadSigner
 from domain.settings import Settings
+from domain.upload_signing import UploadSigner
 from jobs import images
 from tests.events import photo_fixtures as fx
 

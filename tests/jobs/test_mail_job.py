@@ -12,7 +12,7 @@ from domain.mailer import MailTransport, Message, payload
 from jobs import mail
 from jobs.registry import JobContext, PermanentJobError
 from storage import jobs as jobs_sql
-from tests.api.smtp_inbox import free_port, smtp_inbox, start_inbox  # noqa: F401
+from tests.api.smtp_inbox import free_port, start_inbox
 from tests.builders import sha256_hex, unique_email
 
 from .conftest import MakeRunner

@@ -45,7 +45,8 @@ HTTP_KEYS = {
 
 
 def _run(rps: float, p50: float = 1.0, p99: float = 5.0, cpu_s: float = 1.0, wall_s: float = 10.0) -> WrkRun:
-    return WrkRun(report=WrkReport(rps=rps, p50_ms=p50, p99_ms=p99, requests=int(rps * wall_s)), wall_s=wall_s, cpu_s=cpu_s)
+    report = WrkReport(rps=rps, p50_ms=p50, p99_ms=p99, requests=int(rps * wall_s))
+    return WrkRun(report=report, wall_s=wall_s, cpu_s=cpu_s)
 
 
 # --- wrk's report ---------------------------------------------------------------------------
@@ -91,7 +92,8 @@ def test_report_without_throughput_is_refused():
 
 
 @pytest.mark.parametrize(
-    ("value", "unit", "ms"), [("262.00", "us", 0.262), ("8.12", "ms", 8.12), ("1.50", "s", 1500.0), ("2", "m", 120000.0)]
+    ("value", "unit", "ms"),
+    [("262.00", "us", 0.262), ("8.12", "ms", 8.12), ("1.50", "s", 1500.0), ("2", "m", 120000.0)],
 )
 def test_time_units(value, unit, ms):
     assert to_ms(value, unit) == pytest.approx(ms)

@@ -13,7 +13,8 @@ from tests.ops.cli_runs import roost
 
 async def create_tenant(env: dict[str, str], name: str, package: str, email: str, password: str = "p"):
     return await roost(
-        env, "tenants", "create", "--name", name, "--package", package, "--admin-email", email, "--admin-password", password
+        env, "tenants", "create", "--name", name, "--package", package,
+        "--admin-email", email, "--admin-password", password,
     )
 
 

@@ -8,7 +8,7 @@ import pytest
 from gateway.app import create_app
 from gateway.kernel.keys import pool_key
 from tests.builders import make_user, unique_email
-from tests.oauth_fakes import WHOAMI_PATH, add_whoami, fake_google, google_profile, settings_for  # noqa: F401
+from tests.oauth_fakes import WHOAMI_PATH, add_whoami, google_profile, settings_for
 
 REDIRECT = "http://localhost:3000/auth/callback"
 

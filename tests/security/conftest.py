@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gateway.app import create_app
-from tests.oauth_fakes import fake_github, fake_google  # noqa: F401  (fixtures)
 from tests.security.route_table import fuzz_settings
 
 
 @pytest.fixture
-async def fuzz_client(aiohttp_client, settings, ray_session, fake_google, fake_github):  # noqa: F811
+async def fuzz_client(aiohttp_client, settings, ray_session, fake_google, fake_github):
     return await aiohttp_client(create_app(fuzz_settings(settings, fake_google, fake_github)))

@@ -15,18 +15,17 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
-from domain.tokens import new_secret, sha256_hex
 from aiohttp import FormData
 
+from domain.tokens import new_secret, sha256_hex
+from gateway.app import create_app
+from gateway.kernel.keys import accounts_key, pool_key, token_cache_key
 from gateway.pethealth.gpt_bridge import TOKEN_ABILITIES as GPT_ABILITIES
 from gateway.pethealth.gpt_bridge import TOKEN_KIND as GPT_KIND
 from gateway.pethealth.gpt_bridge import TOKEN_NAME as GPT_NAME
-from gateway.app import create_app
-from gateway.kernel.keys import accounts_key, pool_key, token_cache_key
 from storage import reset_tokens
 from tests.api.account_helpers import JSON, auth
-from tests.api.smtp_inbox import FRONTEND_URL, mail_client, smtp_inbox  # noqa: F401
+from tests.api.smtp_inbox import FRONTEND_URL
 from tests.api.test_profile import tiny_png
 from tests.builders import DEFAULT_PASSWORD, bearer, make_token, make_user
 from tests.builders import sha256_hex as password_hex
@@ -67,7 +66,8 @@ async def _limited_token(client, kind: str, user) -> str:
     if kind == "developer-read":
         return (await make_token(client.app, user["id"], abilities=("read",))).plain_text
     if kind == "gpt-connector":
-        return (await make_token(client.app, user["id"], name=GPT_NAME, kind=GPT_KIND, abilities=GPT_ABILITIES)).plain_text
+        issued = await make_token(client.app, user["id"], name=GPT_NAME, kind=GPT_KIND, abilities=GPT_ABILITIES)
+        return issued.plain_text
     tenant = await make_tenant(client.app)
     async with client.app[pool_key].acquire() as conn:
         await conn.execute(
@@ -89,7 +89,8 @@ async def _call(client, method: str, path: str, body, **kwargs):
 async def _account_row(client, user_id: int):
     async with client.app[pool_key].acquire() as conn:
         return await conn.fetchrow(
-            "select email, email_verified_at, name, first_name, avatar, password_hash, token_epoch from users where id = $1",
+            "select email, email_verified_at, name, first_name, avatar, password_hash, token_epoch"
+            " from users where id = $1",
             user_id,
         )
 
@@ -121,7 +122,8 @@ async def test_limited_tokens_cannot_change_the_account(client, kind, method, pa
 async def test_full_account_credentials_still_change_the_account(client, credential, method, path, body, contract):
     user = await make_user(client.app)
     if isinstance(body, dict) and "email" in body:  # an email change needs the current password
-        body = {**body, "email": f"moved-{user['id']}@example.test", "current_password_hash": password_hex(DEFAULT_PASSWORD)}
+        moved = f"moved-{user['id']}@example.test"
+        body = {**body, "email": moved, "current_password_hash": password_hex(DEFAULT_PASSWORD)}
     if credential == "session":
         browser = await sign_in(client, user["email"])
         kwargs = {"cookies": browser.cookies, "headers": {**browser.headers, **JSON}}
@@ -297,7 +299,9 @@ async def test_revert_link_restores_the_old_address_once_and_ends_every_credenti
     assert (await client.get("/api/user", cookies=intruder.cookies, headers=JSON)).status == 401
     assert (await client.get("/api/user", headers=auth(token))).status == 401
     assert (await client.get("/api/user", headers=auth(data["token"]))).status == 200
-    login_old = await client.post("/api/auth/login", json={"email": old, "password_hash": password_hex(DEFAULT_PASSWORD)})
+    login_old = await client.post(
+        "/api/auth/login", json={"email": old, "password_hash": password_hex(DEFAULT_PASSWORD)}
+    )
     assert login_old.status == 401
 
     again = await client.post("/api/user/email/revert", json=body)
@@ -322,7 +326,8 @@ async def test_revert_link_expires(mail_client, smtp_inbox):
         )
     hexed = password_hex(NEW_PASSWORD)
     resp = await client.post(
-        "/api/user/email/revert", json={"token": revert_token, "password_hash": hexed, "password_hash_confirmation": hexed}
+        "/api/user/email/revert",
+        json={"token": revert_token, "password_hash": hexed, "password_hash_confirmation": hexed},
     )
     assert resp.status == 422
     assert (await _account_row(client, user["id"]))["email"] == f"later-{user['id']}@example.test"
@@ -333,7 +338,9 @@ async def test_revert_link_expires(mail_client, smtp_inbox):
 
 async def test_login_token_expires_after_the_ttl(client, settings):
     user = await make_user(client.app)
-    resp = await client.post("/api/auth/login", json={"email": user["email"], "password_hash": password_hex(DEFAULT_PASSWORD)})
+    resp = await client.post(
+        "/api/auth/login", json={"email": user["email"], "password_hash": password_hex(DEFAULT_PASSWORD)}
+    )
     assert resp.status == 200
     token = (await resp.json())["data"]["token"]
     token_id = int(token.split("|")[0])
@@ -344,7 +351,9 @@ async def test_login_token_expires_after_the_ttl(client, settings):
     assert abs((expires_at - created_at) - timedelta(days=settings.login_token_ttl_days)) < timedelta(seconds=5)
     assert (await client.get("/api/user", headers=auth(token))).status == 200
     async with client.app[pool_key].acquire() as conn:
-        await conn.execute("update personal_access_tokens set expires_at = now() - interval '1 second' where id = $1", token_id)
+        await conn.execute(
+            "update personal_access_tokens set expires_at = now() - interval '1 second' where id = $1", token_id
+        )
     # the cached lookup carries expires_at, so the refusal needs no eviction
     await client.app[accounts_key].token_abilities_changed(sha256_hex(token.split("|")[1]))
     assert (await client.get("/api/user", headers=auth(token))).status == 401
@@ -352,7 +361,9 @@ async def test_login_token_expires_after_the_ttl(client, settings):
 
 async def test_developer_lists_and_revokes_a_login_token(client):
     user = await make_user(client.app)
-    resp = await client.post("/api/auth/login", json={"email": user["email"], "password_hash": password_hex(DEFAULT_PASSWORD)})
+    resp = await client.post(
+        "/api/auth/login", json={"email": user["email"], "password_hash": password_hex(DEFAULT_PASSWORD)}
+    )
     token = (await resp.json())["data"]["token"]
     token_id = int(token.split("|")[0])
     browser = await sign_in(client, user["email"])

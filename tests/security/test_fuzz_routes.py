@@ -27,7 +27,9 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 from yarl import URL
 
@@ -74,7 +76,9 @@ def _seeds(world: "World") -> dict[tuple[str, str], dict[str, Any]]:
                                                       "title": "t", "description": "d", "notes": "n"},
         ("POST", "/api/pets/{pet}/vaccinations"): {"vaccine_name": f"V{tag}", "administered_at": "2026-02-01",
                                                    "notes": "n"},
-        ("POST", "/api/pets/{pet}/microchips"): {"chip_number": f"9{secrets.randbelow(10**14):014d}", "implanted_at": "2026-02-01"},
+        ("POST", "/api/pets/{pet}/microchips"): {
+            "chip_number": f"9{secrets.randbelow(10**14):014d}", "implanted_at": "2026-02-01"
+        },
         ("POST", "/api/v1/tenant/events"): {"name": f"Fuzz {tag}", "description": "d", "moderation": "auto"},
         ("PUT", "/api/v1/tenant/events/{event}"): {"name": f"Fuzz {tag}", "description": "d", "slug": f"s-{tag}"},
         ("POST", "/api/v1/tenant/tasks"): {"title": f"T {tag}", "description": "d"},
@@ -234,7 +238,8 @@ def _cases(route: Route, world: World, values: Iterator[str], fields: list[str])
             if part.startswith("{"):
                 name = part[1:-1].split(":")[0]
                 raw = (override or {}).get(name)
-                parts.append(_encode_segment(raw) if raw is not None else quote(world.placeholders.get(name, "1"), safe="/"))
+                placeholder = quote(world.placeholders.get(name, "1"), safe="/")
+                parts.append(_encode_segment(raw) if raw is not None else placeholder)
             else:
                 parts.append(part)
         return "/".join(parts)
@@ -264,7 +269,9 @@ def _cases(route: Route, world: World, values: Iterator[str], fields: list[str])
         for _ in range(PER_SLOT):
             value = next(values)
             body = {name: value for name in fields}
-            yield Case(route, base, body=json.dumps(body).encode(), content_type="application/json", what=f"json *={value!r}")
+            yield Case(
+                route, base, body=json.dumps(body).encode(), content_type="application/json", what=f"json *={value!r}"
+            )
         huge = {name: 10**40 for name in fields}
         yield Case(route, base, body=json.dumps(huge).encode(), content_type="application/json", what="json huge ints")
         nested = {name: [{"a": [None]}] for name in fields}
@@ -274,7 +281,9 @@ def _cases(route: Route, world: World, values: Iterator[str], fields: list[str])
         value = next(values)
         form = "&".join(f"{k}={_encode_segment(value)}" for k in fields[:40]).encode()
         yield Case(route, base, body=form, content_type="application/x-www-form-urlencoded", what=f"form *={value!r}")
-        yield Case(route, base, body=b"name=\xff\xfe", content_type="application/x-www-form-urlencoded", what="form non-utf8")
+        yield Case(
+            route, base, body=b"name=\xff\xfe", content_type="application/x-www-form-urlencoded", what="form non-utf8"
+        )
         yield Case(route, base, body=b"name=x", content_type="application/x-www-form-urlencoded; charset=klingon",
                    what="form bad charset")
         yield Case(route, base, body=b"--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nb",

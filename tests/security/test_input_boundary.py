@@ -313,7 +313,8 @@ UNKNOWN_TRANSFER_ENCODING = (
 @pytest.mark.parametrize("path", FORM_ROUTES)
 async def test_a_part_in_an_unknown_transfer_encoding(client, path):
     # aiohttp raises RuntimeError for it, which no ValueError handler caught
-    resp = await client.post(path, data=UNKNOWN_TRANSFER_ENCODING, headers={"Content-Type": "multipart/form-data; boundary=x"})
+    multipart = {"Content-Type": "multipart/form-data; boundary=x"}
+    resp = await client.post(path, data=UNKNOWN_TRANSFER_ENCODING, headers=multipart)
     if path.startswith("/api/v1"):
         await events_error(resp, 400)
     elif path.startswith("/api"):
@@ -328,7 +329,9 @@ async def test_a_session_form_post_and_an_avatar_in_an_unknown_transfer_encoding
     signed = await signed_in_user(client)
     headers = {"Content-Type": "multipart/form-data; boundary=x"}
     # no XSRF header: the session's form-body check reads the form, and finds no proof in it
-    resp = await client.post("/api/user/avatar", data=UNKNOWN_TRANSFER_ENCODING, headers=headers, cookies=signed.cookies)
+    resp = await client.post(
+        "/api/user/avatar", data=UNKNOWN_TRANSFER_ENCODING, headers=headers, cookies=signed.cookies
+    )
     await api_error(resp, 403)
     user = await make_user(client.app)
     token = await make_token(client.app, user["id"])

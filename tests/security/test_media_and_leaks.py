@@ -12,22 +12,23 @@ import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from domain import media_access
-from domain.media_access import check_tenant_link, tenant_token
-from domain.errors import NotFound
-from gateway.kernel.keys import jobs_key, media_visibility_key, pool_key
-from tests.builders import DEFAULT_PASSWORD, bearer, make_user, sha256_hex, unique_email
-from tests.api.account_helpers import auth, register
-from tests.event_builders import make_event, make_package, make_photo, make_tenant, make_tenant_admin
-from tests.events import photo_fixtures as fx
-from tests.web.session_helpers import signed_in_user
-
 import aiohttp
 import pytest
 from aiohttp import FormData
 from PIL import Image
 
+from domain import media_access
+from domain.errors import NotFound
+from domain.media_access import check_tenant_link, tenant_token
+from gateway.kernel.keys import jobs_key, media_visibility_key, pool_key
+from tests.api.account_helpers import auth, register
 from tests.api.smtp_inbox import free_port
+from tests.builders import DEFAULT_PASSWORD, bearer, make_user, sha256_hex, unique_email
+from tests.event_builders import make_event, make_package, make_photo, make_tenant, make_tenant_admin
+from tests.events import photo_fixtures as fx
+from tests.web.session_helpers import signed_in_user
+
+JSON_ACCEPT = {"Accept": "application/json"}
 
 
 def _storage(key: str) -> str:
@@ -147,8 +148,9 @@ def test_tenant_links_expire():
     now = 1_700_000_000.0
     token = tenant_token("k" * 32, key, now)
     assert check_tenant_link("k" * 32, token, key, now + media_access.TENANT_LINK_TTL_S) > now
+    past_the_last_step = now + media_access.TENANT_LINK_TTL_S + media_access.TENANT_LINK_STEP_S + 1
     with pytest.raises(NotFound):
-        check_tenant_link("k" * 32, token, key, now + media_access.TENANT_LINK_TTL_S + media_access.TENANT_LINK_STEP_S + 1)
+        check_tenant_link("k" * 32, token, key, past_the_last_step)
     with pytest.raises(NotFound):
         check_tenant_link("another-key" * 3, token, key, now)
 
@@ -197,7 +199,8 @@ async def test_metrics_port_serves_them_apart_from_the_public_port(aiohttp_clien
     async with aiohttp.ClientSession() as session:
         async with session.get(f"http://127.0.0.1:{port}/metrics") as resp:
             assert resp.status == 404
-        async with session.get(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": "Bearer " + "t" * 24}) as resp:
+        scraper = {"Authorization": "Bearer " + "t" * 24}
+        async with session.get(f"http://127.0.0.1:{port}/metrics", headers=scraper) as resp:
             assert resp.status == 200 and "process_cpu_seconds_total" in await resp.text()
         async with session.get(f"http://127.0.0.1:{port}/api/ping") as resp:
             assert resp.status == 404  # only /metrics lives there
@@ -216,8 +219,10 @@ async def test_verify_send_does_not_tell_which_addresses_have_accounts(client):
         answers.append((resp.status, body["message"], body["data"], body["success"]))
     assert answers == [(200, "Verification email sent", None, True)] * 3
     async with client.app[pool_key].acquire() as conn:
-        mailed = await conn.fetch("select payload->>'to' as to from jobs where kind = 'mail.send' and payload->>'to' = any($1::text[])",
-                                  [unverified["email"], verified["email"]])
+        mailed = await conn.fetch(
+            "select payload->>'to' as to from jobs where kind = 'mail.send' and payload->>'to' = any($1::text[])",
+            [unverified["email"], verified["email"]],
+        )
     assert [r["to"] for r in mailed] == [unverified["email"]]  # mail only where there is something to verify
 
 
@@ -255,13 +260,13 @@ async def test_a_browser_session_uploads_an_avatar_with_the_token_in_the_form(cl
     form = FormData()
     form.add_field("_token", browser.xsrf)
     form.add_field("avatar", fx.png(), filename="me.png", content_type="image/png")
-    resp = await client.post("/api/user/avatar", cookies=browser.cookies, data=form, headers={"Accept": "application/json"})
+    resp = await client.post("/api/user/avatar", cookies=browser.cookies, data=form, headers=JSON_ACCEPT)
     assert resp.status == 200, await resp.text()
     assert (await resp.json())["data"]["avatar_url"].endswith(".jpg")
     # and without the token it is still refused
     form = FormData()
     form.add_field("avatar", fx.png(), filename="me.png", content_type="image/png")
-    resp = await client.post("/api/user/avatar", cookies=browser.cookies, data=form, headers={"Accept": "application/json"})
+    resp = await client.post("/api/user/avatar", cookies=browser.cookies, data=form, headers=JSON_ACCEPT)
     assert resp.status == 403
 
 
@@ -273,7 +278,8 @@ async def test_the_log_outbox_holds_no_working_reset_link(client):
     assert (await client.post("/api/auth/password/forgot", json={"email": user["email"]})).status == 200
     async with client.app[pool_key].acquire() as conn:
         job_id = await conn.fetchval(
-            "select id from jobs where kind = 'mail.send' and payload->>'to' = $1 order by id desc limit 1", user["email"]
+            "select id from jobs where kind = 'mail.send' and payload->>'to' = $1 order by id desc limit 1",
+            user["email"],
         )
     assert (await client.app[jobs_key].wait(job_id, 30)).status == "finished"
     async with client.app[pool_key].acquire() as conn:

@@ -15,10 +15,8 @@ import pytest
 from gateway.app import create_app
 from gateway.kernel.keys import accounts_key, pool_key
 from tests.builders import DEFAULT_PASSWORD, bearer, make_token, make_user, unique_email
-from tests.oauth_fakes import (  # noqa: F401  (fixtures)
+from tests.oauth_fakes import (
     add_whoami,
-    fake_github,
-    fake_google,
     github_profile,
     google_profile,
     location_path,

@@ -21,10 +21,10 @@ from ipaddress import ip_network
 from aiohttp import web
 from multidict import CIMultiDict
 
+from domain.settings import Settings
 from gateway.app import create_app
 from gateway.kernel.client_address import client_ip
 from gateway.kernel.contracts import Contract
-from domain.settings import Settings
 from gateway.kernel.throttle import Limit, Throttles
 from tests.builders import make_user, sha256_hex, unique_email
 from tests.event_builders import make_event, make_tenant
@@ -195,7 +195,8 @@ async def test_a_guest_rotating_device_ids_is_held_by_its_address(aiohttp_client
     error = fx.assert_envelope(await resp.json(), "rate_limited")
     assert error["meta"]["scope"] == "ip" and error["meta"]["limit"] == 3
     # another guest at the venue, and the same guest at another event, have budgets of their own
-    assert (await fx.ask_upload(client, event, headers={"X-Forwarded-For": "198.51.100.2", **fx.device()})).status == 201
+    neighbour = {"X-Forwarded-For": "198.51.100.2", **fx.device()}
+    assert (await fx.ask_upload(client, event, headers=neighbour)).status == 201
     other = await make_event(client.app, tenant["id"])
     assert (await fx.ask_upload(client, other, headers={**guest, **fx.device()})).status == 201
 

@@ -70,7 +70,7 @@ async def test_bad_text_representation_is_invalid(conn):
 async def test_other_exceptions_pass_through(conn):
     with pytest.raises(ZeroDivisionError):
         with domain_errors():
-            1 / 0
+            raise ZeroDivisionError("not a database error")
 
 
 # -- issue 9: values PostgreSQL refuses are the client's 4xx, never a 500 `database_error` --------

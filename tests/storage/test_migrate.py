@@ -30,7 +30,11 @@ def write(folder: Path, name: str, sql: str) -> None:
 
 async def test_applies_in_numeric_order_once(empty_db, tmp_path):
     write(tmp_path, "0002_second.sql", "insert into log (step) values ('second');")
-    write(tmp_path, "0001_first.sql", "create table log (id serial primary key, step text); insert into log (step) values ('first');")
+    write(
+        tmp_path,
+        "0001_first.sql",
+        "create table log (id serial primary key, step text); insert into log (step) values ('first');",
+    )
     write(tmp_path, "0010_tenth.sql", "insert into log (step) values ('tenth');")
     conn = await asyncpg.connect(empty_db)
     try:

@@ -35,7 +35,9 @@ def _empty_is_none(value: object) -> object:
 
 
 # the one email rule (domain/emails.py) in 002's wording
-Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=EMAIL_MAX), AfterValidator(_email)]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=EMAIL_MAX), AfterValidator(_email)
+]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
 Picture = Annotated[str, StringConstraints(strip_whitespace=True, max_length=PICTURE_MAX), AfterValidator(_picture)]
 

@@ -16,12 +16,12 @@ from domain.errors import BadRequest, Invalid, Unauthenticated
 from domain.oauth import SocialAccounts
 from gateway.kernel import oauth_providers
 from gateway.kernel.auth.limits import throttle_auth
-from gateway.kernel.fields import BlankIsAbsent
 from gateway.kernel.auth.revocation import revoke_credentials
+from gateway.kernel.fields import BlankIsAbsent
 from gateway.kernel.keys import accounts_key, pool_key, settings_key
+from gateway.kernel.validation import parse
 from gateway.petcare.envelope import success
 from gateway.petcare.user_views import login_user_view
-from gateway.kernel.validation import parse
 
 # What makes a `{token}` itself unacceptable (as opposed to Google being unreachable): a 401,
 # as the reference answers for a token it cannot verify.

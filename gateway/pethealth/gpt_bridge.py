@@ -20,17 +20,17 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from domain.errors import BadRequest, Invalid, Unauthenticated
+from domain.gpt_sessions import BridgeState, connector_key_ok, require_setting, require_signature
 from domain.mailer import Mailer
 from domain.passwords import prehash
-from domain.tokens import parse_pat
 from domain.token_management import AVAILABLE_PERMISSIONS
-from gateway.kernel.fields import FORM_CONFIG, Email
-from gateway.kernel.api_envelope import success
-from domain.gpt_sessions import BridgeState, connector_key_ok, require_setting, require_signature
+from domain.tokens import parse_pat
 from gateway.kernel.account_views import user_view
+from gateway.kernel.api_envelope import success
 from gateway.kernel.auth.guards import require_session
 from gateway.kernel.auth.identity import identity_of
 from gateway.kernel.auth.limits import throttle_auth, throttle_register
+from gateway.kernel.fields import FORM_CONFIG, Email
 from gateway.kernel.keys import accounts_key, jobs_key, pool_key, redis_key, sessions_key, settings_key
 from gateway.kernel.validation import read_body, validate
 from storage import tokens as tokens_sql

@@ -17,12 +17,12 @@ from aiohttp import web
 from domain import pet_access
 from domain.errors import Forbidden, Invalid, NotFound
 from gateway.kernel import api_envelope as envelope
-from gateway.pethealth.pet_models import PetCreate, PetStatusIn, PetUpdate
-from gateway.pethealth.pet_views import pet_view, summary_view, type_view, viewer_permissions
 from gateway.kernel.auth.guards import require_abilities
 from gateway.kernel.auth.identity import identity_of
 from gateway.kernel.keys import pool_key
 from gateway.kernel.validation import parse, read_body, validate
+from gateway.pethealth.pet_models import PetCreate, PetStatusIn, PetUpdate
+from gateway.pethealth.pet_views import pet_view, summary_view, type_view, viewer_permissions
 from storage import pets as pets_sql
 from storage.errors import domain_errors
 
@@ -36,7 +36,10 @@ def _pool(request: web.Request) -> asyncpg.Pool:
 
 async def _pet_type_id(conn: asyncpg.Connection, given: int | None) -> int:
     """The type a pet gets: the given one (422 on `pet_type_id` if unknown) or cat."""
-    row = await (pets_sql.get_type(conn, given) if given is not None else pets_sql.type_by_slug(conn, DEFAULT_TYPE_SLUG))
+    if given is None:
+        row = await pets_sql.type_by_slug(conn, DEFAULT_TYPE_SLUG)
+    else:
+        row = await pets_sql.get_type(conn, given)
     if row is None:
         raise Invalid(fields={"pet_type_id": [_BAD_TYPE]})
     return row["id"]
@@ -111,7 +114,9 @@ async def show_pet(request: web.Request) -> web.Response:
     return envelope.success(data, "Pet retrieved successfully.")
 
 
-async def _change(request: web.Request, build: Callable[[dict[str, Any]], dict[str, Any]], message: str) -> web.Response:
+async def _change(
+    request: web.Request, build: Callable[[dict[str, Any]], dict[str, Any]], message: str
+) -> web.Response:
     """Read the body, then in one transaction: the pet and the caller's role (so a stranger learns
     nothing from a 422), the body's validation, the update."""
     raw = await read_body(request)

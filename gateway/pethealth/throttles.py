@@ -8,8 +8,9 @@
   ours are below (production values; other environments get five times as many, as 000 does for
   its groups: 60 -> 300).
 
-OPTIONS is never counted. The daily quota (gateway/pethealth/quota.py) runs in the same middleware. A throttled request is a 429 in the /api envelope with `Retry-After`
-and `X-RateLimit-*`; it is rejected before the daily quota looks at it, so it costs no quota.
+OPTIONS is never counted. The daily quota (gateway/pethealth/quota.py) runs in the same middleware.
+A throttled request is a 429 in the /api envelope with `Retry-After` and `X-RateLimit-*`; it is
+rejected before the daily quota looks at it, so it costs no quota.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from gateway.pethealth.quota import quota_key_app
-
+from domain.settings import Settings
 from gateway.kernel.auth.identity import identity_of
 from gateway.kernel.client_address import client_ip
 from gateway.kernel.keys import throttles_key
-from domain.settings import Settings
 from gateway.kernel.throttle import Limit
+from gateway.pethealth.quota import quota_key_app
 
 # (method, route pattern relative to the /api mount)
 PUBLIC_LISTINGS: frozenset[tuple[str, str]] = frozenset({("GET", "/pet-types")})
@@ -113,7 +113,8 @@ def usage_limits_middleware(s: Settings) -> Middleware:
                 route_key = (request.method, resource, signed_in)
                 limits = per_route.get(route_key)
                 if limits is None:
-                    limits = per_route[route_key] = _route_limits(s, request.method, relative_pattern(request), signed_in)
+                    limits = _route_limits(s, request.method, relative_pattern(request), signed_in)
+                    per_route[route_key] = limits
                 for limit in limits:
                     await throttles.enforce(request, limit, caller)
         if quota_on and signed_in and not identity.is_premium:

@@ -8,14 +8,15 @@ than breaking requests.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
+from domain.clock import SYSTEM_CLOCK, Clock
 from domain.errors import Invalid
+from domain.periodic import Periodic
 from storage import system_settings as settings_sql
 
 log = logging.getLogger(__name__)
@@ -90,11 +91,11 @@ async def write(conn: asyncpg.Connection, name: str, raw: Any) -> int:
 class RuntimeSettings:
     """This process's copy of the settings, refreshed in the background every `poll_s` seconds."""
 
-    def __init__(self, pool: asyncpg.Pool, *, poll_s: float = 2.0) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, poll_s: float = 2.0, clock: Clock = SYSTEM_CLOCK) -> None:
         self._pool = pool
-        self._poll_s = poll_s
         self._values = {name: spec.default for name, spec in SPECS.items()}
-        self._task: asyncio.Task | None = None
+        # a failed refresh (a database blip) keeps the last values; the next poll tries again
+        self._poller = Periodic("runtime-settings-refresh", self.refresh, poll_s, clock=clock)
 
     def get(self, name: str) -> int:
         return self._values[name]
@@ -105,19 +106,7 @@ class RuntimeSettings:
 
     async def start(self) -> None:
         await self.refresh()
-        self._task = asyncio.get_running_loop().create_task(self._loop())
+        self._poller.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._poll_s)
-            try:
-                await self.refresh()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database blip must not end the loop: keep the last values, try again
-                log.warning("runtime settings refresh failed", exc_info=True)
+        await self._poller.stop()

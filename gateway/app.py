@@ -13,6 +13,7 @@ from collections.abc import Callable
 from aiohttp import web, web_response
 from aiohttp.typedefs import Middleware
 
+from domain.clock import SYSTEM_CLOCK, Clock
 from domain.settings import Settings
 from gateway import wiring
 from gateway.accounts.routes import setup_routes as setup_accounts_routes
@@ -85,9 +86,13 @@ def _api_domain_app(settings: Settings) -> web.Application:
     return domain_app
 
 
-def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> web.Application:
-    """The whole gateway. `add_routes(contract, app)` runs on each contract's app before it is
-    mounted (mounting freezes a router), for embedders and tests that add their own routes."""
+def create_app(
+    settings: Settings, *, clock: Clock = SYSTEM_CLOCK, add_routes: RouteHook | None = None
+) -> web.Application:
+    """The whole gateway. `clock` is what every time window and background loop reads (tests pass
+    a fake one and move it instead of sleeping). `add_routes(contract, app)` runs on each
+    contract's app before it is mounted (mounting freezes a router), for embedders and tests that
+    add their own routes."""
     if not settings.database_url or not settings.redis_url:
         raise ValueError("create_app needs resolved DATABASE_URL and REDIS_URL (see gateway.ops.embedded)")
     _hide_versions()
@@ -97,7 +102,7 @@ def create_app(settings: Settings, *, add_routes: RouteHook | None = None) -> we
         # ids, metrics, authentication and envelopes in one layer (gateway/kernel/middlewares.py)
         middlewares=[gateway_middleware(metrics, error_renderer(ERROR_RENDERERS))],
     )
-    wiring.install(app, settings, metrics)
+    wiring.install(app, settings, metrics, clock)
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

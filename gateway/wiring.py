@@ -19,12 +19,13 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from domain.clock import Clock
 from domain.media_access import VisibilityCache
 from domain.media_store import event_media_store
 from domain.settings import Settings
 from gateway.events.feed import event_feeds_ctx
 from gateway.events.upload_sweeper import upload_sweeper_ctx
-from gateway.kernel.keys import media_store_key, media_visibility_key, settings_key
+from gateway.kernel.keys import clock_key, media_store_key, media_visibility_key, settings_key
 from gateway.kernel.metrics import Metrics, metrics_key, metrics_port_ctx
 from gateway.kernel.resources import (
     actors_ctx,
@@ -71,9 +72,12 @@ CLEANUP_CONTEXTS: tuple[CleanupContext, ...] = (
 )
 
 
-def install(app: web.Application, settings: Settings, metrics: Metrics) -> None:
+def install(app: web.Application, settings: Settings, metrics: Metrics, clock: Clock) -> None:
     """The root app's keys that need no context, then every cleanup context in order."""
     app[settings_key] = settings
+    # read by every context below that keeps time: throttles, sessions, the token cache, quota,
+    # upload URLs and every background loop
+    app[clock_key] = clock
     app[metrics_key] = metrics
     # 001's photo store (event uploads, variants, archives) and the /storage visibility cache the
     # pages' media route and 001's moderation share: plain objects, nothing to open or close

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import ray
 
+from domain.clock import SYSTEM_CLOCK, Clock
+from domain.periodic import Periodic
 from jobs.worker import Report, RunPolicy, run_job
 from storage import jobs as store
 from storage.jobs import Job
@@ -54,11 +56,11 @@ class JobRunner:
         default_max_attempts: int = 5,
         ray_max_retries: int = 3,
         task_num_cpus: float = 1.0,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._pool = pool
         self._dsn = dsn
         self._stale_after_s = stale_after_s
-        self._sweep_interval_s = sweep_interval_s
         self._default_max_attempts = default_max_attempts
         self._policy = RunPolicy(
             backoff_base_s=backoff_base_s,
@@ -71,7 +73,9 @@ class JobRunner:
             max_retries=ray_max_retries, retry_exceptions=False, num_cpus=task_num_cpus
         )
         self._background: set[asyncio.Task[Any]] = set()
-        self._loop_task: asyncio.Task[None] | None = None
+        # The sweep is what rescues orphaned jobs; if it died on a database blip, jobs would
+        # silently stop being retried, so a failed sweep is logged and the next interval retries.
+        self._sweeper = Periodic("jobs-sweeper", self.sweep_once, sweep_interval_s, clock=clock, run_at_start=True)
 
     @classmethod
     def from_settings(cls, settings: Settings, pool: asyncpg.Pool, **overrides: Any) -> JobRunner:
@@ -194,31 +198,15 @@ class JobRunner:
     def start(self) -> None:
         """Start the background loop: a sweep now (jobs a previous process left behind), then one
         every `sweep_interval_s`."""
-        if self._loop_task is None:
-            self._loop_task = asyncio.create_task(self._sweep_forever(), name="jobs-sweeper")
+        self._sweeper.start()
 
     async def stop(self) -> None:
         """Stop the loop and this runner's watchers. Jobs themselves keep running in Ray; their
         rows carry on without this process."""
         tasks = list(self._background)
-        if self._loop_task is not None:
-            tasks.append(self._loop_task)
-            self._loop_task = None
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            try:
-                await self.sweep_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # The loop is what rescues orphaned jobs; if it died on a database blip, jobs would
-                # silently stop being retried. Log it and try again next interval.
-                log.exception("job sweep failed")
-            await asyncio.sleep(self._sweep_interval_s)
+        await asyncio.gather(self._sweeper.stop(), *tasks, return_exceptions=True)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(self._logged(coro))

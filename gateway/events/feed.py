@@ -39,11 +39,13 @@ from aiohttp import web
 from actors.client import ShardClient
 from actors.event_feed_client import FeedNotifier
 from actors.snapshots import Snapshot, SnapshotCache
+from domain.clock import SYSTEM_CLOCK, Clock
 from domain.errors import ServiceUnavailable
+from domain.periodic import Periodic
 from gateway.events.guest_events import event_not_found
 from gateway.events.photo_views import photo_public
 from gateway.kernel.json_io import dumps
-from gateway.kernel.keys import actors_key, pool_key, settings_key
+from gateway.kernel.keys import actors_key, clock_key, pool_key, settings_key
 from gateway.kernel.timeutil import iso_z
 from storage import event_feed as feed_sql
 
@@ -236,7 +238,7 @@ class FeedView:
 
 class EventFeeds:
     def __init__(self, client: ShardClient, pool: asyncpg.Pool, *, app_url: str, interval_s: float,
-                 presence_window_s: float, flush_s: float, token_ttl_s: float) -> None:
+                 presence_window_s: float, flush_s: float, token_ttl_s: float, clock: Clock = SYSTEM_CLOCK) -> None:
         self.client = client
         self.pool = pool
         self.app_url = app_url
@@ -246,8 +248,9 @@ class EventFeeds:
         self._interval_s = interval_s
         self._refreshing: dict[str, asyncio.Future] = {}
         self._presence_window_s = presence_window_s
-        self._flush_s = flush_s
-        self._flusher: asyncio.Task | None = None
+        # The loop must outlive any one bad flush, or presence stops for good; flush_presence
+        # itself logs the events it could not reach.
+        self._flusher = Periodic("event-presence-flush", self.flush_presence, flush_s, clock=clock)
         self.fallback_queries = 0
 
     async def view(self, key: str) -> FeedView:
@@ -320,28 +323,13 @@ class EventFeeds:
             log.warning("presence flush failed for some events", extra={"failed": failed, "events": len(seen)})
         return len(seen)
 
-    async def _flush_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._flush_s)
-            try:
-                await self.flush_presence()
-            except Exception:  # the loop must outlive any one bad flush, or presence stops for good
-                log.exception("presence flush crashed")
-
     def start(self) -> None:
-        if self._flusher is None:
-            self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
+        self._flusher.start()
 
     async def stop(self) -> None:
         for task in list(self._refreshing.values()):
             task.cancel()
-        if self._flusher is not None:
-            self._flusher.cancel()
-            try:
-                await self._flusher
-            except asyncio.CancelledError:
-                pass
-            self._flusher = None
+        await self._flusher.stop()
         try:
             await self.flush_presence()
         except Exception:  # shutting down: presence is soft state, never worth failing a shutdown
@@ -363,6 +351,7 @@ async def event_feeds_ctx(app: web.Application) -> AsyncIterator[None]:
         presence_window_s=s.event_feed_presence_window_s,
         flush_s=s.event_feed_presence_flush_s,
         token_ttl_s=s.event_feed_token_ttl_s,
+        clock=app[clock_key],
     )
     app[feeds_key] = feeds
     # one notifier per process, so its shard handles are looked up once, not per approval

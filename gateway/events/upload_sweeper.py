@@ -9,7 +9,6 @@ between leaves rows whose files are already gone, and the next sweep deletes the
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,8 +16,10 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from aiohttp import web
 
+from domain.clock import utc_now
 from domain.media_store import LocalMediaStore, event_media_store
-from gateway.kernel.keys import pool_key, settings_key
+from domain.periodic import Periodic
+from gateway.kernel.keys import clock_key, pool_key, settings_key
 from storage import photo_uploads as uploads_sql
 
 log = logging.getLogger(__name__)
@@ -48,19 +49,16 @@ async def sweep_abandoned(pool: asyncpg.Pool, store: LocalMediaStore, *, now: da
 
 async def upload_sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
     """Needs postgres_ctx before it."""
-    store = event_media_store(app[settings_key].media_dir)
+    store, clock = event_media_store(app[settings_key].media_dir), app[clock_key]
 
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(SWEEP_EVERY_S)
-            try:
-                swept = await sweep_abandoned(app[pool_key], store)
-                if swept:
-                    log.info("abandoned uploads swept", extra={"uploads": swept})
-            except Exception:  # the loop must outlive a failed sweep; the next one retries
-                log.exception("upload sweep failed")
+    async def sweep() -> None:
+        # upload URLs expire on the app's clock (gateway/events/uploads.py), so they are swept on it
+        swept = await sweep_abandoned(app[pool_key], store, now=utc_now(clock))
+        if swept:
+            log.info("abandoned uploads swept", extra={"uploads": swept})
 
-    task = asyncio.get_running_loop().create_task(loop())
+    # the loop must outlive a failed sweep; the next one retries
+    sweeper = Periodic("upload-sweeper", sweep, SWEEP_EVERY_S, clock=clock)
+    sweeper.start()
     yield
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    await sweeper.stop()

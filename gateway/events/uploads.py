@@ -35,7 +35,7 @@ from gateway.events.envelope import success
 from gateway.events.guards import TenantCaller, require_tenant
 from gateway.events.guest_events import guest_event_or_404
 from gateway.events.guest_limits import enforce_upload_limits
-from gateway.kernel.keys import media_store_key, pool_key, settings_key
+from gateway.kernel.keys import clock_key, media_store_key, pool_key, settings_key
 from gateway.kernel.timeutil import iso_z
 from gateway.kernel.validation import parse, path_id
 from storage import events as events_sql
@@ -63,7 +63,8 @@ def normalize_type(value: str | None) -> str:
 
 
 def signer_of(request: web.Request) -> UploadSigner:
-    return UploadSigner(request.config_dict[settings_key].app_key)
+    app = request.config_dict
+    return UploadSigner(app[settings_key].app_key, clock=app[clock_key].time)
 
 
 def event_not_open() -> Conflict:

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from actors.client import ShardClient
 from domain.accounts import Accounts
+from domain.clock import Clock
 from domain.media_access import VisibilityCache
 from domain.media_store import LocalMediaStore
 from domain.settings import Settings
@@ -24,6 +25,8 @@ from gateway.kernel.throttle import Throttles
 from jobs.runtime import JobRunner
 
 settings_key = web.AppKey("settings", Settings)
+# the one clock of this app (create_app's `clock`): what every time window and background loop reads
+clock_key = web.AppKey("clock", Clock)
 pool_key = web.AppKey("pool", asyncpg.Pool)
 redis_key = web.AppKey("redis", aioredis.Redis)
 actors_key = web.AppKey("actors", dict[str, ShardClient])

@@ -23,6 +23,7 @@ from gateway.kernel.auth.token_cache import TokenCache
 from gateway.kernel.keys import (
     accounts_key,
     actors_key,
+    clock_key,
     jobs_key,
     pool_key,
     redis_key,
@@ -88,13 +89,18 @@ async def identity_ctx(app: web.Application) -> AsyncIterator[None]:
         memory_kib=s.password_hash_memory_kib,
         max_concurrent=s.password_hash_concurrency,
     )
-    cache = TokenCache(app[pool_key], app[redis_key], prefix=s.redis_prefix)
+    clock = app[clock_key]
+    cache = TokenCache(app[pool_key], app[redis_key], prefix=s.redis_prefix, clock=clock)
     cache.start()
     app[token_cache_key] = cache
     app[sessions_key] = SessionStore(
-        app[redis_key], app_key=s.app_key, secure_cookies=s.app_env == "production", prefix=s.redis_prefix
+        app[redis_key],
+        app_key=s.app_key,
+        secure_cookies=s.app_env == "production",
+        prefix=s.redis_prefix,
+        clock=clock,
     )
-    app[throttles_key] = Throttles(app[redis_key], prefix=s.redis_prefix)
+    app[throttles_key] = Throttles(app[redis_key], prefix=s.redis_prefix, clock=clock.time)
     app[accounts_key] = Accounts(
         app[pool_key],
         hashing,
@@ -114,7 +120,7 @@ async def jobs_ctx(app: web.Application) -> AsyncIterator[None]:
     Needs postgres_ctx and ray_ctx before it. Stopping it leaves running jobs to Ray and their
     rows; another gateway's loop (or this one's, after a restart) picks up what they leave.
     """
-    runner = JobRunner.from_settings(app[settings_key], app[pool_key])
+    runner = JobRunner.from_settings(app[settings_key], app[pool_key], clock=app[clock_key])
     app[jobs_key] = runner
     runner.start()
     yield
@@ -124,7 +130,7 @@ async def jobs_ctx(app: web.Application) -> AsyncIterator[None]:
 async def runtime_settings_ctx(app: web.Application) -> AsyncIterator[None]:
     """The runtime settings table (`roost settings set`), polled in the background. Needs
     postgres_ctx before it; 000's quota and request log read it."""
-    runtime = RuntimeSettings(app[pool_key], poll_s=app[settings_key].runtime_settings_poll_s)
+    runtime = RuntimeSettings(app[pool_key], poll_s=app[settings_key].runtime_settings_poll_s, clock=app[clock_key])
     await runtime.start()
     app[runtime_settings_key] = runtime
     yield

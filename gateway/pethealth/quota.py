@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 
 from aiohttp import web
@@ -24,9 +24,10 @@ from aiohttp import web
 from actors.client import ShardClient
 from actors.leases import LeaseClient
 from actors.quota import quota_key
+from domain.clock import SYSTEM_CLOCK, Clock
 from domain.errors import RateLimited, RoostError, ServiceUnavailable
 from domain.system_settings import RuntimeSettings
-from gateway.kernel.keys import actors_key, runtime_settings_key
+from gateway.kernel.keys import actors_key, clock_key, runtime_settings_key
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +44,6 @@ EXHAUSTED_TTL_S = 1.0
 RETRY_DELAYS_S = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
 QUOTA_ERROR_CODE = "API_DAILY_QUOTA_EXCEEDED"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def next_midnight(day: date) -> datetime:
@@ -74,18 +71,25 @@ class DailyQuota:
         client: ShardClient,
         runtime: RuntimeSettings,
         *,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = SYSTEM_CLOCK,
         lease_size: int = LEASE_SIZE,
         refill_below: int = REFILL_BELOW,
         exhausted_ttl_s: float = EXHAUSTED_TTL_S,
     ) -> None:
+        # the lease's "exhausted" belief lasts EXHAUSTED_TTL_S of the clock's monotonic time
         self._leases = LeaseClient(
-            client, "take_up_to", lease_size=lease_size, refill_below=refill_below, exhausted_ttl_s=exhausted_ttl_s
+            client,
+            "take_up_to",
+            lease_size=lease_size,
+            refill_below=refill_below,
+            exhausted_ttl_s=exhausted_ttl_s,
+            clock=clock.monotonic,
         )
         self._lease_size = lease_size
         self._runtime = runtime
-        # injectable so tests can cross a UTC midnight
-        self.clock = clock
+        # the UTC day (the key) and the reset time come from the clock's wall time; bound once,
+        # as this runs per request
+        self._time = clock.time
         self._day: date | None = None
         # today's key per user (formatting a date per request is measurable on this path)
         self._day_keys: dict[int, str] = {}
@@ -108,7 +112,7 @@ class DailyQuota:
 
     async def take(self, user_id: int) -> None:
         """Spend one of today's units for `user_id`; RateLimited (429) when none are left."""
-        now = self.clock()
+        now = datetime.fromtimestamp(self._time(), UTC)
         limit = self.limit
         if limit != self._sized_for:
             # A busy user's lease grows to about a second of their traffic, but never past 1/20 of
@@ -140,5 +144,5 @@ async def quota_ctx(app: web.Application) -> AsyncIterator[None]:
     """On the ROOT app, so the root and the API_DOMAIN app share one lease table per process; the
     /api middleware finds it through `request.config_dict` and passes requests through when
     absent. Needs runtime_settings_ctx and actors_ctx before it."""
-    app[quota_key_app] = DailyQuota(app[actors_key]["quota"], app[runtime_settings_key])
+    app[quota_key_app] = DailyQuota(app[actors_key]["quota"], app[runtime_settings_key], clock=app[clock_key])
     yield

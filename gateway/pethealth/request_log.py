@@ -26,11 +26,13 @@ import asyncpg
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from domain.clock import SYSTEM_CLOCK, Clock
 from domain.errors import RoostError
 from domain.inputs import scrub
+from domain.periodic import Periodic
 from domain.system_settings import RuntimeSettings
 from gateway.kernel.auth.identity import identity_of
-from gateway.kernel.keys import pool_key, runtime_settings_key
+from gateway.kernel.keys import clock_key, pool_key, runtime_settings_key
 from storage import counters as counters_sql
 from storage import request_logs as logs_sql
 from storage.request_logs import LogRow
@@ -53,13 +55,19 @@ QUOTA_ROWS_KEEP_DAYS = 2
 
 
 class RequestLog:
-    def __init__(self, pool: asyncpg.Pool, *, flush_interval_s: float = FLUSH_INTERVAL_S, flush_rows: int = FLUSH_ROWS):
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        flush_interval_s: float = FLUSH_INTERVAL_S,
+        flush_rows: int = FLUSH_ROWS,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self._pool = pool
-        self._flush_interval_s = flush_interval_s
         self._flush_rows = flush_rows
         self._buffer: list[LogRow] = []
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        # flush() logs and drops a batch it cannot write and never raises but for cancellation
+        self._flusher = Periodic("request-log-flush", self.flush, flush_interval_s, clock=clock)
         self._flush_lock = asyncio.Lock()
         self.dropped = 0
 
@@ -69,7 +77,7 @@ class RequestLog:
             return
         self._buffer.append(_storable(row))
         if len(self._buffer) >= self._flush_rows:
-            self._wake.set()
+            self._flusher.wake()
 
     async def flush(self) -> int:
         async with self._flush_lock:
@@ -105,22 +113,11 @@ class RequestLog:
         return written
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop())
+        self._flusher.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._flusher.stop()
         await self.flush()
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._flush_interval_s)
-            except TimeoutError:
-                pass
-            self._wake.clear()
-            await self.flush()  # never raises but for cancellation
 
 
 def _storable(row: LogRow) -> LogRow:
@@ -147,9 +144,9 @@ request_log_key = web.AppKey("request_log", RequestLog)
 async def request_log_ctx(app: web.Application) -> AsyncIterator[None]:
     """The write-behind request log and the daily prune, on the ROOT app (one buffer per process
     for the root and the API_DOMAIN app). Needs postgres_ctx and runtime_settings_ctx before it."""
-    writer = RequestLog(app[pool_key])
+    writer = RequestLog(app[pool_key], clock=app[clock_key])
     writer.start()
-    prune = DailyPrune(app[pool_key], app[runtime_settings_key])
+    prune = DailyPrune(app[pool_key], app[runtime_settings_key], clock=app[clock_key])
     prune.start()
     app[request_log_key] = writer
     yield
@@ -206,26 +203,25 @@ async def prune_if_due(pool: asyncpg.Pool, runtime: RuntimeSettings, *, every_s:
 
 
 class DailyPrune:
-    def __init__(self, pool: asyncpg.Pool, runtime: RuntimeSettings, *, check_s: float = PRUNE_CHECK_S) -> None:
-        self._pool, self._runtime, self._check_s = pool, runtime, check_s
-        self._task: asyncio.Task | None = None
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        runtime: RuntimeSettings,
+        *,
+        check_s: float = PRUNE_CHECK_S,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self._pool, self._runtime = pool, runtime
+        # a failed check is retried at the next one; a missed prune only keeps rows a little longer
+        self._checks = Periodic("request-log-prune", self._check, check_s, clock=clock, run_at_start=True)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop())
+        self._checks.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._checks.stop()
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                deleted = await prune_if_due(self._pool, self._runtime)
-                if deleted is not None:
-                    log.info("api request logs pruned", extra={"deleted": deleted})
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the next check retries; a missed prune only keeps rows a little longer
-                log.warning("api request log prune failed", exc_info=True)
-            await asyncio.sleep(self._check_s)
+    async def _check(self) -> None:
+        deleted = await prune_if_due(self._pool, self._runtime)
+        if deleted is not None:
+            log.info("api request logs pruned", extra={"deleted": deleted})

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 import ray
 
 from actors.quota import quota_key
-from gateway.pethealth.quota import quota_key_app
 from gateway.kernel.keys import actors_key, pool_key
+from gateway.pethealth.quota import EXHAUSTED_TTL_S
 from tests.api.quota_helpers import runtime_setting
 from tests.builders import bearer, make_token, make_user
+from tests.clock import FakeClock
 from tests.web.session_helpers import forget_cookies, signed_in_user
 
 ME = "/api/users/me"
@@ -23,13 +25,23 @@ async def _user_token(client, **fields):
     return user, await make_token(client.app, user["id"], abilities=("read",))
 
 
-def _fixed(app, when: datetime) -> None:
-    app[quota_key_app].clock = lambda: when
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
-async def test_third_call_over_a_limit_of_two_is_429_with_the_notes_body(client):
+@pytest.fixture
+async def clocked(aiohttp_client, settings, ray_session, clock):
+    """The whole app on `clock`: the quota's UTC day and its lease's "exhausted" time move by hand."""
+    from gateway.app import create_app
+
+    return await aiohttp_client(create_app(settings, clock=clock))
+
+
+async def test_third_call_over_a_limit_of_two_is_429_with_the_notes_body(clocked, clock):
+    client = clocked
     async with runtime_setting(client.app, LIMIT, 2):
-        _fixed(client.app, datetime(2031, 3, 4, 22, 0, 0, tzinfo=UTC))
+        clock.set_time(datetime(2031, 3, 4, 22, 0, 0, tzinfo=UTC))
         user, token = await _user_token(client)
         for _ in range(2):
             assert (await client.get(ME, headers=bearer(token))).status == 200
@@ -74,17 +86,19 @@ async def test_premium_users_are_unlimited(client):
         assert rows == 0
 
 
-async def test_the_quota_resets_at_utc_midnight(client):
+async def test_the_quota_resets_at_utc_midnight(clocked, clock):
+    client = clocked
     async with runtime_setting(client.app, LIMIT, 2):
         user, token = await _user_token(client)
-        _fixed(client.app, datetime(2032, 6, 30, 23, 59, 59, tzinfo=UTC))
+        clock.set_time(datetime(2032, 6, 30, 23, 59, 59, tzinfo=UTC))
         for _ in range(2):
             assert (await client.get(ME, headers=bearer(token))).status == 200
         resp = await client.get(ME, headers=bearer(token))
         assert resp.status == 429
         assert resp.headers["Retry-After"] == "1"
         assert (await resp.json())["data"]["quota"]["reset_at_utc"] == "2032-07-01T00:00:00+00:00"
-        _fixed(client.app, datetime(2032, 7, 1, 0, 0, 0, tzinfo=UTC))
+        clock.advance(1)
+        assert datetime.fromtimestamp(clock.time(), UTC) == datetime(2032, 7, 1, 0, 0, 0, tzinfo=UTC)
         for _ in range(2):
             assert (await client.get(ME, headers=bearer(token))).status == 200
         assert (await client.get(ME, headers=bearer(token))).status == 429
@@ -116,13 +130,16 @@ async def test_unauthenticated_requests_are_not_counted(client):
         assert keys == []
 
 
-async def test_a_raised_limit_reaches_an_exhausted_lease(client):
+async def test_a_raised_limit_reaches_an_exhausted_lease(clocked, clock):
+    client = clocked
     _, token = await _user_token(client)
     async with runtime_setting(client.app, LIMIT, 1):
         assert (await client.get(ME, headers=bearer(token))).status == 200
         assert (await client.get(ME, headers=bearer(token))).status == 429
         async with runtime_setting(client.app, LIMIT, 3):
-            await asyncio.sleep(1.1)  # the lease believes "exhausted" for about a second
+            # the lease still believes the budget spent, for EXHAUSTED_TTL_S
+            assert (await client.get(ME, headers=bearer(token))).status == 429
+            clock.advance(EXHAUSTED_TTL_S)
             assert (await client.get(ME, headers=bearer(token))).status == 200
 
 
@@ -158,8 +175,8 @@ async def test_killing_the_quota_shard_never_grants_more_than_the_limit(client):
 
 async def test_a_gateway_crash_strands_leased_units_but_never_over_grants(client):
     """A second DailyQuota is a second gateway: the first one's unspent lease is lost to it."""
-    from gateway.pethealth.quota import DailyQuota
     from gateway.kernel.keys import runtime_settings_key
+    from gateway.pethealth.quota import DailyQuota
 
     async with runtime_setting(client.app, LIMIT, 20):
         user, token = await _user_token(client)

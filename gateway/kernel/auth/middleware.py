@@ -9,8 +9,6 @@ header, or, for a plain HTML form, the `_token` field (403 otherwise).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from aiohttp import web
 
 from domain.errors import Forbidden
@@ -32,7 +30,7 @@ async def _from_pat(cache: TokenCache, raw: str, via: str) -> Identity:
     if (
         entry is None
         or (parsed.token_id is not None and parsed.token_id != entry.token_id)
-        or entry.expired(datetime.now(UTC))
+        or entry.expired(cache.now())
         or not entry.is_active
     ):
         return ANONYMOUS

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -20,6 +19,7 @@ import orjson
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from domain.clock import SYSTEM_CLOCK, Clock
 from domain.tokens import sha256_hex
 
 SESSION_COOKIE = "roost_session"
@@ -66,8 +66,11 @@ class SessionStore:
         secure_cookies: bool,
         prefix: str = "roost",
         ttl_s: int = SESSION_TTL_S,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._app_key = app_key
+        # when a session was last touched (Redis keeps its expiry on its own clock)
+        self._time = clock.time
         self._prefix = prefix
         self._redis = redis
         self._secure = secure_cookies
@@ -75,7 +78,7 @@ class SessionStore:
 
     async def create(self, user_id: int) -> Session:
         sid = secrets.token_urlsafe(32)
-        session = Session(sid, user_id, derive_xsrf(self._app_key, sid), time.time())
+        session = Session(sid, user_id, derive_xsrf(self._app_key, sid), self._time())
         await self._write(session)
         return session
 
@@ -87,8 +90,9 @@ class SessionStore:
             return None
         data = orjson.loads(raw)
         session = Session(session_id, int(data["uid"]), derive_xsrf(self._app_key, session_id), float(data["t"]))
-        if time.time() - session.touched_at > TOUCH_EVERY_S:
-            session = Session(session.session_id, session.user_id, session.xsrf, time.time())
+        now = self._time()
+        if now - session.touched_at > TOUCH_EVERY_S:
+            session = Session(session.session_id, session.user_id, session.xsrf, now)
             # Only if it still exists: a sign-out racing this request must not be undone by it.
             if not await self._write(session, touch=True):
                 return None

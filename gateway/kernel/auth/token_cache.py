@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
 import redis.asyncio as aioredis
 
+from domain.clock import SYSTEM_CLOCK, Clock
 from domain.inputs import parse_positive_int
+from domain.periodic import Periodic
 from storage import tokens as tokens_sql
 from storage import users as users_sql
 
@@ -35,6 +36,9 @@ MAX_ENTRIES = 50_000
 LAST_USED_FLUSH_S = 5.0
 # The listener wakes this often even when no message comes, to notice a stop request.
 LISTEN_POLL_S = 0.5
+# A lost subscription is retried at once-ish, then less often while Redis stays away.
+RECONNECT_FIRST_S = 0.1
+RECONNECT_MAX_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +72,19 @@ class UserEntry:
 
 class TokenCache:
     def __init__(
-        self, pool: asyncpg.Pool, redis: aioredis.Redis, *, prefix: str = "roost", ttl_s: float = ENTRY_TTL_S
+        self,
+        pool: asyncpg.Pool,
+        redis: aioredis.Redis,
+        *,
+        prefix: str = "roost",
+        ttl_s: float = ENTRY_TTL_S,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._channel = f"{prefix}:{CHANNEL}"
+        # the auth middleware checks token expiry against it too
+        self.clock = clock
+        # bound once: read on every lookup and every use
+        self._monotonic, self._time = clock.monotonic, clock.time
         self._pool = pool
         self._redis = redis
         self._ttl_s = ttl_s
@@ -79,13 +93,21 @@ class TokenCache:
         self._users: dict[int, UserEntry] = {}
         self._subscribed = False
         self._used: dict[int, datetime] = {}
-        self._tasks: list[asyncio.Task] = []
         self._stopping = False
+        self._reconnect_s = RECONNECT_FIRST_S
+        # One subscription at a time, for as long as it lasts; a lost one is logged in
+        # _listen_once and the loop subscribes again after a backoff (never giving up: without
+        # it the cache stays bypassed and every request pays a query).
+        self._listener = Periodic(
+            "auth-invalidations", self._listen_once, self._next_reconnect_s, clock=clock, run_at_start=True
+        )
+        # flush() logs and keeps its batch on failure; the loop must outlive database blips
+        self._flusher = Periodic("auth-last-used", self.flush, LAST_USED_FLUSH_S, clock=clock)
 
     # -- lookups ------------------------------------------------------------------------------
 
     async def lookup(self, token_hash: str) -> TokenEntry | None:
-        now = time.monotonic()
+        now = self._monotonic()
         entry = self._entries.get(token_hash) if self._subscribed else None
         if entry is None or now - entry.fetched_at > self._ttl_s:
             async with self._pool.acquire() as conn:
@@ -109,7 +131,7 @@ class TokenCache:
         return entry
 
     async def lookup_user(self, user_id: int) -> UserEntry | None:
-        now = time.monotonic()
+        now = self._monotonic()
         entry = self._users.get(user_id) if self._subscribed else None
         if entry is None or now - entry.fetched_at > self._ttl_s:
             async with self._pool.acquire() as conn:
@@ -132,8 +154,12 @@ class TokenCache:
                 self._users[user_id] = entry
         return entry
 
+    def now(self) -> datetime:
+        """The wall clock that token expiry and last_used_at are read against."""
+        return datetime.fromtimestamp(self._time(), UTC)
+
     def mark_used(self, token_id: int) -> None:
-        self._used[token_id] = datetime.now(UTC)
+        self._used[token_id] = datetime.fromtimestamp(self._time(), UTC)
 
     # -- invalidation -------------------------------------------------------------------------
 
@@ -188,20 +214,16 @@ class TokenCache:
     # -- background work ----------------------------------------------------------------------
 
     def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._listen(), name="auth-invalidations"),
-            asyncio.create_task(self._flush_forever(), name="auth-last-used"),
-        ]
+        self._stopping = False
+        self._listener.start()
+        self._flusher.start()
 
     async def stop(self) -> None:
         self._stopping = True
-        for t in self._tasks:
-            t.cancel()
+        await self._flusher.stop()
         # A pub/sub read can swallow cancellation (seen with redis-py on unix sockets); the
         # listener also checks _stopping between reads, so give it a moment, then move on.
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=LISTEN_POLL_S * 2)
-        self._tasks = []
+        await self._listener.stop(timeout=LISTEN_POLL_S * 2)
         await self.flush()
 
     async def wait_subscribed(self, timeout: float = 5.0) -> None:
@@ -209,43 +231,45 @@ class TokenCache:
             while not self._subscribed:
                 await asyncio.sleep(0.01)
 
-    async def _listen(self) -> None:
-        delay = 0.1
-        while True:
-            if self._stopping:
-                return
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+    def _next_reconnect_s(self) -> float:
+        delay = self._reconnect_s
+        self._reconnect_s = min(delay * 2, RECONNECT_MAX_S)
+        return delay
+
+    async def _listen_once(self) -> None:
+        """One subscription: subscribe, apply messages until it is lost or we stop."""
+        if self._stopping:
+            return
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self._channel)
+            # Entries cached before this subscription may have missed invalidations.
+            self._entries.clear()
+            self._by_user.clear()
+            self._users.clear()
+            self._subscribed = True
+            self._reconnect_s = RECONNECT_FIRST_S
+            while not self._stopping:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=LISTEN_POLL_S)
+                if message is None:
+                    continue
+                data = message.get("data")
+                if isinstance(data, bytes):
+                    data = data.decode()
+                if isinstance(data, str):
+                    self._apply(data)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Without the subscription the cache would serve revoked tokens: bypass it until
+            # we are listening again (the loop subscribes again after its backoff).
+            log.warning("auth invalidation subscription lost; cache bypassed", exc_info=True)
+        finally:
+            self._subscribed = False
             try:
-                await pubsub.subscribe(self._channel)
-                # Entries cached before this subscription may have missed invalidations.
-                self._entries.clear()
-                self._by_user.clear()
-                self._users.clear()
-                self._subscribed = True
-                delay = 0.1
-                while not self._stopping:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=LISTEN_POLL_S)
-                    if message is None:
-                        continue
-                    data = message.get("data")
-                    if isinstance(data, bytes):
-                        data = data.decode()
-                    if isinstance(data, str):
-                        self._apply(data)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # Without the subscription the cache would serve revoked tokens: bypass it until
-                # we are listening again, and keep trying.
-                log.warning("auth invalidation subscription lost; cache bypassed", exc_info=True)
-            finally:
-                self._subscribed = False
-                try:
-                    await asyncio.wait_for(pubsub.aclose(), LISTEN_POLL_S)
-                except Exception:  # closing a broken subscription may fail too; it is gone either way
-                    pass
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+                await asyncio.wait_for(pubsub.aclose(), LISTEN_POLL_S)
+            except Exception:  # closing a broken subscription may fail too; it is gone either way
+                pass
 
     async def flush(self) -> None:
         used, self._used = self._used, {}
@@ -258,9 +282,3 @@ class TokenCache:
             log.exception("last_used_at flush failed")
             for k, v in used.items():  # keep them for the next flush
                 self._used.setdefault(k, v)
-
-    async def _flush_forever(self) -> None:
-        while True:
-            await asyncio.sleep(LAST_USED_FLUSH_S)
-            # flush() logs and keeps its batch on failure; this loop must outlive database blips
-            await self.flush()

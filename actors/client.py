@@ -12,14 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import ray
+from ray.actor import ActorClass
 
 from actors.shard_actor import ShardActor
 from actors.sharding import actor_name, shard_of
 
 log = logging.getLogger(__name__)
+
+# What @ray.remote made of the class: mypy does not apply class decorators, so it says so here
+SHARD_ACTOR = cast(ActorClass[ShardActor], ShardActor)
 
 
 @dataclass
@@ -65,7 +69,7 @@ class ShardClient:
         """The named shard actor, created on first use by whichever process gets there first."""
         h = self._handles[shard]
         if h is None:
-            h = ShardActor.options(
+            h = SHARD_ACTOR.options(
                 name=actor_name(self.kind, shard),
                 namespace=self._namespace,
                 get_if_exists=True,

@@ -39,7 +39,7 @@ class SnapshotCache(Generic[T]):
         self._max_keys = max_keys
         self._clock = clock
         self._entries: OrderedDict[str, Snapshot[T]] = OrderedDict()
-        self._inflight: dict[str, asyncio.Future] = {}
+        self._inflight: dict[str, asyncio.Future[Snapshot[T]]] = {}
         self.fetches = 0
 
     async def get(self, key: str) -> Snapshot[T]:
@@ -51,7 +51,7 @@ class SnapshotCache(Generic[T]):
         if fut is None:
             fut = asyncio.ensure_future(self._refresh(key))
             self._inflight[key] = fut
-            fut.add_done_callback(lambda _f, k=key: self._inflight.pop(k, None))
+            fut.add_done_callback(lambda _f: self._inflight.pop(key, None))
         # shield: one impatient caller cancelling must not cancel the fetch the others wait on
         return await asyncio.shield(fut)
 

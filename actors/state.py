@@ -9,7 +9,7 @@ touched are forgotten and reload from PostgreSQL on their next use.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,4 +50,5 @@ class KindSpec:
 
     name: str
     state: type[ShardState]
-    persistence: type[Persistence]
+    # a Persistence subclass, built with the kind's name (which scopes its rows)
+    persistence: Callable[[str], Persistence]

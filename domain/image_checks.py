@@ -65,7 +65,8 @@ def sniff(data: bytes) -> str | None:
 def _jpeg_parts(data: bytes) -> tuple[int, list[bytes]]:
     """(offset just past EOI, metadata segments). Walks the markers; entropy-coded data after each
     SOS runs until the next marker that is not a stuffed 0xFF00 or a restart marker."""
-    pos, n, meta = 2, len(data), []
+    pos, n = 2, len(data)
+    meta: list[bytes] = []
     while True:
         if pos >= n or data[pos] != 0xFF:
             raise _Malformed("jpeg marker expected")

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
-from typing import Any
+from typing import Any, TypedDict
 
 import aiosmtplib
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +56,7 @@ def _check(payload: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     transport = payload.get("transport")
     if not isinstance(transport, dict):
         missing.append("transport")
+        transport = {}
     else:
         missing += [f"transport.{k}" for k in _TRANSPORT if transport.get(k) in (None, "")]
     if missing:
@@ -108,7 +109,12 @@ def _smtp_password(transport: dict[str, Any]) -> str | None:
     return WorkerMailEnv().mail_password or ""
 
 
-def _tls_options(encryption: str) -> dict[str, bool]:
+class _TlsOptions(TypedDict):
+    use_tls: bool
+    start_tls: bool
+
+
+def _tls_options(encryption: str) -> _TlsOptions:
     if encryption == "ssl":
         return {"use_tls": True, "start_tls": False}
     if encryption == "tls":

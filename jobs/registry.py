@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +44,8 @@ class JobContext:
         return self.attempt >= self.max_attempts
 
 
-Handler = Callable[[Any, JobContext], Awaitable[Any]]
+# an async function: the worker runs it as a task beside its heartbeat
+Handler = Callable[[Any, JobContext], Coroutine[Any, Any, Any]]
 
 
 class PermanentJobError(Exception):

@@ -19,7 +19,9 @@ async def create_personal(conn: asyncpg.Connection, user_id: int, name: str | No
         user_id,
     )
     if group_id is None:
-        return await personal_group_id(conn, user_id)
+        existing = await personal_group_id(conn, user_id)
+        assert existing is not None  # the conflict was with it
+        return existing
     await conn.execute(
         "insert into group_members (group_id, user_id, role) values ($1, $2, 'creator') on conflict do nothing",
         group_id,

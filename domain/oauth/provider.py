@@ -66,6 +66,7 @@ class OAuthProvider:
     def authorize_url(self, state: str, redirect_uri: str | None = None) -> str:
         """Where the browser goes to ask the person for consent."""
         self.ensure_configured()
+        assert self.client_id is not None  # ensure_configured
         params = {
             "client_id": self.client_id,
             "redirect_uri": redirect_uri or self.redirect_uri,

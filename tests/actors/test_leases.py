@@ -8,6 +8,8 @@ import ray
 
 from actors.client import kill_shard
 from actors.leases import LeaseClient
+from tests.clock import FakeClock
+from tests.waiting import eventually
 
 
 async def stored(pool, key: str) -> int:
@@ -32,8 +34,8 @@ async def test_refill_starts_before_the_lease_is_empty(counters, keyspace):
     for _ in range(4):
         assert await leases.take(key, 1000)
     # remaining dropped to 5: a refill is under way without anyone waiting on it
-    await asyncio.sleep(0.2)
-    assert leases.local_remaining(key) > 5
+    assert leases.local_remaining(key) == 5
+    await eventually(lambda: leases.local_remaining(key) > 5, what="the background refill")
 
 
 async def test_concurrent_takes_never_exceed_the_limit(counters, keyspace, pool):
@@ -45,11 +47,14 @@ async def test_concurrent_takes_never_exceed_the_limit(counters, keyspace, pool)
 
 
 async def test_exhausted_budget_is_rechecked_after_ttl(counters, keyspace):
-    leases = LeaseClient(counters, lease_size=4, refill_below=1, exhausted_ttl_s=0.05)
+    clock = FakeClock()
+    leases = LeaseClient(counters, lease_size=4, refill_below=1, exhausted_ttl_s=0.05, clock=clock.monotonic)
     key = f"{keyspace}:raised"
     assert sum([await leases.take(key, 3) for _ in range(5)]) == 3
-    await asyncio.sleep(0.1)
-    # the limit was raised (quota settings change at runtime): new units become available
+    # the limit was raised (quota settings change at runtime), but the lease still believes the
+    # budget spent until its TTL has passed; then new units become available
+    assert not await leases.take(key, 5)
+    clock.advance(0.05)
     assert await leases.take(key, 5)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from gateway.app import create_app
@@ -18,6 +20,7 @@ from tests.api.account_helpers import (
     register_body,
 )
 from tests.builders import DEFAULT_PASSWORD, bearer, make_token, make_user, sha256_hex, unique_email
+from tests.clock import FakeClock
 
 VALIDATION_FAILED = "Validation failed"
 
@@ -268,25 +271,30 @@ def _assert_throttled(resp, body, limit: int) -> None:
     assert "X-RateLimit-Reset" in resp.headers
 
 
-async def _until_throttled(send, attempts: int):
-    # The per-IP window is shared with every other test from 127.0.0.1 this hour or minute, so
-    # the 429 may come before the limit's own count; it must come by then at the latest.
-    for _ in range(attempts):
-        resp = await send()
-        if resp.status == 429:
-            return resp
+async def _throttled_app(aiohttp_client, settings, **limits):
+    """Counts of its own (every test calls from 127.0.0.1), in one window of a fake clock: the
+    429 comes exactly after the limit's count."""
+    isolated = settings.model_copy(update={"redis_prefix": f"t-{uuid.uuid4().hex[:8]}", **limits})
+    return await aiohttp_client(create_app(isolated, clock=FakeClock()))
+
+
+async def _statuses(send, attempts: int) -> tuple[list[int], object]:
+    responses = [await send() for _ in range(attempts)]
+    for resp in responses[:-1]:
         assert "X-RateLimit-Limit" in resp.headers
-    raise AssertionError(f"no 429 within {attempts} attempts")
+    return [r.status for r in responses], responses[-1]
 
 
 async def test_register_is_throttled(aiohttp_client, settings, ray_session):
-    app = await aiohttp_client(create_app(settings.model_copy(update={"throttle_register_per_hour": 2})))
-    resp = await _until_throttled(lambda: app.post("/api/auth/register", json=register_body()), 3)
+    app = await _throttled_app(aiohttp_client, settings, throttle_register_per_hour=2)
+    statuses, resp = await _statuses(lambda: app.post("/api/auth/register", json=register_body()), 3)
+    assert statuses == [201, 201, 429]
     _assert_throttled(resp, await resp.json(), 2)
 
 
 async def test_login_is_throttled_per_account(aiohttp_client, settings, ray_session):
-    app = await aiohttp_client(create_app(settings.model_copy(update={"throttle_auth_per_minute": 3})))
+    app = await _throttled_app(aiohttp_client, settings, throttle_auth_per_minute=3)
     email = unique_email("throttled")
-    resp = await _until_throttled(lambda: login(app, email, "wrong"), 4)
+    statuses, resp = await _statuses(lambda: login(app, email, "wrong"), 4)
+    assert statuses == [401, 401, 401, 429]
     _assert_throttled(resp, await resp.json(), 3)

@@ -13,6 +13,7 @@ from gateway.app import create_app
 from gateway.kernel.keys import pool_key
 from tests.builders import DEFAULT_PASSWORD, bearer, make_token, make_user
 from tests.event_builders import assert_error, make_tenant, make_tenant_admin
+from tests.waiting import eventually
 
 LOGIN = "/api/v1/tenant-auth/login"
 ME = "/api/v1/tenant-auth/me"
@@ -237,7 +238,11 @@ async def test_expired_and_unknown_codes_are_refused(client, settings, redis_cli
     _, token = await make_tenant_admin(client.app, tenant["id"])
     code = (await new_code(client, token))["code"]
     await redis_client.pexpire(code_key(settings, code), 1)
-    await asyncio.sleep(0.05)
+
+    async def expired() -> bool:
+        return not await redis_client.exists(code_key(settings, code))
+
+    await eventually(expired, what="Redis expiring the code")
     await assert_error(await client.post(EXCHANGE, json={"code": code}), 401, "invalid_code")
     await assert_error(await client.post(EXCHANGE, json={"code": "made-up"}), 401, "invalid_code")
 

@@ -3,7 +3,6 @@ tampering and expiry, hostile images, and the per-device and per-tenant rate lim
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -215,11 +214,13 @@ async def test_an_expired_upload_url_is_refused(client):
 
 async def test_an_upload_expires_after_its_ttl(aiohttp_client, settings, ray_session):
     from gateway.app import create_app
+    from tests.clock import FakeClock
 
-    short = await aiohttp_client(create_app(settings.model_copy(update={"event_upload_url_ttl_s": 1})))
+    clock = FakeClock()
+    short = await aiohttp_client(create_app(settings.model_copy(update={"event_upload_url_ttl_s": 1}), clock=clock))
     event = await _event(short)
     upload = await _fresh_upload(short, event)
-    await asyncio.sleep(2.1)
+    clock.advance(2)
     resp = await put_bytes(short, upload["upload_url"], fx.jpeg())
     assert resp.status == 403
     assert_envelope(await resp.json(), "upload_expired")

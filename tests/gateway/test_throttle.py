@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 
 import pytest
@@ -15,19 +14,36 @@ from gateway.app import create_app
 from gateway.kernel.contracts import Contract
 from gateway.kernel.keys import settings_key, throttles_key
 from gateway.kernel.throttle import Limit, Throttles
+from tests.clock import FakeClock
+from tests.waiting import eventually
 
 
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
+def _on_a_fake_clock(redis_client, **options) -> tuple[Throttles, FakeClock]:
+    """A Throttles whose windows move only by hand: a burst never straddles a window boundary."""
+    clock = FakeClock()
+    return Throttles(redis_client, prefix=f"t-{uuid.uuid4().hex[:6]}", clock=clock.time, **options), clock
 
-    def __call__(self) -> float:
-        return self.now
+
+def _window_key(throttles: Throttles, clock: FakeClock, name: str, window_s: int = 60) -> str:
+    return f"{throttles._prefix}:throttle:{name}:k:{int(clock.time() // window_s)}"
+
+
+async def _count(redis_client, key: str) -> int:
+    return int(await redis_client.get(key) or 0)
+
+
+async def _until_counted(redis_client, key: str, expected: int) -> None:
+    """Until the window's count in Redis is `expected` (local admissions land after 50 ms)."""
+
+    async def counted() -> bool:
+        return await _count(redis_client, key) == expected
+
+    await eventually(counted, what=f"{expected} hits in Redis")
 
 
 async def test_counts_per_window_and_resets_with_the_next(redis_client):
-    clock = Clock(1_000_000.0)
-    throttles = Throttles(redis_client, clock=clock)
+    clock = FakeClock(1_000_000.0)
+    throttles = Throttles(redis_client, clock=clock.time)
     limit = Limit(f"t-{uuid.uuid4().hex[:6]}", 3, 60)
     verdicts = [await throttles.hit(limit, "ip-1") for _ in range(4)]
     assert [v.allowed for v in verdicts] == [True, True, True, False]
@@ -35,7 +51,7 @@ async def test_counts_per_window_and_resets_with_the_next(redis_client):
     assert verdicts[-1].reset_at == 1_000_020  # next multiple of 60
     assert verdicts[-1].retry_after == 20
     assert (await throttles.hit(limit, "ip-2")).allowed  # keys are independent
-    clock.now += 60
+    clock.advance(60)
     assert (await throttles.hit(limit, "ip-1")).allowed
 
 
@@ -67,7 +83,8 @@ async def limited_client(aiohttp_client, settings, ray_session):
     def add_routes(contract: Contract, app: web.Application) -> None:
         app.router.add_get("/_t/limited", limited)
 
-    return await aiohttp_client(create_app(settings, add_routes=add_routes))
+    # on a fake clock: the three hits of a test always land in one window
+    return await aiohttp_client(create_app(settings, clock=FakeClock(), add_routes=add_routes))
 
 
 @pytest.mark.parametrize(
@@ -92,22 +109,18 @@ async def test_429_in_each_envelope_with_retry_after(limited_client, prefix, che
 
 
 async def test_far_from_the_limit_counts_are_batched_then_reach_redis(redis_client):
-    import asyncio
-
-    throttles = Throttles(redis_client, prefix=f"t-{uuid.uuid4().hex[:6]}")
+    throttles, clock = _on_a_fake_clock(redis_client)
     limit = Limit("batched", 1000, 60)
     verdicts = [await throttles.hit(limit, "k") for _ in range(50)]
     assert all(v.allowed for v in verdicts)
     assert [v.remaining for v in verdicts[:3]] == [999, 998, 997]
-    window = int(time.time() // 60)
-    rkey = f"{throttles._prefix}:throttle:batched:k:{window}"
-    await asyncio.sleep(0.2)  # past the flush delay
-    assert int(await redis_client.get(rkey)) == 50
+    rkey = _window_key(throttles, clock, "batched")
+    await _until_counted(redis_client, rkey, 50)
 
 
 async def test_two_gateways_near_the_limit_never_exceed_it(redis_client):
-    prefix = f"t-{uuid.uuid4().hex[:6]}"
-    a, b = Throttles(redis_client, prefix=prefix), Throttles(redis_client, prefix=prefix)
+    prefix, clock = f"t-{uuid.uuid4().hex[:6]}", FakeClock()
+    a, b = (Throttles(redis_client, prefix=prefix, clock=clock.time) for _ in range(2))
     limit = Limit("shared", 7, 60)  # slack is 0 below 8: every hit goes to Redis
     allowed = 0
     for i in range(20):
@@ -119,17 +132,10 @@ async def test_two_gateways_near_the_limit_never_exceed_it(redis_client):
 # -- bursts: every hit counts from its arrival ----------------------------------------------------
 
 
-async def _away_from_a_minute_boundary() -> None:
-    # a window that turns over mid-burst would rightly admit a second window's worth
-    second = time.time() % 60
-    if second > 55:
-        await asyncio.sleep(60.5 - second)
-
-
 @pytest.mark.parametrize("limit", [1, 7, 8, 10, 64, 100, 1000])
 async def test_a_concurrent_burst_on_one_gateway_admits_exactly_the_limit(redis_client, limit):
-    await _away_from_a_minute_boundary()
-    throttles = Throttles(redis_client, prefix=f"t-{uuid.uuid4().hex[:6]}")
+    # on a fake clock: a window that turned over mid-burst would rightly admit a second window's worth
+    throttles, clock = _on_a_fake_clock(redis_client)
     rule = Limit("burst", limit, 60)
     verdicts = await asyncio.gather(*(throttles.hit(rule, "k") for _ in range(2 * limit + 50)))
     allowed = [v for v in verdicts if v.allowed]
@@ -137,9 +143,9 @@ async def test_a_concurrent_burst_on_one_gateway_admits_exactly_the_limit(redis_
     # every admitted hit saw its own budget; every refused one saw none left
     assert sorted(v.remaining for v in allowed) == list(range(limit))
     assert {v.remaining for v in verdicts if not v.allowed} == {0}
-    await asyncio.sleep(0.2)  # past the flush delay: Redis holds every hit, refused ones too
-    window = int(time.time() // 60)
-    assert int(await redis_client.get(f"{throttles._prefix}:throttle:burst:k:{window}")) == 2 * limit + 50
+    # after the flush delay Redis holds every hit, refused ones too
+    rkey = _window_key(throttles, clock, "burst")
+    await _until_counted(redis_client, rkey, 2 * limit + 50)
 
 
 async def _incrby_calls(redis_client) -> int:
@@ -148,19 +154,18 @@ async def _incrby_calls(redis_client) -> int:
 
 
 async def test_a_burst_far_from_the_limit_costs_one_round_trip(redis_client):
-    await _away_from_a_minute_boundary()
-    throttles = Throttles(redis_client, prefix=f"t-{uuid.uuid4().hex[:6]}")
+    throttles, clock = _on_a_fake_clock(redis_client)
     before = await _incrby_calls(redis_client)
     verdicts = await asyncio.gather(*(throttles.hit(Limit("cheap", 100_000, 60), "k") for _ in range(500)))
     assert all(v.allowed for v in verdicts)
-    await asyncio.sleep(0.2)
-    assert await _incrby_calls(redis_client) - before == 1  # one INCRBY of 500 after the flush delay
+    rkey = _window_key(throttles, clock, "cheap")
+    await _until_counted(redis_client, rkey, 500)
+    assert await _incrby_calls(redis_client) - before == 1  # all 500 in one INCRBY after the flush delay
 
 
 async def test_several_gateways_overshoot_by_at_most_an_eighth_of_the_limit_each(redis_client):
-    await _away_from_a_minute_boundary()
-    prefix = f"t-{uuid.uuid4().hex[:6]}"
-    gateways = [Throttles(redis_client, prefix=prefix) for _ in range(3)]
+    prefix, clock = f"t-{uuid.uuid4().hex[:6]}", FakeClock()
+    gateways = [Throttles(redis_client, prefix=prefix, clock=clock.time) for _ in range(3)]
     rule = Limit("shared-burst", 80, 60)
     verdicts = await asyncio.gather(*(gateways[i % 3].hit(rule, "k") for i in range(400)))
     allowed = sum(v.allowed for v in verdicts)

@@ -13,7 +13,6 @@ and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Mapping
 from ipaddress import ip_network
@@ -27,15 +26,10 @@ from gateway.kernel.client_address import client_ip
 from gateway.kernel.contracts import Contract
 from gateway.kernel.throttle import Limit, Throttles
 from tests.builders import make_user, sha256_hex, unique_email
+from tests.clock import FakeClock
 from tests.event_builders import make_event, make_tenant
 from tests.events import photo_fixtures as fx
-
-
-async def _away_from_a_minute_boundary() -> None:
-    # A fixed window that turns over mid-burst would admit a second window's worth.
-    second = time.time() % 60
-    if second > 50:
-        await asyncio.sleep(60.5 - second)
+from tests.waiting import eventually
 
 
 def _nets(*cidrs: str) -> tuple:
@@ -52,8 +46,8 @@ def _isolated(settings, **update):
 
 
 async def test_a_burst_of_200_concurrent_hits_against_a_limit_of_10_admits_10(redis_client):
-    await _away_from_a_minute_boundary()
-    throttles = Throttles(redis_client, prefix=f"t-{uuid.uuid4().hex[:8]}")
+    # on a fake clock: a fixed window that turned over mid-burst would admit a second window's worth
+    throttles = Throttles(redis_client, prefix=f"t-{uuid.uuid4().hex[:8]}", clock=FakeClock().time)
     limit = Limit("burst", 10, 60)
     verdicts = await asyncio.gather(*(throttles.hit(limit, "victim") for _ in range(200)))
     assert sum(v.allowed for v in verdicts) == 10
@@ -62,10 +56,9 @@ async def test_a_burst_of_200_concurrent_hits_against_a_limit_of_10_admits_10(re
 
 
 async def test_concurrent_wrong_password_logins_check_at_most_the_limit(aiohttp_client, settings, ray_session):
-    app = await aiohttp_client(create_app(_isolated(settings, throttle_auth_per_minute=10)))
+    app = await aiohttp_client(create_app(_isolated(settings, throttle_auth_per_minute=10), clock=FakeClock()))
     email = unique_email("burst")
     await make_user(app.app, email=email)
-    await _away_from_a_minute_boundary()
     body = {"email": email, "password_hash": sha256_hex("not-the-password")}
     responses = await asyncio.gather(*(app.post("/api/auth/login", json=body) for _ in range(150)))
     statuses = [r.status for r in responses]
@@ -83,10 +76,9 @@ async def test_a_dotted_capital_i_does_not_buy_a_second_bucket_for_the_same_acco
     # Each attempt from its own address (through a trusted proxy), so only the account's bucket
     # can stop the fourth one.
     limited = _isolated(settings, throttle_auth_per_minute=3, trusted_proxies=_nets("127.0.0.1/32"))
-    app = await aiohttp_client(create_app(limited))
+    app = await aiohttp_client(create_app(limited, clock=FakeClock()))
     name = f"alice{uuid.uuid4().hex[:8]}"
     await make_user(app.app, email=f"{name}@example.test")
-    await _away_from_a_minute_boundary()
     wrong = sha256_hex("not-the-password")
 
     async def attempt(email: str, address: str) -> int:
@@ -183,10 +175,9 @@ async def test_a_guest_rotating_device_ids_is_held_by_its_address(aiohttp_client
         event_uploads_per_tenant_per_minute=100,
         trusted_proxies=_nets("127.0.0.1/32"),
     )
-    client = await aiohttp_client(create_app(limited))
+    client = await aiohttp_client(create_app(limited, clock=FakeClock()))
     tenant = await make_tenant(client.app)
     event = await make_event(client.app, tenant["id"])
-    await _away_from_a_minute_boundary()
     guest = {"X-Forwarded-For": "198.51.100.1"}
     for _ in range(3):
         assert (await fx.ask_upload(client, event, headers={**guest, **fx.device()})).status == 201
@@ -234,7 +225,13 @@ async def test_the_access_log_records_the_client_not_the_proxy(
     app = await aiohttp_client(server)
     resp = await app.get("/healthz", headers={"X-Forwarded-For": "6.6.6.6, 198.51.100.23"})
     assert resp.status == 200
-    await asyncio.sleep(0.05)  # the access log line is written after the response
-    lines = [orjson.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
-    entry = next(e for e in lines if e.get("msg") == "request" and e.get("path") == "/healthz")
+    lines: list[dict] = []
+
+    def logged() -> dict | None:
+        # the access log line is written after the response
+        err = capsys.readouterr().err
+        lines.extend(orjson.loads(line) for line in err.splitlines() if line.startswith("{"))
+        return next((e for e in lines if e.get("msg") == "request" and e.get("path") == "/healthz"), None)
+
+    entry = await eventually(logged, what="the access log line")
     assert entry["remote"] == "198.51.100.23"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
+import uuid
 
+import orjson
 import pytest
 
+from domain.tokens import sha256_hex
 from gateway.app import create_app
-from gateway.kernel.keys import accounts_key, throttles_key
-from gateway.kernel.throttle import Limit
+from gateway.kernel.auth.sessions import TOUCH_EVERY_S
+from gateway.kernel.keys import accounts_key, redis_key, settings_key
 from tests.builders import DEFAULT_PASSWORD, make_user, unique_email
+from tests.clock import FakeClock
 from tests.web.session_helpers import forget_cookies, sign_in, signed_in_user
 
 FORM = {"Accept": "text/html"}
@@ -117,15 +119,9 @@ async def test_sign_in_replaces_the_previous_session(client):
 
 
 async def test_sign_in_is_throttled(aiohttp_client, settings, ray_session):
-    limited = await aiohttp_client(create_app(settings.model_copy(update={"throttle_auth_per_minute": 2})))
-    # Fixed one-minute windows: start in a fresh one, with this address's count (other tests sign
-    # in from 127.0.0.1 too) at zero.
-    if time.time() % 60 > 50:
-        await asyncio.sleep(61 - time.time() % 60)
-    # Earlier tests' gateways add their locally admitted sign-ins to Redis within 50 ms
-    # (gateway/kernel/throttle.py); let those land before zeroing the count, or one lands after it.
-    await asyncio.sleep(0.2)
-    await limited.app[throttles_key].reset(Limit("auth-ip", 2, 60), "127.0.0.1")
+    # Counts of its own (other tests sign in from 127.0.0.1 too), in one fixed window of a fake clock.
+    isolated = settings.model_copy(update={"throttle_auth_per_minute": 2, "redis_prefix": f"t-{uuid.uuid4().hex[:8]}"})
+    limited = await aiohttp_client(create_app(isolated, clock=FakeClock()))
     email = unique_email()
     for _ in range(2):
         resp = await limited.post("/login", json={"email": email, "password": "nope"})
@@ -350,3 +346,24 @@ async def test_signing_a_user_out_everywhere_reads_only_their_session_index(clie
     assert await store.load(mine.session_id) is not None
     assert await store.load(theirs.session_id) is not None
     assert await redis.scard(index) == 1
+
+
+async def test_a_session_in_use_is_touched_once_a_minute_at_most(aiohttp_client, settings, ray_session):
+    clock = FakeClock()
+    app = await aiohttp_client(create_app(settings, clock=clock))
+    signed = await signed_in_user(app)
+    forget_cookies(app)
+    redis, prefix = app.app[redis_key], app.app[settings_key].redis_prefix
+    key = f"{prefix}:session:{sha256_hex(signed.session_id)}"
+
+    async def touched_at() -> float:
+        return orjson.loads(await redis.get(key))["t"]
+
+    assert await touched_at() == clock.time()
+    signed_in_at = clock.time()
+    clock.advance(TOUCH_EVERY_S)
+    assert (await app.get("/api/users/me", cookies=signed.cookies)).status == 200
+    assert await touched_at() == signed_in_at  # not yet: at most once a minute
+    clock.advance(1)
+    assert (await app.get("/api/users/me", cookies=signed.cookies)).status == 200
+    assert await touched_at() == signed_in_at + TOUCH_EVERY_S + 1

@@ -12,7 +12,7 @@ import asyncio
 import os
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 
 _KEY = re.compile(r"^[a-z0-9_][a-z0-9_.-]*(/[a-z0-9_][a-z0-9_.-]*)*$")
@@ -59,7 +59,7 @@ class LocalMediaStore:
     async def read(self, key: str) -> bytes:
         return await asyncio.to_thread(self.path(key).read_bytes)
 
-    async def chunks(self, key: str, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
+    async def chunks(self, key: str, chunk_size: int = CHUNK) -> AsyncGenerator[bytes, None]:
         """The stored bytes in chunks; FileNotFoundError when the key is gone."""
         fh = await asyncio.to_thread(open, self.path(key), "rb")
         try:

@@ -11,9 +11,10 @@ and ZIP64 headers, the form zipfile writes to a non-seekable stream of any size.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import zipfile
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -47,7 +48,7 @@ class Entry:
 
     name: str
     when: datetime | None
-    open_chunks: Callable[[], AsyncIterator[bytes]]
+    open_chunks: Callable[[], AsyncGenerator[bytes, None]]
 
 
 class ZipPipe:
@@ -69,6 +70,9 @@ class ZipPipe:
     def flush(self) -> None:
         """zipfile flushes its file object; the bytes leave through `take` instead."""
 
+    def close(self) -> None:
+        """Part of the file protocol zipfile declares; it never closes a file it was handed."""
+
     def take(self) -> bytes:
         data = b"".join(self._parts)
         self._parts.clear()
@@ -82,11 +86,13 @@ def _zip_time(when: datetime | None) -> tuple[int, int, int, int, int, int]:
     return (when.year, when.month, when.day, when.hour, when.minute, when.second)
 
 
-async def zip_stream(entries: AsyncIterable[Entry], pipe: ZipPipe | None = None) -> AsyncIterator[bytes]:
+async def zip_stream(
+    entries: AsyncIterable[Entry], pipe: ZipPipe | None = None
+) -> AsyncGenerator[bytes, None]:
     """The ZIP of `entries`, piece by piece: each piece is at most one source chunk plus headers.
     An entry whose bytes are gone (FileNotFoundError on the first read) is left out."""
     pipe = pipe or ZipPipe()
-    archive = zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_STORED)  # type: ignore[arg-type]
+    archive = zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_STORED)
     async for entry in entries:
         chunks = entry.open_chunks()
         try:
@@ -124,7 +130,7 @@ async def _entries(fetch: Fetch, store: LocalMediaStore, first_batch: list[async
             yield Entry(
                 name=f"photo-{row['id']}{suffix}",
                 when=row["approved_at"] or row["created_at"],
-                open_chunks=lambda key=key: store.chunks(key),
+                open_chunks=functools.partial(store.chunks, key),
             )
         if len(batch) < BATCH:
             return

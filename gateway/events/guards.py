@@ -14,7 +14,7 @@ from aiohttp import web
 
 from domain.errors import Forbidden
 from gateway.kernel.auth.guards import require_abilities, require_user
-from gateway.kernel.auth.identity import Identity
+from gateway.kernel.auth.identity import SignedIn
 from gateway.kernel.keys import pool_key, settings_key, throttles_key
 from gateway.kernel.throttle import Limit
 
@@ -24,7 +24,7 @@ class TenantCaller:
     user_id: int
     tenant_id: int
     role: str
-    identity: Identity
+    identity: SignedIn
 
 
 async def require_tenant(request: web.Request, *abilities: str) -> TenantCaller:
@@ -40,7 +40,7 @@ async def require_tenant(request: web.Request, *abilities: str) -> TenantCaller:
     return TenantCaller(user_id=identity.user_id, tenant_id=row["tenant_id"], role=row["role"], identity=identity)
 
 
-def require_super_admin(request: web.Request) -> Identity:
+def require_super_admin(request: web.Request) -> SignedIn:
     """001's super admins are the site administrators (users.is_admin)."""
     identity = require_abilities(request, "*", "tenants:read")
     if not identity.is_admin:

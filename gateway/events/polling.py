@@ -137,7 +137,9 @@ def _in_window(view: PhotosView, since: int | datetime | None) -> bool:
     return oldest["approved_at"] is not None and since >= oldest["approved_at"]
 
 
-def _select(view: PhotosView, since: int | datetime | None, limit: int) -> tuple[list[dict[str, Any]], bool, int]:
+def _select(
+    view: PhotosView, since: int | datetime | None, limit: int
+) -> tuple[list[dict[str, Any]], bool, int | None]:
     """(rendered photos, more remain, feed_seq of the last one) from the window."""
     photos = view.photos
     if since is None:
@@ -179,7 +181,8 @@ def _build_page(view: PhotosView, raw_since: str, limit: int, since: int | datet
         cursor = encode_cursor(view.photos[-1]["feed_seq"] if view.photos else 0)
     body: dict[str, Any] = {"data": data}
     if more:
-        body["next_cursor"] = encode_cursor(last_seq)  # type: ignore[arg-type]  (more implies data)
+        assert last_seq is not None  # more implies data
+        body["next_cursor"] = encode_cursor(last_seq)
     body["cursor"] = cursor
     body["latest_photo_at"] = view.latest_iso
     etag = f'"p{view.version}-{zlib.crc32(f"{raw_since}|{limit}".encode()):08x}"'
@@ -214,7 +217,7 @@ def _note_device(request: web.Request, feeds: EventFeeds, key: str) -> None:
         feeds.saw(key, device)
 
 
-async def event_stats(request: web.Request) -> web.Response:
+async def event_stats(request: web.Request) -> web.StreamResponse:
     feeds: EventFeeds = request.app[feeds_key]  # mounted on the root app (routes.py)
     # the sync lookups answer nearly every poll; the awaits only fill a cold cache
     token = request.match_info["token"]
@@ -232,7 +235,7 @@ async def event_stats(request: web.Request) -> web.Response:
     return web.Response(body=stats.body, headers=stats.headers)
 
 
-async def event_photos(request: web.Request) -> web.Response:
+async def event_photos(request: web.Request) -> web.StreamResponse:
     feeds: EventFeeds = request.app[feeds_key]  # mounted on the root app (routes.py)
     token = request.match_info["token"]
     key = feeds.tokens.cached(token) or await feeds.tokens.feed_key(token)

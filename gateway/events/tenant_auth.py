@@ -130,6 +130,9 @@ async def me(request: web.Request) -> web.Response:
     async with request.config_dict[pool_key].acquire() as conn:
         user = await users_sql.get(conn, caller.user_id)
         tenant = await tenants_sql.get(conn, caller.tenant_id)
+    # require_tenant has just read the account's membership of the tenant (a deletion racing this
+    # request is a 500, not a wrong answer)
+    assert user is not None and tenant is not None
     abilities = caller.identity.abilities
     data = {
         "user": {"id": user["id"], "email": user["email"], "name": user["name"]},

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import ChainMapProxy, web
 
 from actors.runtime import ray_alive
 from gateway.kernel.json_io import json_response
@@ -18,20 +19,20 @@ async def healthz(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 
 
-async def _postgres(app: web.Application) -> bool:
+async def _postgres(app: ChainMapProxy) -> bool:
     async with app[pool_key].acquire() as conn:
         return await conn.fetchval("select 1") == 1
 
 
-async def _redis(app: web.Application) -> bool:
+async def _redis(app: ChainMapProxy) -> bool:
     return bool(await app[redis_key].ping())
 
 
-async def _ray(app: web.Application) -> bool:
+async def _ray(app: ChainMapProxy) -> bool:
     return await asyncio.get_running_loop().run_in_executor(None, ray_alive)
 
 
-async def _check(probe, app: web.Application) -> str:
+async def _check(probe: Callable[[ChainMapProxy], Awaitable[bool]], app: ChainMapProxy) -> str:
     try:
         ok = await asyncio.wait_for(probe(app), CHECK_TIMEOUT_S)
     except Exception as exc:  # the reason goes in the body; readiness never raises

@@ -70,7 +70,8 @@ class RequestMetrics(Collector):
         )
         for labels, series in list(self._series.items()):
             requests.add_metric(labels, series[0])
-            cumulative, buckets = 0, []
+            cumulative = 0.0
+            buckets: list[tuple[str, float]] = []
             for bound, count in zip((*map(str, BUCKETS), "+Inf"), series[2:], strict=True):
                 cumulative += count
                 buckets.append((bound, cumulative))

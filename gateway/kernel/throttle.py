@@ -46,11 +46,11 @@ class Verdict:
         return h
 
 
-# The gateway middleware sets it to None first thing, so reading it never raises (a KeyError per
-# request is measurable on the guest polls).
 EVENTS_PREFIX = "/api/v1/"
 
-verdict_key = web.RequestKey("ratelimit_verdict", "Verdict | None")
+# The gateway middleware sets it to None first thing, so reading it never raises (a KeyError per
+# request is measurable on the guest polls).
+verdict_key: web.RequestKey[Verdict | None] = web.RequestKey("ratelimit_verdict")
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from multidict import MultiDictProxy
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from domain.errors import BadRequest, Invalid, NotFound, PayloadTooLarge, UnsupportedMediaType
 from domain.inputs import FORBIDDEN_IN_LINE, forbidden_fields, has_forbidden, parse_positive_int, scrub
@@ -30,7 +31,7 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "body"
 
 
-def _message(err: dict[str, Any], field: str) -> str:
+def _message(err: ErrorDetails, field: str) -> str:
     label = field.split(".")[-1].replace("_", " ")
     kind = err["type"]
     ctx = err.get("ctx") or {}
@@ -84,7 +85,7 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _FIELD_NAME_MAX = 200
 
 
-async def read_form(request: web.Request) -> MultiDictProxy[str | web.FileField]:
+async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
     """`request.post()`, with what a client can break in it answered in the envelope: an unknown
     charset is 415, a body that is not the form it claims (no boundary, truncated multipart,
     bytes that are not its charset) is 400, a body over the size limit 413. Every form read goes

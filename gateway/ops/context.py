@@ -175,4 +175,4 @@ def pass_ops(command: Callable[Concatenate[OpsContext, P], R]) -> Callable[P, R]
         ops.settings  # noqa: B018  (read for its effect: exit 2 on invalid settings)
         return command(ops, *args, **kwargs)
 
-    return functools.update_wrapper(with_ops, command)  # type: ignore[return-value]
+    return functools.update_wrapper(with_ops, command)

@@ -14,14 +14,14 @@ from aiohttp import web
 from domain import api_keys
 from domain.errors import Forbidden, Unauthenticated
 from gateway.kernel.auth.guards import PROFILE_WRITE, has_ability, require_user
-from gateway.kernel.auth.identity import Identity
+from gateway.kernel.auth.identity import SignedIn
 from gateway.kernel.keys import pool_key
 
 API_KEY_HEADER = "X-API-Key"
 _BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def require_petcare_user(request: web.Request) -> Identity:
+def require_petcare_user(request: web.Request) -> SignedIn:
     """The signed-in caller (JWT, personal access token or session); 401 otherwise."""
     try:
         return require_user(request)
@@ -33,7 +33,7 @@ def require_petcare_user(request: web.Request) -> Identity:
         raise Unauthenticated("Not authenticated", code="unauthenticated", headers=_BEARER_CHALLENGE) from None
 
 
-def require_petcare_account_writer(request: web.Request) -> Identity:
+def require_petcare_account_writer(request: web.Request) -> SignedIn:
     """A caller allowed to change the account: a JWT or session, or a token with `profile:write`
     (or `*`); any other token is a 403 in 002's envelope."""
     identity = require_petcare_user(request)

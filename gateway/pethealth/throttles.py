@@ -19,7 +19,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from domain.settings import Settings
-from gateway.kernel.auth.identity import identity_of
+from gateway.kernel.auth.identity import SignedIn, identity_of
 from gateway.kernel.client_address import client_ip
 from gateway.kernel.keys import throttles_key
 from gateway.kernel.throttle import Limit
@@ -117,7 +117,7 @@ def usage_limits_middleware(s: Settings) -> Middleware:
                     per_route[route_key] = limits
                 for limit in limits:
                     await throttles.enforce(request, limit, caller)
-        if quota_on and signed_in and not identity.is_premium:
+        if quota_on and isinstance(identity, SignedIn) and not identity.is_premium:
             quota = request.config_dict.get(quota_key_app)
             if quota is not None:
                 await quota.take(identity.user_id)

@@ -19,7 +19,7 @@ from domain.token_management import AVAILABLE_PERMISSIONS, DEFAULT_PERMISSIONS, 
 from gateway.kernel import api_envelope as envelope
 from gateway.kernel.account_views import token_view
 from gateway.kernel.auth.guards import require_session
-from gateway.kernel.auth.identity import identity_of
+from gateway.kernel.auth.identity import SignedIn, identity_of
 from gateway.kernel.auth.revocation import revoke_credentials
 from gateway.kernel.keys import accounts_key, pool_key, sessions_key
 from gateway.kernel.timeutil import iso_z
@@ -54,7 +54,7 @@ SIGN_IN = "/login?next=/developer"
 async def developer_page(request: web.Request) -> web.Response:
     identity = identity_of(request)
     # Token management is session-only, so a token-authenticated caller signs in like anyone else.
-    if identity.mode != "session" or identity.session_id is None:
+    if not isinstance(identity, SignedIn) or identity.mode != "session" or identity.session_id is None:
         return redirect(SIGN_IN)
     sessions = request.config_dict[sessions_key]
     session = await sessions.load(identity.session_id)

@@ -45,7 +45,7 @@ async def gpt_connect_page(request: web.Request) -> web.Response:
     user = None
     if session is not None:
         async with request.config_dict[pool_key].acquire() as conn:
-            user = await users_sql.get(conn, identity.user_id)
+            user = await users_sql.get(conn, session.user_id)
     nonce = new_nonce()
     if session is None or user is None:
         # Back here after signing in: /login's `next` takes same-site paths only, which this is.

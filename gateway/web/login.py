@@ -129,7 +129,8 @@ async def login(request: web.Request) -> web.Response:
     except RoostError as err:
         if not html:
             raise
-        email = fields.get("email") if isinstance(fields.get("email"), str) else ""
+        sent = fields.get("email")
+        email = sent if isinstance(sent, str) else ""
         return _login_page(
             request, next_url, email=email, error=_first_message(err), status=err.status, headers=err.headers
         )

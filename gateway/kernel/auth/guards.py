@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from domain.errors import Forbidden, Unauthenticated
-from gateway.kernel.auth.identity import Identity, identity_of
+from gateway.kernel.auth.identity import Identity, SignedIn, identity_of
 
 # What a token needs to change the account itself (email, profile, avatar, password, deletion):
 # a token made for an integration must not be able to take the account over. Sessions and JWTs
@@ -13,9 +13,9 @@ from gateway.kernel.auth.identity import Identity, identity_of
 PROFILE_WRITE = "profile:write"
 
 
-def require_user(request: web.Request) -> Identity:
+def require_user(request: web.Request) -> SignedIn:
     identity = identity_of(request)
-    if not identity.authenticated:
+    if not isinstance(identity, SignedIn):
         raise Unauthenticated()
     return identity
 
@@ -27,7 +27,7 @@ def has_ability(identity: Identity, *abilities: str) -> bool:
     return "*" in identity.abilities or any(a in identity.abilities for a in abilities)
 
 
-def require_abilities(request: web.Request, *abilities: str) -> Identity:
+def require_abilities(request: web.Request, *abilities: str) -> SignedIn:
     identity = require_user(request)
     if not has_ability(identity, *abilities):
         raise Forbidden(
@@ -38,7 +38,7 @@ def require_abilities(request: web.Request, *abilities: str) -> Identity:
     return identity
 
 
-def require_session(request: web.Request) -> Identity:
+def require_session(request: web.Request) -> SignedIn:
     """Browser-session-only routes (000's token management): any token is refused with 403."""
     identity = require_user(request)
     if identity.mode != "session":

@@ -32,6 +32,14 @@ class Identity:
         return self.user_id is not None
 
 
+@dataclass(frozen=True, slots=True)
+class SignedIn(Identity):
+    """A caller with an account: what the auth middleware builds for every credential it accepts,
+    so the guards narrow with one isinstance and a handler's `identity.user_id` is an int."""
+
+    user_id: int
+
+
 ANONYMOUS = Identity(user_id=None, mode="none")
 
 identity_key = web.RequestKey("identity", Identity)

@@ -14,7 +14,7 @@ from aiohttp import web
 from domain.errors import Forbidden
 from domain.inputs import has_forbidden
 from domain.tokens import looks_like_jwt, parse_pat, read_jwt
-from gateway.kernel.auth.identity import ANONYMOUS, AuthMode, Identity
+from gateway.kernel.auth.identity import ANONYMOUS, AuthMode, Identity, SignedIn
 from gateway.kernel.auth.sessions import SESSION_COOKIE, SessionStore, xsrf_form_ok, xsrf_ok
 from gateway.kernel.auth.token_cache import TokenCache, UserEntry
 from gateway.kernel.keys import sessions_key, settings_key, token_cache_key
@@ -35,7 +35,7 @@ async def _from_pat(cache: TokenCache, raw: str, via: str) -> Identity:
     ):
         return ANONYMOUS
     cache.mark_used(entry.token_id)
-    return Identity(
+    return SignedIn(
         user_id=entry.user_id,
         mode="pat",
         token_id=entry.token_id,
@@ -47,10 +47,10 @@ async def _from_pat(cache: TokenCache, raw: str, via: str) -> Identity:
     )
 
 
-def _user_identity(user: UserEntry, mode: AuthMode, via: str, session_id: str | None = None) -> Identity:
+def _user_identity(user: UserEntry, mode: AuthMode, via: str, session_id: str | None = None) -> SignedIn:
     """Sessions and JWTs stand for the whole account: not ability-limited (002 has no abilities,
     and browser sessions skip ability checks)."""
-    return Identity(
+    return SignedIn(
         user_id=user.user_id,
         mode=mode,
         is_premium=user.is_premium,

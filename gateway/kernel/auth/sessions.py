@@ -134,9 +134,10 @@ class SessionStore:
         return bool(stored)
 
     def set_cookies(self, response: web.StreamResponse, session: Session) -> None:
-        common = dict(path="/", secure=self._secure, samesite="Lax", max_age=self._ttl_s)
-        response.set_cookie(SESSION_COOKIE, session.session_id, httponly=True, **common)
-        response.set_cookie(XSRF_COOKIE, session.xsrf, httponly=False, **common)
+        for name, value, httponly in ((SESSION_COOKIE, session.session_id, True), (XSRF_COOKIE, session.xsrf, False)):
+            response.set_cookie(
+                name, value, path="/", secure=self._secure, samesite="Lax", max_age=self._ttl_s, httponly=httponly
+            )
 
     def clear_cookies(self, response: web.StreamResponse) -> None:
         response.del_cookie(SESSION_COOKIE, path="/")

@@ -133,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if not database_url:
         print("baseline: DATABASE_URL is required", file=sys.stderr)
         return 2
+    loop: asyncio.AbstractEventLoop
     try:
         import uvloop
 

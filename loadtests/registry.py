@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,7 +79,7 @@ class HttpTarget:
         )
 
 
-Setup = Callable[[SetupContext], Awaitable[Mapping[str, Any]]]
+Setup = Callable[[SetupContext], Coroutine[Any, Any, Mapping[str, Any]]]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from loadtests.progress import progress, warn
@@ -103,7 +103,7 @@ async def _measure(ctx: BenchContext) -> dict[str, Any]:
     )
 
 
-def _event_loop_runner() -> Callable[[Awaitable[Any]], Any]:
+def _event_loop_runner() -> Callable[[Coroutine[Any, Any, Any]], Any]:
     """uvloop when installed, as the gateway runs: the batch timer's precision is the loop's."""
     try:
         import uvloop

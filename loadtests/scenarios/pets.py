@@ -47,7 +47,9 @@ async def seed_user_with_pets(ctx: SetupContext) -> dict[str, Any]:
         today = date.today()
         async with pool.acquire() as conn, conn.transaction():
             await settings_sql.put(conn, "api_daily_quota_regular", BENCH_QUOTA)
-            cat = (await pets_sql.type_by_slug(conn, "cat"))["id"]
+            cat_type = await pets_sql.type_by_slug(conn, "cat")
+            assert cat_type is not None  # a seeded type (storage/migrations)
+            cat = cat_type["id"]
             for i in range(PETS):
                 pet = await pets_sql.create(
                     conn, owner_id=user["id"], pet_type_id=cat, name=f"Cat {i}", country="VN",

@@ -31,10 +31,3 @@ async def insert(
         kind,
     )
     return row is not None
-
-
-async def for_address(conn: asyncpg.Connection, to_address: str) -> list[asyncpg.Record]:
-    """Newest first."""
-    return await conn.fetch(
-        "select * from mail_outbox where lower(to_address) = lower($1) order by id desc", to_address
-    )

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from domain.accounts import display_name
 from domain.errors import NotFound
+from domain.inputs import BIGINT_MAX
 from domain.token_management import AVAILABLE_PERMISSIONS, DEFAULT_PERMISSIONS, MANAGED_KINDS
 from gateway.kernel import api_envelope as envelope
 from gateway.kernel.account_views import token_view
@@ -30,7 +31,6 @@ from storage import tokens as tokens_sql
 from storage import users as users_sql
 
 PAGE = "/developer"
-BIGINT_MAX = 2**63 - 1
 
 
 class SignInRevoke(BaseModel):

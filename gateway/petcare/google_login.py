@@ -54,6 +54,7 @@ async def google_login(request: web.Request) -> web.Response:
                 raise Unauthenticated("Invalid Google token", code=exc.code) from exc
             raise
     else:
+        assert body.code is not None  # one of the two, checked above
         profile = await client.profile_from_code(body.code, body.redirect_uri)
     social = SocialAccounts(request.config_dict[pool_key])
     result = await social.sign_in(profile)

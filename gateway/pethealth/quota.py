@@ -102,8 +102,8 @@ class DailyQuota:
     def _key(self, user_id: int, day: date) -> str:
         if day != self._day:
             # Yesterday's leases are worthless: drop them instead of keeping one per user forever.
-            for key in self._day_keys.values():
-                self._leases.forget(key)
+            for stale in self._day_keys.values():
+                self._leases.forget(stale)
             self._day, self._day_keys = day, {}
         key = self._day_keys.get(user_id)
         if key is None:

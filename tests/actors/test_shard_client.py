@@ -10,6 +10,7 @@ import ray
 from actors.client import kill_shard
 from domain.errors import Invalid
 from tests.actors.conftest import keys_on_shard
+from tests.waiting import eventually
 
 
 async def test_concurrent_calls_coalesce_into_few_actor_calls(counters, keyspace):
@@ -80,17 +81,14 @@ async def test_killed_shard_restarts_and_reloads_from_postgres(counters, keyspac
     kill_shard(counters, 3, restart=True)
 
     # ray.kill returns before the actor is dead: wait until a new process answers as shard 3.
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 60
-    while True:
+    async def restarted() -> dict | None:
         try:
             stats = await counters.handle(3).stats.remote()
-            if stats["pid"] != old_pid:
-                break
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
-            pass
-        assert loop.time() < deadline, "shard 3 did not come back"
-        await asyncio.sleep(0.2)
+            return None  # still down
+        return stats if stats["pid"] != old_pid else None
+
+    stats = await eventually(restarted, timeout=60, interval=0.2, what="shard 3 coming back")
     # The restarted actor starts empty; values come back from PostgreSQL on first use.
     assert stats["batches"] == 0
     values = await asyncio.gather(*(counters.call("get", k) for k in keys))

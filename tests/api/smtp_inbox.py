@@ -6,7 +6,6 @@ The fixtures `smtp_inbox` and `mail_client` reach every test through tests/conft
 
 from __future__ import annotations
 
-import asyncio
 import re
 import socket
 import threading
@@ -20,6 +19,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from domain.settings import Settings
+from tests.waiting import eventually
 
 FRONTEND_URL = "http://spa.example.test"
 LINK = re.compile(r"https?://[^\s<>\"]+")
@@ -88,10 +88,12 @@ class Inbox:
 
     async def wait_for(self, address: str, count: int = 1, timeout: float = MAIL_WAIT_S) -> list[Received]:
         """The first `count` messages to `address`, waiting for them to arrive."""
-        async with asyncio.timeout(timeout):
-            while len(found := self.messages_to(address)) < count:
-                await asyncio.sleep(0.05)
-        return found
+
+        def arrived() -> list[Received]:
+            found = self.messages_to(address)
+            return found if len(found) >= count else []
+
+        return await eventually(arrived, timeout=timeout, interval=0.05, what=f"{count} message(s) to {address}")
 
 
 def start_inbox(port: int | None = None, **smtp: Any) -> tuple[Inbox, Controller]:

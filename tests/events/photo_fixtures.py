@@ -7,7 +7,6 @@ task), shared by the upload, photo and moderation tests."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import io
 import secrets
@@ -26,6 +25,7 @@ from domain.media_store import LocalMediaStore, event_media_store
 from gateway.kernel.keys import pool_key, settings_key
 from jobs import images
 from jobs.registry import JobContext
+from tests.waiting import eventually
 
 # EXIF tags
 ORIENTATION = 0x0112
@@ -187,12 +187,12 @@ async def wait_photo(
 ) -> asyncpg.Record:
     """Poll the photo row until the image task has moved it (bounded)."""
     pool = client.app[pool_key]
-    async with asyncio.timeout(timeout):
-        while True:
-            row = await pool.fetchrow("select * from photos where id = $1", photo_id)
-            if row["status"] in states:
-                return row
-            await asyncio.sleep(0.05)
+
+    async def moved() -> asyncpg.Record | None:
+        row = await pool.fetchrow("select * from photos where id = $1", photo_id)
+        return row if row["status"] in states else None
+
+    return await eventually(moved, timeout=timeout, interval=0.05, what=f"photo {photo_id} reaching {states}")
 
 
 async def pending_photo(client, event, data: bytes):

@@ -8,14 +8,13 @@ change proves the notification arrived."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from tests.builders import bearer
 from tests.event_builders import make_event, make_photo, make_tenant, make_tenant_admin
 from tests.events import photo_fixtures as fx
 from tests.events.photo_fixtures import pending_photo, run_image_job
+from tests.waiting import eventually
 
 # the app below refreshes its snapshots every 0.1 s; a notification shows well within this
 SHOWS_WITHIN_S = 3.0
@@ -36,9 +35,11 @@ async def _guest_feed(client, event) -> dict[int, dict]:
 
 async def _until(client, event, expected) -> None:
     """Poll the guest feed until `expected(feed)` holds (bounded)."""
-    async with asyncio.timeout(SHOWS_WITHIN_S):
-        while not expected(await _guest_feed(client, event)):
-            await asyncio.sleep(0.05)
+
+    async def holds() -> bool:
+        return expected(await _guest_feed(client, event))
+
+    await eventually(holds, timeout=SHOWS_WITHIN_S, interval=0.05, what="the guest feed showing the change")
 
 
 def _featured(feed: dict[int, dict], photo_id: int) -> bool | None:

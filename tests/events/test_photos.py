@@ -28,6 +28,7 @@ from tests.events.photo_fixtures import (
     run_image_job,
     wait_photo,
 )
+from tests.waiting import eventually
 
 
 async def _event(client, *, photo_limit: int | None = None, **fields):
@@ -81,14 +82,13 @@ async def test_a_guest_photo_is_processed_stripped_and_enters_the_feed(client):
     served = await client.get(f"/storage/events/{row['thumb_key']}")
     assert served.status == 200 and served.content_type == "image/jpeg"
     # the job row is finished just after the photo's own commit: wait for it, bounded
-    async with asyncio.timeout(10):
-        while True:
-            job = await client.app[pool_key].fetchrow(
-                "select * from jobs where idempotency_key = $1", f"photo:{row['id']}"
-            )
-            if job["status"] != "running":
-                break
-            await asyncio.sleep(0.05)
+    async def job_done():
+        job = await client.app[pool_key].fetchrow(
+            "select * from jobs where idempotency_key = $1", f"photo:{row['id']}"
+        )
+        return job if job["status"] != "running" else None
+
+    job = await eventually(job_done, timeout=10, interval=0.05, what="the image job's row")
     assert (job["kind"], job["status"]) == ("images.process_photo", "finished")
 
 

@@ -3,8 +3,6 @@ retries while the server is down, permanent refusals, and the idempotent log out
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 import pytest
 
@@ -14,6 +12,7 @@ from jobs.registry import JobContext, PermanentJobError
 from storage import jobs as jobs_sql
 from tests.api.smtp_inbox import free_port, start_inbox
 from tests.builders import sha256_hex, unique_email
+from tests.waiting import eventually
 
 from .conftest import MakeRunner
 
@@ -61,12 +60,12 @@ async def test_a_job_is_retried_until_the_server_is_up(make_runner: MakeRunner):
     port = free_port()  # nothing listens here yet
     to = unique_email("retry")
     job_id = await runner.submit("mail.send", payload(_message(to), _transport(port)), max_attempts=20)
-    async with asyncio.timeout(WAIT_S):
-        while True:
-            job = await runner.get(job_id)
-            if job.attempts >= 1 and job.error:
-                break
-            await asyncio.sleep(0.05)
+
+    async def failed_once():
+        job = await runner.get(job_id)
+        return job if job.attempts >= 1 and job.error else None
+
+    job = await eventually(failed_once, timeout=WAIT_S, interval=0.05, what="a first failed attempt")
     assert job.status in ("pending", "running")
     inbox, controller = start_inbox(port)
     try:

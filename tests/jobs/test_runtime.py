@@ -13,6 +13,7 @@ from jobs.runtime import JobRunner
 from jobs.worker import RunPolicy, run_job
 from storage import jobs as store
 from storage.jobs import Job
+from tests.waiting import eventually
 
 from .conftest import MakeRunner
 
@@ -22,19 +23,28 @@ WAIT_S = 30.0
 async def _watch_statuses(runner: JobRunner, job_id: int, timeout: float = WAIT_S) -> list[Job]:
     """Every distinct state the row is seen in, polled every 10 ms until it is done."""
     seen: list[Job] = []
-    async with asyncio.timeout(timeout):
-        while True:
-            job = await runner.get(job_id)
-            assert job is not None
-            if not seen or (job.status, job.attempts, job.error) != (
-                seen[-1].status,
-                seen[-1].attempts,
-                seen[-1].error,
-            ):
-                seen.append(job)
-            if job.done:
-                return seen
-            await asyncio.sleep(0.01)
+
+    async def done() -> bool:
+        job = await runner.get(job_id)
+        assert job is not None
+        if not seen or (job.status, job.attempts, job.error) != (
+            seen[-1].status,
+            seen[-1].attempts,
+            seen[-1].error,
+        ):
+            seen.append(job)
+        return job.done
+
+    await eventually(done, timeout=timeout, interval=0.01, what=f"job {job_id} finishing")
+    return seen
+
+
+async def _running(runner: JobRunner, job_id: int) -> Job:
+    async def running() -> Job | None:
+        job = await runner.get(job_id)
+        return job if job is not None and job.status == "running" else None
+
+    return await eventually(running, timeout=WAIT_S, interval=0.01, what=f"job {job_id} running")
 
 
 async def test_echo_runs_pending_running_finished(runner: JobRunner):
@@ -149,10 +159,7 @@ async def test_a_live_job_is_not_swept_or_dispatched_twice(make_runner: MakeRunn
     # Beats every 0.15 s; the job runs several stale periods long.
     runner = await make_runner(stale_after_s=0.6)
     job_id = await runner.submit("selftest.echo", {"sleep_s": 1.5})
-    async with asyncio.timeout(WAIT_S):
-        while (await runner.get(job_id)).status != "running":
-            await asyncio.sleep(0.01)
-    first = await runner.get(job_id)
+    first = await _running(runner, job_id)
 
     other = await run_job.remote(job_id, uuid.uuid4().hex, settings.database_url, RunPolicy())
     assert other["outcome"] == "skipped"
@@ -171,9 +178,7 @@ async def test_an_attempt_that_lost_its_claim_stops_and_the_sweeper_takes_over(
 ):
     runner = await make_runner(stale_after_s=0.6)
     job_id = await runner.submit("selftest.echo", {"sleep_s": 1.0})
-    async with asyncio.timeout(WAIT_S):
-        while (await runner.get(job_id)).status != "running":
-            await asyncio.sleep(0.01)
+    await _running(runner, job_id)
     # As if a sweeper had judged the owner dead and given the job to a dispatch that then vanished.
     async with pool.acquire() as conn:
         await conn.execute("update jobs set claimed_by = 'vanished' where id = $1", job_id)

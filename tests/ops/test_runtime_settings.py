@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 from gateway.kernel.keys import runtime_settings_key
 from tests.api.quota_helpers import set_setting
 from tests.builders import bearer, make_token, make_user
 from tests.ops.cli_runs import roost
+from tests.waiting import eventually
 
 
 async def test_get_shows_the_seeded_defaults(cli_env):
@@ -29,10 +27,9 @@ async def test_a_change_reaches_a_running_gateway_within_seconds(client, cli_env
         assert out.strip() == "api_daily_quota_regular = 2"
         # no refresh() here: the gateway's own poll must pick it up
         runtime = client.app[runtime_settings_key]
-        deadline = time.monotonic() + 5
-        while runtime.get("api_daily_quota_regular") != 2:
-            assert time.monotonic() < deadline, "the gateway did not see the new limit within 5 s"
-            await asyncio.sleep(0.1)
+        await eventually(
+            lambda: runtime.get("api_daily_quota_regular") == 2, timeout=5, interval=0.1, what="the gateway's poll"
+        )
         statuses = [(await client.get("/api/users/me", headers=bearer(token))).status for _ in range(3)]
         assert statuses == [200, 200, 429]
         code, out, _ = await roost(cli_env, "settings", "get", "api_daily_quota_regular")

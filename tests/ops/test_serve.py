@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import aiohttp
 import psutil
+
+from tests.waiting import eventually
 
 ROOST = Path(sys.executable).with_name("roost")
 
@@ -39,18 +39,17 @@ async def test_serve_on_embedded_defaults_then_stop_on_sigterm(tmp_path):
         [str(ROOST), "serve", "--port", str(port)], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        body = None
-        deadline = time.monotonic() + 90
         async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline and proc.poll() is None:
+
+            async def ready() -> dict | None:
+                assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
                 try:
                     async with http.get(f"http://127.0.0.1:{port}/readyz") as resp:
-                        if resp.status == 200:
-                            body = await resp.json()
-                            break
+                        return await resp.json() if resp.status == 200 else None
                 except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.5)
+                    return None  # not listening yet
+
+            body = await eventually(ready, timeout=90, interval=0.5, what="roost serve answering /readyz")
             assert body == {"status": "ok", "checks": {"postgres": "ok", "redis": "ok", "ray": "ok"}}, (
                 (tmp_path / "serve.log").read_text()[-3000:]
             )
@@ -64,9 +63,11 @@ async def test_serve_on_embedded_defaults_then_stop_on_sigterm(tmp_path):
         assert proc.wait(60) == 0, (tmp_path / "serve.log").read_text()[-3000:]
         # PostgreSQL stopped (its pid file goes away with it) and no child is left running
         assert not (tmp_path / "var" / "pg" / "postmaster.pid").exists()
-        await asyncio.sleep(1)
-        leftovers = [p for p in started if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
-        assert not leftovers, [psutil.Process(p).cmdline() for p in leftovers]
+
+        def leftovers() -> list[int]:
+            return [p for p in started if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+
+        await eventually(lambda: not leftovers(), timeout=10, what="every child of roost serve exiting")
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -30,6 +29,7 @@ from tests.api.test_profile import tiny_png
 from tests.builders import DEFAULT_PASSWORD, bearer, make_token, make_user
 from tests.builders import sha256_hex as password_hex
 from tests.event_builders import make_tenant
+from tests.waiting import eventually
 from tests.web.session_helpers import sign_in
 
 NEW_PASSWORD = "Brand-New-Password-7"
@@ -156,11 +156,10 @@ async def _reset_through_mail_token(client, email: str) -> str:
 
 
 async def _refused_eventually(other, path: str, headers: dict[str, str]) -> None:
-    for _ in range(100):
-        if (await other.get(path, headers=headers)).status == 401:
-            return
-        await asyncio.sleep(0.01)
-    pytest.fail("the other gateway kept accepting a revoked credential")
+    async def refused() -> bool:
+        return (await other.get(path, headers=headers)).status == 401
+
+    await eventually(refused, timeout=2, interval=0.01, what="the other gateway refusing a revoked credential")
 
 
 # -- credentials outlive a password reset ------------------------------------------------------

@@ -26,15 +26,14 @@ import os
 import secrets
 import shutil
 from pathlib import Path
-
 from typing import BinaryIO
 
 from aiohttp import web
 
 from domain import photo_pipeline
 from domain.errors import Invalid, PayloadTooLarge
-from gateway.kernel.api_envelope import success
 from gateway.kernel.account_views import absolute_avatar
+from gateway.kernel.api_envelope import success
 from gateway.kernel.auth.guards import PROFILE_WRITE, require_abilities
 from gateway.kernel.keys import accounts_key, pool_key, settings_key
 from storage import users as users_sql

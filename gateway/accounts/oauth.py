@@ -15,14 +15,15 @@ from pydantic import BaseModel, Field, field_validator
 
 from domain.errors import BadRequest, Invalid
 from domain.oauth import GitHubOAuth, OAuthProvider, ProviderProfile, SocialAccounts
-from gateway.kernel import api_envelope as envelope, oauth_providers
 from gateway.accounts.oauth_state import OAuthStates, binding_nonce, invalid_state, sent_binding, set_binding_cookie
+from gateway.kernel import api_envelope as envelope
+from gateway.kernel import oauth_providers
 from gateway.kernel.account_views import user_view
 from gateway.kernel.auth.guards import require_user
 from gateway.kernel.auth.limits import throttle_auth
-from gateway.kernel.fields import BlankIsAbsent
 from gateway.kernel.auth.middleware import API_TOKEN_COOKIE
 from gateway.kernel.auth.revocation import revoke_credentials
+from gateway.kernel.fields import BlankIsAbsent
 from gateway.kernel.keys import accounts_key, pool_key, redis_key, settings_key
 from gateway.kernel.validation import parse
 

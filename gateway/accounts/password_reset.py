@@ -16,11 +16,11 @@ from domain.errors import Invalid
 from domain.mailer import RESET_TTL_MINUTES, Mailer
 from domain.tokens import new_secret, sha256_hex
 from gateway.accounts.credentials import CurrentPasswordHash, PasswordHash, require_confirmed, signed_in
-from gateway.kernel.fields import FORM_CONFIG, Email, raw_field
 from gateway.kernel.api_envelope import success
 from gateway.kernel.auth.guards import PROFILE_WRITE, require_abilities
 from gateway.kernel.auth.limits import throttle_auth, throttle_mail
 from gateway.kernel.auth.revocation import revoke_credentials
+from gateway.kernel.fields import FORM_CONFIG, Email, raw_field
 from gateway.kernel.keys import accounts_key, jobs_key, pool_key, settings_key
 from gateway.kernel.validation import parse, read_body, validate
 from storage import reset_tokens

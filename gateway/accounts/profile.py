@@ -20,12 +20,12 @@ from gateway.accounts.credentials import (
     signed_in,
     with_message,
 )
-from gateway.kernel.fields import FORM_CONFIG, Email
-from gateway.kernel.api_envelope import success
 from gateway.kernel.account_views import public_view, user_view
+from gateway.kernel.api_envelope import success
 from gateway.kernel.auth.guards import PROFILE_WRITE, require_abilities, require_user
 from gateway.kernel.auth.limits import throttle_auth
 from gateway.kernel.auth.revocation import revoke_credentials
+from gateway.kernel.fields import FORM_CONFIG, Email
 from gateway.kernel.keys import accounts_key, jobs_key, pool_key, settings_key
 from gateway.kernel.validation import DEFAULT_MESSAGE, parse, path_id
 from storage import users as users_sql

@@ -19,10 +19,10 @@ from gateway.accounts.credentials import (
     signed_in,
     with_message,
 )
-from gateway.kernel.fields import FORM_CONFIG, Email, raw_field
 from gateway.kernel.api_envelope import success
 from gateway.kernel.auth.limits import throttle_auth, throttle_register
 from gateway.kernel.auth.middleware import API_TOKEN_COOKIE
+from gateway.kernel.fields import FORM_CONFIG, Email, raw_field
 from gateway.kernel.keys import accounts_key, pool_key, settings_key
 from gateway.kernel.validation import parse, read_body, validate
 from storage import users as users_sql

@@ -15,15 +15,16 @@ to accounts that still need it. Signed in and asking for its own address, the ca
 from __future__ import annotations
 
 from aiohttp import web
+
 from domain.errors import BadRequest, Invalid, NotFound
 from domain.mailer import Mailer
 from domain.tokens import sha256_hex
 from gateway.accounts.browser import prefers_html, redirect
-from gateway.kernel.fields import FORM_CONFIG, BlankIsAbsent, Email, raw_field
-from gateway.kernel.api_envelope import success
 from gateway.kernel.account_views import user_view
+from gateway.kernel.api_envelope import success
 from gateway.kernel.auth.identity import identity_of
 from gateway.kernel.auth.limits import throttle_mail
+from gateway.kernel.fields import FORM_CONFIG, BlankIsAbsent, Email, raw_field
 from gateway.kernel.keys import accounts_key, jobs_key, pool_key, settings_key
 from gateway.kernel.validation import read_body, validate
 from storage import users as users_sql

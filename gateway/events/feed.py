@@ -174,10 +174,12 @@ class StatsView:
 
     @classmethod
     def build(cls, online: int, tasks: int, latest: datetime | None) -> StatsView:
-        body = dumps({"online_guests": online, "tasks_solved": tasks, "latest_photo_at": iso_z(latest) if latest else None})
+        latest_at = iso_z(latest) if latest else None
+        body = dumps({"online_guests": online, "tasks_solved": tasks, "latest_photo_at": latest_at})
         etag = '"s' + hashlib.blake2b(body, digest_size=8).hexdigest() + '"'
         headers_304 = {"Cache-Control": "no-store", "ETag": etag}
-        return cls((online, tasks, latest), body, etag, {"Content-Type": "application/json", **headers_304}, headers_304)
+        headers = {"Content-Type": "application/json", **headers_304}
+        return cls((online, tasks, latest), body, etag, headers, headers_304)
 
 
 @dataclass(slots=True)
@@ -244,7 +246,9 @@ class EventFeeds:
         self.app_url = app_url
         self.tokens = TokenDirectory(pool, ttl_s=token_ttl_s)
         self.presence = PresenceBuffer()
-        self.snapshots: SnapshotCache[FeedView] = SnapshotCache(self._fetch, interval_s=interval_s, max_keys=MAX_SNAPSHOTS)
+        self.snapshots: SnapshotCache[FeedView] = SnapshotCache(
+            self._fetch, interval_s=interval_s, max_keys=MAX_SNAPSHOTS
+        )
         self._interval_s = interval_s
         self._refreshing: dict[str, asyncio.Future] = {}
         self._presence_window_s = presence_window_s
@@ -285,7 +289,8 @@ class EventFeeds:
         except Exception as exc:
             if prev is None:
                 log.warning("event feed unreachable", extra={"key": key, "error": repr(exc)})
-                raise ServiceUnavailable("The live feed is temporarily unavailable.", code="service_unavailable") from exc
+                message = "The live feed is temporarily unavailable."
+                raise ServiceUnavailable(message, code="service_unavailable") from exc
             log.warning("event feed unreachable; serving the last snapshot", extra={"key": key, "error": repr(exc)})
             return prev.version, prev.value
         stats = value["stats"]

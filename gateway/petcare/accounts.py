@@ -19,6 +19,7 @@ from gateway.kernel.auth.limits import throttle_auth, throttle_register
 from gateway.kernel.auth.revocation import revoke_credentials
 from gateway.kernel.json_io import json_response
 from gateway.kernel.keys import accounts_key, settings_key
+from gateway.kernel.validation import parse
 from gateway.petcare.account_models import (
     AccessTokenForm,
     EmailLoginIn,
@@ -29,7 +30,6 @@ from gateway.petcare.account_models import (
 from gateway.petcare.envelope import success
 from gateway.petcare.guards import require_api_key, require_petcare_account_writer, require_petcare_user
 from gateway.petcare.user_views import login_user_view, user_view
-from gateway.kernel.validation import parse
 from storage import groups as groups_sql
 from storage import users as users_sql
 

@@ -161,19 +161,23 @@ class Accounts:
         if expires_at is None and kind in SIGN_IN_KINDS:
             expires_at = datetime.now(UTC) + self._login_token_ttl
         secret = new_secret()
-        args = dict(
-            user_id=user_id,
-            name=name,
-            kind=kind,
-            token_hash=sha256_hex(secret),
-            abilities=list(abilities),
-            expires_at=expires_at,
-        )
+
+        async def create(c: asyncpg.Connection) -> asyncpg.Record:
+            return await tokens_sql.create(
+                c,
+                user_id=user_id,
+                name=name,
+                kind=kind,
+                token_hash=sha256_hex(secret),
+                abilities=list(abilities),
+                expires_at=expires_at,
+            )
+
         if conn is not None:
-            record = await tokens_sql.create(conn, **args)
+            record = await create(conn)
         else:
             async with self.pool.acquire() as c:
-                record = await tokens_sql.create(c, **args)
+                record = await create(c)
         return IssuedToken(record, secret)
 
     def issue_jwt(self, user: asyncpg.Record) -> str:
@@ -196,12 +200,6 @@ class Accounts:
 
     async def token_abilities_changed(self, token_hash: str) -> None:
         await self._revocations.tokens_revoked([token_hash])
-
-    async def revoke_all_tokens(self, user_id: int) -> int:
-        async with self.pool.acquire() as conn:
-            hashes = await tokens_sql.delete_all_for_user(conn, user_id)
-        await self._revocations.tokens_revoked(hashes)
-        return len(hashes)
 
     async def revoke_credentials(self, user_id: int, *, keep_token_id: int | None = None) -> int:
         """Voids every JWT of the user and deletes every personal access token but `keep_token_id`,

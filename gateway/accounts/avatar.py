@@ -26,7 +26,7 @@ import os
 import secrets
 import shutil
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from aiohttp import web
 
@@ -67,7 +67,7 @@ def _invalid(message: str) -> Invalid:
     return Invalid(fields={FIELD: [message]})
 
 
-def _head(file: BinaryIO) -> bytes:
+def _head(file: IO[bytes]) -> bytes:
     """Up to one byte past the limit: enough to know the file is too large."""
     file.seek(0)
     return file.read(MAX_AVATAR_BYTES + 1)

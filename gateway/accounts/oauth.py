@@ -176,6 +176,7 @@ async def google_token(request: web.Request) -> web.Response:
     if body.code is not None:
         profile = await client.profile_from_code(body.code, body.redirect_uri)
     else:
+        assert body.credential is not None  # one of the two, checked above
         profile = await client.profile_from_id_token(body.credential)
     return await _signed_in(request, profile, as_json=True)
 
@@ -195,6 +196,7 @@ async def github_token(request: web.Request) -> web.Response:
     if body.code is not None:
         profile = await client.profile_from_code(body.code, body.redirect_uri)
     else:
+        assert body.access_token is not None  # one of the two, checked above
         profile = await client.profile_from_access_token(body.access_token)
     return await _signed_in(request, profile, as_json=True)
 

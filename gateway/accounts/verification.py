@@ -22,7 +22,7 @@ from domain.tokens import sha256_hex
 from gateway.accounts.browser import prefers_html, redirect
 from gateway.kernel.account_views import user_view
 from gateway.kernel.api_envelope import success
-from gateway.kernel.auth.identity import identity_of
+from gateway.kernel.auth.identity import SignedIn, identity_of
 from gateway.kernel.auth.limits import throttle_mail
 from gateway.kernel.fields import FORM_CONFIG, BlankIsAbsent, Email, raw_field
 from gateway.kernel.keys import accounts_key, jobs_key, pool_key, settings_key
@@ -55,6 +55,7 @@ async def send(request: web.Request) -> web.Response:
         if data.email is not None:
             user = await users_sql.by_email(conn, data.email)
         else:
+            assert isinstance(identity, SignedIn)  # no email and no account is the 422 above
             user = await users_sql.get(conn, identity.user_id)
     if user is None and own_address:
         raise NotFound("User not found", code="user_not_found")  # signed in, account deleted since

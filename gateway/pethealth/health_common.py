@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import asyncpg
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
 from domain import pet_access
 from domain.errors import Forbidden, Invalid
@@ -74,6 +74,13 @@ def today() -> date:
 
 def _label(field: str) -> str:
     return field.replace("_", " ")
+
+
+def field_of(info: ValidationInfo) -> str:
+    """The field a field validator is validating (pydantic types it optional: a model validator's
+    info has none)."""
+    assert info.field_name is not None
+    return info.field_name
 
 
 def parse_date(value: Any, field: str) -> date | None:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar
 import asyncpg
 from pydantic import StringConstraints, ValidationInfo, field_validator
 
-from gateway.pethealth.health_common import HealthIn, day, not_future, parse_date, stamps
+from gateway.pethealth.health_common import HealthIn, day, field_of, not_future, parse_date, stamps
 from gateway.pethealth.health_records import HealthRecords
 
 RecordType = Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -23,7 +23,7 @@ class MedicalFields(HealthIn):
     @field_validator("record_date", mode="before", check_fields=False)
     @classmethod
     def _date(cls, value: Any, info: ValidationInfo) -> Any:
-        return not_future(parse_date(value, info.field_name), info.field_name)
+        return not_future(parse_date(value, field_of(info)), field_of(info))
 
 
 class MedicalRecordCreate(MedicalFields):

@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar
 import asyncpg
 from pydantic import StringConstraints, ValidationInfo, field_validator
 
-from gateway.pethealth.health_common import HealthIn, day, not_future, parse_date, stamps
+from gateway.pethealth.health_common import HealthIn, day, field_of, not_future, parse_date, stamps
 from gateway.pethealth.health_records import HealthRecords
 
 ChipNumber = Annotated[str, StringConstraints(min_length=10, max_length=20)]
@@ -23,7 +23,7 @@ class MicrochipFields(HealthIn):
     @field_validator("implanted_at", mode="before", check_fields=False)
     @classmethod
     def _implanted(cls, value: Any, info: ValidationInfo) -> Any:
-        return not_future(parse_date(value, info.field_name), info.field_name)
+        return not_future(parse_date(value, field_of(info)), field_of(info))
 
 
 class MicrochipCreate(MicrochipFields):

@@ -19,7 +19,17 @@ from pydantic import StringConstraints, ValidationInfo, field_validator, model_v
 from domain.errors import NotFound
 from gateway.kernel import api_envelope as envelope
 from gateway.kernel.validation import parse
-from gateway.pethealth.health_common import HealthIn, day, invalid, moment, not_future, open_pet, parse_date, stamps
+from gateway.pethealth.health_common import (
+    HealthIn,
+    day,
+    field_of,
+    invalid,
+    moment,
+    not_future,
+    open_pet,
+    parse_date,
+    stamps,
+)
 from gateway.pethealth.health_records import HealthRecords
 from storage import health_records as records
 
@@ -33,12 +43,12 @@ class VaccinationFields(HealthIn):
     @field_validator("administered_at", mode="before", check_fields=False)
     @classmethod
     def _administered(cls, value: Any, info: ValidationInfo) -> Any:
-        return not_future(parse_date(value, info.field_name), info.field_name)
+        return not_future(parse_date(value, field_of(info)), field_of(info))
 
     @field_validator("due_at", mode="before", check_fields=False)
     @classmethod
     def _due(cls, value: Any, info: ValidationInfo) -> Any:
-        return parse_date(value, info.field_name)
+        return parse_date(value, field_of(info))
 
     @model_validator(mode="after")
     def _due_after_administered(self):

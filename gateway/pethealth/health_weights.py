@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import asyncpg
 from pydantic import ValidationInfo, field_validator
 
-from gateway.pethealth.health_common import HealthIn, day, parse_date, parse_number, stamps
+from gateway.pethealth.health_common import HealthIn, day, field_of, parse_date, parse_number, stamps
 from gateway.pethealth.health_records import HealthRecords
 
 # numeric(7, 3): the largest weight the column holds
@@ -24,7 +24,7 @@ class WeightFields(HealthIn):
     @field_validator("weight_kg", mode="before", check_fields=False)
     @classmethod
     def _number(cls, value: Any, info: ValidationInfo) -> Any:
-        number = parse_number(value, info.field_name)
+        number = parse_number(value, field_of(info))
         # checked here, not with Field(ge=...): pydantic would print the bound as "0.0"
         if number is not None and number < 0:
             raise ValueError("The weight kg must be at least 0.")
@@ -35,7 +35,7 @@ class WeightFields(HealthIn):
     @field_validator("record_date", mode="before", check_fields=False)
     @classmethod
     def _date(cls, value: Any, info: ValidationInfo) -> Any:
-        return parse_date(value, info.field_name)
+        return parse_date(value, field_of(info))
 
 
 class WeightCreate(WeightFields):

@@ -83,6 +83,8 @@ class JobRunner:
             stale_after_s=settings.job_stale_after_s, sweep_interval_s=settings.job_sweep_interval_s
         )
         options.update(overrides)
+        if settings.database_url is None:
+            raise ValueError("JobRunner needs a resolved DATABASE_URL: its Ray tasks connect with it")
         return cls(pool, settings.database_url, **options)
 
     # -- submitting and reading ---------------------------------------------------------------

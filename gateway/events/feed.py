@@ -22,6 +22,7 @@ interval, so a dead actor is not hammered); with none yet, polls answer 503.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import re
@@ -103,7 +104,7 @@ class TokenDirectory:
         if fut is None:
             fut = asyncio.ensure_future(self._lookup(token))
             self._inflight[token] = fut
-            fut.add_done_callback(lambda _f, t=token: self._inflight.pop(t, None))
+            fut.add_done_callback(lambda _f: self._inflight.pop(token, None))
         key = await asyncio.shield(fut)
         if key is None:
             raise event_not_found()
@@ -271,7 +272,7 @@ class EventFeeds:
         if time.monotonic() - snap.fetched_at >= self._interval_s and key not in self._refreshing:
             task = asyncio.ensure_future(self.snapshots.get(key))
             self._refreshing[key] = task
-            task.add_done_callback(lambda t, k=key: self._refreshed(k, t))
+            task.add_done_callback(functools.partial(self._refreshed, key))
         return snap.value
 
     def _refreshed(self, key: str, task: asyncio.Future) -> None:

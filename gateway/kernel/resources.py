@@ -40,13 +40,16 @@ from storage.pool import create_pool
 
 async def postgres_ctx(app: web.Application) -> AsyncIterator[None]:
     s = app[settings_key]
+    assert s.database_url is not None  # create_app refuses settings without it
     app[pool_key] = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
     yield
     await app[pool_key].close()
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[redis_key] = aioredis.from_url(app[settings_key].redis_url, decode_responses=False)
+    url = app[settings_key].redis_url
+    assert url is not None  # create_app refuses settings without it
+    app[redis_key] = aioredis.from_url(url, decode_responses=False)
     yield
     await app[redis_key].aclose()
 
@@ -64,6 +67,7 @@ async def ray_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def actors_ctx(app: web.Application) -> AsyncIterator[None]:
     s = app[settings_key]
+    assert s.database_url is not None  # create_app refuses settings without it
     clients = {
         kind: ShardClient(
             kind,

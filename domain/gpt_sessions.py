@@ -14,6 +14,7 @@ import hmac
 import logging
 import secrets
 import string
+from typing import TypeGuard
 
 import orjson
 import redis.asyncio as aioredis
@@ -44,7 +45,7 @@ class ConnectorMisconfigured(RoostError):
     status, code, title, message = 500, "gpt_connector_not_configured", "Server Error", NOT_CONFIGURED
 
 
-def configured(value: str | None) -> bool:
+def configured(value: str | None) -> TypeGuard[str]:
     # `.env.example` ships these empty; an empty value means unset.
     return bool(value and value.strip())
 
@@ -89,7 +90,7 @@ def connector_key_ok(settings: Settings, authorization: str) -> None:
         raise ServiceUnavailable(NOT_CONFIGURED, code="gpt_connector_not_configured")
     sent = authorization[7:].strip() if authorization[:7].lower() == "bearer " else ""
     if not sent or not hmac.compare_digest(
-        sent.encode("utf-8", "surrogateescape"), expected.strip().encode()  # type: ignore[union-attr]
+        sent.encode("utf-8", "surrogateescape"), expected.strip().encode()
     ):
         raise Unauthenticated("Unauthorized.", code="invalid_connector_key")
 

@@ -43,6 +43,7 @@ def _url(value: str) -> str:
 
 
 # Every field is Laravel's `sometimes`: absent is fine, present must be a string (null is not).
+# Hence a str type with a None default (pydantic never validates a default): the ignores below.
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 
 

@@ -31,10 +31,6 @@ async def by_key_id(conn: asyncpg.Connection, key_id: str) -> asyncpg.Record | N
     return await conn.fetchrow("select * from api_keys where key_id = $1", key_id)
 
 
-async def by_name(conn: asyncpg.Connection, name: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("select * from api_keys where name = $1", name)
-
-
 async def revoke(conn: asyncpg.Connection, name: str) -> asyncpg.Record | None:
     """Marks the key revoked (kept, so users it registered still name their source); None if unknown."""
     return await conn.fetchrow(

@@ -29,7 +29,3 @@ async def take(conn: asyncpg.Connection, token_hash: str) -> int | None:
     if row is None or not row["live"]:
         return None
     return row["user_id"]
-
-
-async def delete_for_user(conn: asyncpg.Connection, user_id: int) -> None:
-    await conn.execute("delete from email_verification_tokens where user_id = $1", user_id)

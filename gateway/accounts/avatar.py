@@ -21,7 +21,6 @@ serves the handler.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import secrets
 import shutil
@@ -37,8 +36,6 @@ from gateway.kernel.api_envelope import success
 from gateway.kernel.auth.guards import PROFILE_WRITE, require_abilities
 from gateway.kernel.keys import accounts_key, pool_key, settings_key
 from storage import users as users_sql
-
-log = logging.getLogger(__name__)
 
 MAX_AVATAR_BYTES = 5 * 1024 * 1024  # 003: max 5 MB (Laravel's max:5120 kilobytes)
 ALLOWED_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp")

@@ -32,7 +32,6 @@ from storage import users as users_sql
 
 AVATAR_URL_MAX = 2048  # the column's limit
 TOKEN_MAX = 512  # ours are 40 characters; anything much longer is not one of ours
-BIGINT_MAX = 2**63 - 1
 
 
 def _url(value: str) -> str:

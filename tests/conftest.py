@@ -31,7 +31,7 @@ RAY_TEST_CPUS = 2
 # Fixtures every test may name without importing them (an imported fixture trips pyflakes' F811
 # at every test that takes it): `cli_env` for the tests that run `roost` as the operator does,
 # `fake_google`/`fake_github` (the OAuth providers) and `smtp_inbox`/`mail_client` (a real SMTP server)
-pytest_plugins = ["tests.ops.cli_runs", "tests.oauth_fakes", "tests.api.smtp_inbox"]
+pytest_plugins = ["tests.ops.cli_runs", "tests.oauth_fakes", "tests.smtp_inbox"]
 
 
 def _with_database(dsn: str, name: str) -> str:

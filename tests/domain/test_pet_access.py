@@ -1,5 +1,5 @@
 """domain/pet_access.py without a database: the caller's role, what each role may do, and the
-pet-type gate (the routes' order of checks is tested through the app in tests/api/)."""
+pet-type gate (the routes' order of checks is tested through the app in tests/pethealth/)."""
 
 from __future__ import annotations
 

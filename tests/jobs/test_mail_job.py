@@ -10,8 +10,8 @@ from domain.mailer import MailTransport, Message, payload
 from jobs import mail
 from jobs.registry import JobContext, PermanentJobError
 from storage import jobs as jobs_sql
-from tests.api.smtp_inbox import free_port, start_inbox
 from tests.builders import sha256_hex, unique_email
+from tests.smtp_inbox import free_port, start_inbox
 from tests.waiting import eventually
 
 from .conftest import MakeRunner

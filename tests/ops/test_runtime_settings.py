@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from gateway.kernel.keys import runtime_settings_key
-from tests.api.quota_helpers import set_setting
 from tests.builders import bearer, make_token, make_user
 from tests.ops.cli_runs import roost
+from tests.pethealth.quota_helpers import set_setting
 from tests.waiting import eventually
 
 

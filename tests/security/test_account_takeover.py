@@ -23,12 +23,12 @@ from gateway.pethealth.gpt_bridge import TOKEN_ABILITIES as GPT_ABILITIES
 from gateway.pethealth.gpt_bridge import TOKEN_KIND as GPT_KIND
 from gateway.pethealth.gpt_bridge import TOKEN_NAME as GPT_NAME
 from storage import reset_tokens
-from tests.api.account_helpers import JSON, auth
-from tests.api.smtp_inbox import FRONTEND_URL
-from tests.api.test_profile import tiny_png
+from tests.accounts.account_helpers import JSON, auth
+from tests.accounts.test_profile import tiny_png
 from tests.builders import DEFAULT_PASSWORD, bearer, make_token, make_user
 from tests.builders import sha256_hex as password_hex
 from tests.event_builders import make_tenant
+from tests.smtp_inbox import FRONTEND_URL
 from tests.waiting import eventually
 from tests.web.session_helpers import sign_in
 

@@ -21,11 +21,11 @@ from domain import media_access
 from domain.errors import NotFound
 from domain.media_access import check_tenant_link, tenant_token
 from gateway.kernel.keys import jobs_key, media_visibility_key, pool_key
-from tests.api.account_helpers import auth, register
-from tests.api.smtp_inbox import free_port
+from tests.accounts.account_helpers import auth, register
 from tests.builders import DEFAULT_PASSWORD, bearer, make_user, sha256_hex, unique_email
 from tests.event_builders import make_event, make_package, make_photo, make_tenant, make_tenant_admin
 from tests.events import photo_fixtures as fx
+from tests.smtp_inbox import free_port
 from tests.web.session_helpers import signed_in_user
 
 JSON_ACCEPT = {"Accept": "application/json"}

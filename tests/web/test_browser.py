@@ -23,8 +23,8 @@ from aiohttp import web
 
 from domain.settings import Settings
 from gateway.app import create_app
-from tests.api.gpt_helpers import CONNECTOR_URL, connector_auth, connector_settings, new_session
 from tests.builders import DEFAULT_PASSWORD, bearer, make_token, make_user, unique_email
+from tests.pethealth.gpt_helpers import CONNECTOR_URL, connector_auth, connector_settings, new_session
 
 async_api = pytest.importorskip(
     "playwright.async_api", reason="playwright is not installed: pip install -e '.[dev]' (make test does)"

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from tests.api.gpt_helpers import connector_client, new_session, sig
 from tests.builders import DEFAULT_PASSWORD, make_user
+from tests.pethealth.gpt_helpers import connector_client, new_session, sig
 from tests.web.session_helpers import forget_cookies, signed_in_user
 
 

@@ -11,8 +11,8 @@ import jinja2
 import pytest
 
 from gateway.web import render
-from tests.api.gpt_helpers import connector_client, new_session, sig
 from tests.builders import make_token
+from tests.pethealth.gpt_helpers import connector_client, new_session, sig
 from tests.web.session_helpers import signed_in_user
 
 SCRIPT = "<script>alert(1)</script>"

@@ -9,9 +9,9 @@ import pytest
 
 from gateway.app import create_app
 from gateway.kernel.keys import jobs_key, pool_key, token_cache_key
-from tests.api.account_helpers import BROWSER_ACCEPT, JSON, assert_err, assert_ok, auth, register
-from tests.api.smtp_inbox import FRONTEND_URL
+from tests.accounts.account_helpers import BROWSER_ACCEPT, JSON, assert_err, assert_ok, auth, register
 from tests.builders import make_token, make_user, sha256_hex, unique_email
+from tests.smtp_inbox import FRONTEND_URL
 
 INVALID = "The given data was invalid."
 

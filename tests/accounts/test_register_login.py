@@ -8,7 +8,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.kernel.keys import accounts_key, pool_key
-from tests.api.account_helpers import (
+from tests.accounts.account_helpers import (
     BROWSER_ACCEPT,
     JSON,
     assert_err,

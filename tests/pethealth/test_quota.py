@@ -11,9 +11,9 @@ import ray
 from actors.quota import quota_key
 from gateway.kernel.keys import actors_key, pool_key
 from gateway.pethealth.quota import EXHAUSTED_TTL_S
-from tests.api.quota_helpers import runtime_setting
 from tests.builders import bearer, make_token, make_user
 from tests.clock import FakeClock
+from tests.pethealth.quota_helpers import runtime_setting
 from tests.web.session_helpers import forget_cookies, signed_in_user
 
 ME = "/api/users/me"

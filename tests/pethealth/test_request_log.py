@@ -9,9 +9,9 @@ from gateway.kernel.keys import pool_key, runtime_settings_key
 from gateway.pethealth.request_log import MAX_PATH_CHARS, prune_if_due, request_log_key
 from storage import request_logs as logs_sql
 from storage.request_logs import LogRow
-from tests.api.quota_helpers import runtime_setting
 from tests.builders import bearer, make_token, make_user
 from tests.ops.cli_runs import roost
+from tests.pethealth.quota_helpers import runtime_setting
 from tests.web.session_helpers import forget_cookies, signed_in_user
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.kernel.keys import pool_key
 from storage.pets import utc_today
-from tests.api.account_helpers import assert_err, assert_ok
+from tests.accounts.account_helpers import assert_err, assert_ok
 from tests.builders import bearer, make_token, make_user
 from tests.pet_builders import add_collaborator, make_pet, pet_type_id
 from tests.web.session_helpers import forget_cookies, signed_in_user

@@ -8,9 +8,9 @@ import pytest
 
 from gateway.app import create_app
 from gateway.kernel.keys import accounts_key, pool_key
-from tests.api.account_helpers import JSON, assert_err, assert_no_password, assert_ok, auth, login, register
-from tests.api.smtp_inbox import FRONTEND_URL, mail_settings
+from tests.accounts.account_helpers import JSON, assert_err, assert_no_password, assert_ok, auth, login, register
 from tests.builders import DEFAULT_PASSWORD, make_token, make_user, sha256_hex, unique_email
+from tests.smtp_inbox import FRONTEND_URL, mail_settings
 
 INVALID = "The given data was invalid."
 NEW_PASSWORD = "Brand-New-Password-7"

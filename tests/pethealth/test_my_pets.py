@@ -11,10 +11,10 @@ import pytest
 from gateway.kernel.keys import pool_key
 from storage import pets as pets_sql
 from storage.pets import utc_today
-from tests.api.account_helpers import assert_err, assert_ok
-from tests.api.test_pets import PET_KEYS, ability_message, user_with_token
+from tests.accounts.account_helpers import assert_err, assert_ok
 from tests.builders import make_user
 from tests.pet_builders import add_collaborator, make_pet
+from tests.pethealth.test_pets import PET_KEYS, ability_message, user_with_token
 from tests.web.session_helpers import forget_cookies, signed_in_user
 
 SUMMARY_KEYS = {

@@ -15,7 +15,7 @@ from PIL import Image
 from gateway.app import create_app
 from gateway.kernel.keys import pool_key
 from gateway.web import media
-from tests.api.account_helpers import JSON, assert_err, assert_no_password, assert_ok, auth, register
+from tests.accounts.account_helpers import JSON, assert_err, assert_no_password, assert_ok, auth, register
 from tests.builders import DEFAULT_PASSWORD, make_token, make_user, sha256_hex
 
 INVALID = "The given data was invalid."

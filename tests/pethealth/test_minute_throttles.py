@@ -56,7 +56,7 @@ async def test_authenticated_group_is_per_user(low):
 async def test_throttled_requests_cost_no_quota(low):
     from domain.errors import RateLimited
     from gateway.pethealth.quota import quota_key_app
-    from tests.api.quota_helpers import runtime_setting
+    from tests.pethealth.quota_helpers import runtime_setting
 
     async with runtime_setting(low.app, "api_daily_quota_regular", 3):
         user = await make_user(low.app)

@@ -8,7 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from domain.tokens import sha256_hex
-from tests.api.gpt_helpers import (
+from tests.builders import bearer, make_token, unique_email
+from tests.pethealth.gpt_helpers import (
     CONNECTOR_URL,
     NINE,
     connector_auth,
@@ -16,7 +17,6 @@ from tests.api.gpt_helpers import (
     new_session,
     sig,
 )
-from tests.builders import bearer, make_token, unique_email
 from tests.web.session_helpers import SESSION_COOKIE, XSRF_COOKIE, forget_cookies, signed_in_user
 
 ERROR_KEYS = {"success", "status", "data", "message", "error", "errors", "code", "timestamp"}

@@ -9,6 +9,7 @@ but the entry points (gateway/ops, tests, loadtests) imports it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from aiohttp import web, web_response
 from aiohttp.typedefs import Middleware
@@ -16,8 +17,10 @@ from aiohttp.typedefs import Middleware
 from domain.clock import SYSTEM_CLOCK, Clock
 from domain.settings import Settings
 from gateway import wiring
+from gateway.accounts import openapi as accounts_openapi
 from gateway.accounts.routes import setup_routes as setup_accounts_routes
 from gateway.events import envelope as events_envelope
+from gateway.events import openapi as events_openapi
 from gateway.events.routes import setup_fast_routes as setup_event_polls
 from gateway.events.routes import setup_routes as setup_events_routes
 from gateway.kernel import api_envelope
@@ -26,8 +29,12 @@ from gateway.kernel.errors_render import error_renderer
 from gateway.kernel.health import healthz, readyz
 from gateway.kernel.metrics import Metrics, metrics_handler
 from gateway.kernel.middlewares import gateway_middleware
+from gateway.kernel.openapi.builder import build_document
+from gateway.kernel.openapi.serve import Published, add_document_routes, documents_key, publish
 from gateway.petcare import envelope as petcare_envelope
+from gateway.petcare import openapi as petcare_openapi
 from gateway.petcare.routes import setup_routes as setup_petcare_routes
+from gateway.pethealth import openapi as pethealth_openapi
 from gateway.pethealth.request_log import request_log_middleware
 from gateway.pethealth.routes import setup_routes as setup_pethealth_routes
 from gateway.pethealth.throttles import usage_limits_middleware
@@ -86,6 +93,29 @@ def _api_domain_app(settings: Settings) -> web.Application:
     return domain_app
 
 
+def _all_event_routes(router: web.UrlDispatcher) -> None:
+    setup_event_polls(router, "")  # the polls are served from the root app, at the same paths
+    setup_events_routes(router)
+
+
+def build_documents(settings: Settings) -> dict[str, Published]:
+    """Every contract's OpenAPI document, from the route tables this app serves, at its stable
+    path (the README's "API documents" lists them)."""
+    docs = [
+        publish(
+            "pethealth", "/api/openapi/pethealth.json", build_document(pethealth_openapi.SPEC, setup_pethealth_routes)
+        ),
+        publish("accounts", "/api/openapi/accounts.json", build_document(accounts_openapi.SPEC, setup_accounts_routes)),
+        publish("events", "/api/v1/openapi.json", build_document(events_openapi.SPEC, _all_event_routes)),
+        publish(
+            "petcare",
+            f"{settings.petcare_prefix}/openapi.json",
+            build_document(replace(petcare_openapi.SPEC, server=settings.petcare_prefix), setup_petcare_routes),
+        ),
+    ]
+    return {d.key: d for d in docs}
+
+
 def create_app(
     settings: Settings, *, clock: Clock = SYSTEM_CLOCK, add_routes: RouteHook | None = None
 ) -> web.Application:
@@ -103,6 +133,7 @@ def create_app(
         middlewares=[gateway_middleware(metrics, error_renderer(ERROR_RENDERERS))],
     )
     wiring.install(app, settings, metrics, clock)
+    app[documents_key] = documents = build_documents(settings)
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -116,6 +147,8 @@ def create_app(
         for contract, sub in ((Contract.EVENTS, events_app), (Contract.API, api_app), (Contract.PETCARE, app)):
             add_routes(contract, sub)
     setup_event_polls(app.router, "/api/v1")
+    # on the root app, ahead of the sub-apps: documents cost no throttle, quota or request log
+    add_document_routes(app.router, documents)
     app.add_subapp("/api/v1", events_app)
     app.add_subapp("/api", api_app)
     setup_petcare_routes(app.router, settings.petcare_prefix)

@@ -128,6 +128,31 @@ def ray_session(settings: Settings) -> Iterator[None]:
 
 
 @pytest.fixture
+def aiohttp_client(aiohttp_client):
+    """pytest-aiohttp's `aiohttp_client`, whose clients check every answer against the app's
+    OpenAPI documents (tests/contract_validation.py)."""
+    from gateway.kernel.openapi.serve import documents_key
+    from tests.contract_validation import ContractIndex, check_response
+
+    async def make(app_or_server, *args, **kwargs):
+        test_client = await aiohttp_client(app_or_server, *args, **kwargs)
+        app = test_client.app
+        if app is not None and documents_key in app:
+            index = ContractIndex(app[documents_key])
+            unchecked = test_client._request
+
+            async def checked(method, path, **kw):
+                resp = await unchecked(method, path, **kw)
+                await check_response(index, method, resp)
+                return resp
+
+            test_client._request = checked  # type: ignore[method-assign]
+        return test_client
+
+    return make
+
+
+@pytest.fixture
 async def client(aiohttp_client, settings: Settings, ray_session):
     """A test client for the whole app (every contract), against the real services."""
     from gateway.app import create_app

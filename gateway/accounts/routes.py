@@ -7,16 +7,25 @@ The composition root (gateway/app.py) mounts these and 000's (gateway/pethealth/
 
 from __future__ import annotations
 
+from typing import Literal
+
 from aiohttp import web
+from pydantic import BaseModel
 
 from gateway.accounts import avatar, oauth, password_reset, profile, register_login, verification
 from gateway.kernel import api_envelope
 from gateway.kernel.oauth_providers import PROVIDER_PATTERN
+from gateway.kernel.openapi.operation import documented
 
 # {provider} in a path: google or github, anything else is the router's 404
 PROVIDER = "{provider:" + PROVIDER_PATTERN + "}"
 
 
+class Ping(BaseModel):
+    status: Literal["ok"]
+
+
+@documented("Reachability check", response=Ping)
 async def ping(request: web.Request) -> web.Response:
     """GET /api/ping, reachability for clients (no dependency checks; /readyz does those)."""
     return api_envelope.success({"status": "ok"}, "OK")

@@ -6,9 +6,10 @@ error   {success: false, status: "error", data, message, error, errors, code, ti
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict
 
 from domain.errors import RoostError
 from gateway.kernel.json_io import json_response
@@ -40,3 +41,46 @@ def error(err: RoostError, request: web.Request) -> web.Response:
         **err.extra,
     }
     return json_response(body, status=err.status, headers=err.headers)
+
+
+class ApiError(BaseModel):
+    """Every /api error body (the OpenAPI component; `error` above builds it)."""
+
+    # documents add top-level fields of their own (000's pet-type gate: `error_code`)
+    model_config = ConfigDict(extra="allow")
+
+    success: Literal[False]
+    status: Literal["error"]
+    data: Any
+    message: str
+    error: str
+    errors: dict[str, list[str]] | None
+    code: int
+    timestamp: str
+
+
+def envelope_schema(data: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI schema of a success body around `data`'s schema (see `success`)."""
+    return {
+        "type": "object",
+        "required": ["success", "status", "data", "message", "code", "timestamp"],
+        "properties": {
+            "success": {"const": True},
+            "status": {"const": "success"},
+            "data": data,
+            "message": {"type": "string"},
+            "code": {"type": "integer"},
+            "timestamp": {"type": "string", "format": "date-time"},
+        },
+    }
+
+
+# The /api mount's per-minute throttle and daily quota counters (gateway/pethealth/throttles.py)
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": {"description": "Requests allowed in the current window.", "schema": {"type": "integer"}},
+    "X-RateLimit-Remaining": {"description": "Requests left in the current window.", "schema": {"type": "integer"}},
+    "X-RateLimit-Reset": {"description": "Unix time at which the window resets.", "schema": {"type": "integer"}},
+}
+THROTTLE_HEADERS = {
+    "Retry-After": {"description": "Seconds until a request may succeed again.", "schema": {"type": "integer"}},
+}

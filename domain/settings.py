@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     app_env: Literal["development", "testing", "production"] = "development"
+    # the base of every link Roost writes; unset, `roost serve` uses the address it binds (ops/serve.py)
     app_url: str = "http://127.0.0.1:8000"
     frontend_url: str = "http://127.0.0.1:3000"
     app_key: str = APP_KEY_PLACEHOLDER

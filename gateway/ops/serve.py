@@ -10,6 +10,7 @@ import logging
 import click
 from aiohttp import web
 
+from domain.settings import Settings
 from gateway.ops.context import OpsContext, pass_ops
 
 log = logging.getLogger("roost")
@@ -33,7 +34,11 @@ def serve(ops: OpsContext, host: str, port: int) -> int:
     try:
         endpoints = services.start()
         resolved = ops.settings.model_copy(
-            update={"database_url": endpoints.database_url, "redis_url": endpoints.redis_url}
+            update={
+                "database_url": endpoints.database_url,
+                "redis_url": endpoints.redis_url,
+                "app_url": app_url_for(ops.settings, host, port),
+            }
         )
         applied = asyncio.run(ops.migrate(endpoints.database_url))
         log.info("migrations applied", extra={"applied": applied})
@@ -45,7 +50,16 @@ def serve(ops: OpsContext, host: str, port: int) -> int:
             loop = uvloop.new_event_loop()
         except ImportError:  # uvloop is optional off Linux/macOS
             loop = asyncio.new_event_loop()
-        log.info("serving", extra={"host": host, "port": port, "env": resolved.app_env})
+        log.info(
+            "serving",
+            extra={
+                "host": host,
+                "port": port,
+                "env": resolved.app_env,
+                "app_url": resolved.app_url,
+                "app_url_from": "APP_URL" if "app_url" in ops.settings.model_fields_set else "the bound address",
+            },
+        )
         # run_app turns SIGINT/SIGTERM into a graceful shutdown; the finally below then stops
         # whatever this process started.
         app = create_app(resolved)
@@ -62,6 +76,18 @@ def serve(ops: OpsContext, host: str, port: int) -> int:
         disconnect_ray()
         services.stop()
     return 0
+
+
+def app_url_for(settings: Settings, host: str, port: int) -> str:
+    """The public base URL of every link Roost writes (upload URLs, media, pagination): APP_URL
+    when it is set, else the address this server is bound to, so that `--port 8100` without
+    APP_URL hands out links that answer. A wildcard bind is reachable on loopback."""
+    if "app_url" in settings.model_fields_set:
+        return settings.app_url
+    shown = "127.0.0.1" if host in ("", "0.0.0.0") else "[::1]" if host == "::" else host
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"  # an IPv6 literal in a URL
+    return f"http://{shown}:{port}"
 
 
 async def _tune_gc(app: web.Application) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -21,6 +22,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _json_lines(path: Path) -> list[dict]:
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # third-party output that is not ours (issue 16, point 7)
+        if isinstance(entry, dict):
+            out.append(entry)
+    return out
 
 
 def children_of(pid: int) -> set[int]:
@@ -55,6 +68,15 @@ async def test_serve_on_embedded_defaults_then_stop_on_sigterm(tmp_path):
             )
             async with http.get(f"http://127.0.0.1:{port}/api/ping") as resp:
                 assert resp.status == 200
+            # APP_URL unset: the links it writes point at the port it is bound to, and it says so
+            serving = [entry for entry in _json_lines(tmp_path / "serve.log") if entry.get("msg") == "serving"]
+            assert len(serving) == 1, (tmp_path / "serve.log").read_text()[-3000:]
+            announced = serving[0]
+            assert announced["app_url"] == f"http://127.0.0.1:{port}"
+            assert announced["app_url_from"] == "the bound address"
+            document_url = f"http://127.0.0.1:{port}/openapi.json"
+            async with http.get(document_url) as resp:
+                assert resp.status == 200
         assert (tmp_path / "var" / "pg" / "postmaster.pid").exists()
         started = children_of(proc.pid)
         assert started, "embedded services run as child processes"
@@ -72,3 +94,17 @@ async def test_serve_on_embedded_defaults_then_stop_on_sigterm(tmp_path):
         if proc.poll() is None:
             proc.kill()
         log.close()
+
+
+def test_app_url_follows_the_bound_address_unless_set():
+    from domain.settings import Settings
+    from gateway.ops.serve import app_url_for
+
+    unset = Settings(_env_file=None)
+    assert app_url_for(unset, "127.0.0.1", 8100) == "http://127.0.0.1:8100"
+    assert app_url_for(unset, "0.0.0.0", 8100) == "http://127.0.0.1:8100"
+    assert app_url_for(unset, "::", 8100) == "http://[::1]:8100"
+    assert app_url_for(unset, "::1", 8100) == "http://[::1]:8100"
+    assert app_url_for(unset, "roost.local", 80) == "http://roost.local:80"
+    given = Settings(_env_file=None, app_url="https://api.example.com")
+    assert app_url_for(given, "0.0.0.0", 8100) == "https://api.example.com"

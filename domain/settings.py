@@ -10,11 +10,38 @@ from its own environment (jobs/mail.py).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, IPvAnyNetwork, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _checkout_root() -> Path | None:
+    """The source checkout this package runs from (pyproject.toml beside the packages), if any:
+    `make install` installs Roost editable, so the CLI and the server find the same data and .env
+    from whatever folder they are started in."""
+    root = Path(__file__).resolve().parents[1]
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def default_data_dir() -> Path:
+    """Where embedded PostgreSQL and media live without ROOST_DATA_DIR: the checkout's var/ (what
+    `make serve` has always used), else the user's data folder. Absolute either way: a relative
+    default made the CLI create a fresh, empty database in whatever folder it was run from."""
+    root = _checkout_root()
+    if root is not None:
+        return root / "var"
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "roost"
+
+
+def _env_files() -> tuple[Path | str, ...]:
+    """The checkout's .env, then one in the current folder (which wins where both set a name)."""
+    root = _checkout_root()
+    return ((root / ".env",) if root is not None else ()) + (".env",)
+
 
 # The value `.env.example` ships with; refused anywhere but development so a copied example
 # never signs real tokens.
@@ -22,7 +49,7 @@ APP_KEY_PLACEHOLDER = "change-me-development-only"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=_env_files(), env_file_encoding="utf-8", extra="ignore")
 
     app_env: Literal["development", "testing", "production"] = "development"
     # the base of every link Roost writes; unset, `roost serve` uses the address it binds (ops/serve.py)
@@ -34,7 +61,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     redis_url: str | None = None
     ray_address: str | None = None
-    roost_data_dir: Path = Path("./var")
+    roost_data_dir: Path = Field(default_factory=default_data_dir)
     roost_shards: int = Field(default=4, ge=1, le=1024)
     # Every Redis key and channel Roost uses starts with this; deployments sharing a Redis need two.
     redis_prefix: str = Field(default="roost", pattern=r"^[A-Za-z0-9_.-]{1,40}$")

@@ -33,7 +33,7 @@ def api_logs_prune(ops: OpsContext, days: int | None) -> int:
 @pass_ops
 def api_logs_tail(ops: OpsContext, limit: int) -> int:
     async def work() -> int:
-        async with ops.pool() as pool, pool.acquire() as conn:
+        async with ops.pool(read_only=True) as pool, pool.acquire() as conn:
             rows = await logs_sql.tail(conn, limit)
         for r in rows:
             user = r["user_id"] if r["user_id"] is not None else "-"

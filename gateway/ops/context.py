@@ -68,15 +68,16 @@ class OpsContext:
             configure_logging(self._settings.log_level)
         return self._settings
 
-    def embedded(self, *, redis: bool = True) -> EmbeddedServices:
+    def embedded(self, *, redis: bool = True, create_database: bool = True) -> EmbeddedServices:
         """The configured servers, with embedded ones in place of unset URLs (for Redis only
-        when `redis`)."""
+        when `redis`; a fresh embedded database only when `create_database`)."""
         s = self.settings
         return EmbeddedServices(
             data_dir=s.roost_data_dir,
             database_url=s.database_url,
             redis_url=s.redis_url if redis else _NO_EMBEDDED_REDIS,
             ray_address=s.ray_address,
+            create_database=create_database,
         )
 
     @staticmethod
@@ -92,13 +93,15 @@ class OpsContext:
             await conn.close()
 
     @asynccontextmanager
-    async def pool(self) -> AsyncIterator[asyncpg.Pool]:
-        """A small pool on the migrated database, its embedded server stopped afterwards."""
+    async def pool(self, *, read_only: bool = False) -> AsyncIterator[asyncpg.Pool]:
+        """A small pool on the migrated database, its embedded server stopped afterwards. A
+        `read_only` command refuses (exit 1) where there is no embedded database yet, instead of
+        creating an empty one and reporting that it holds nothing."""
         from storage.pool import create_pool
 
         # pgserver narrates every start and stop at INFO; an operator running one command wants its answer
         logging.getLogger("pgserver").setLevel(max(logging.WARNING, logging.getLogger().level))
-        services = self.embedded(redis=False)
+        services = self.embedded(redis=False, create_database=not read_only)
         dsn = services.start().database_url
         try:
             await self.migrate(dsn)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from domain.errors import NotFound
+
 if TYPE_CHECKING:
     from pgserver.postgres_server import PostgresServer
 
@@ -34,12 +36,24 @@ class Endpoints:
     ray_address: str | None
 
 
+class NoEmbeddedData(NotFound):
+    """A read-only command found no embedded database to read."""
+
+    def __init__(self, pgdata: Path) -> None:
+        super().__init__(
+            f"no Roost database at {pgdata.parent} (nothing to read): start it with `roost serve`, "
+            "or point ROOST_DATA_DIR or DATABASE_URL at the one the server uses"
+        )
+
+
 @dataclass
 class EmbeddedServices:
     data_dir: Path
     database_url: str | None = None
     redis_url: str | None = None
     ray_address: str | None = None
+    # False for a command that only reads: it must not start a fresh, empty database where none is
+    create_database: bool = True
     _pg: PostgresServer | None = field(default=None, repr=False)
     _redis: subprocess.Popen | None = field(default=None, repr=False)
     _redis_dir: str | None = field(default=None, repr=False)
@@ -74,6 +88,8 @@ class EmbeddedServices:
         import pgserver
 
         pgdata = (self.data_dir / "pg").resolve()
+        if not self.create_database and not (pgdata / "PG_VERSION").is_file():
+            raise NoEmbeddedData(pgdata)
         pgdata.mkdir(parents=True, exist_ok=True)
         log.info("starting embedded PostgreSQL", extra={"pgdata": str(pgdata)})
         self._pg = pg = pgserver.get_server(pgdata, cleanup_mode="stop")

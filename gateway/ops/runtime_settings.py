@@ -23,7 +23,7 @@ def settings() -> None:
 def settings_get(ops: OpsContext, name: str) -> int:
     async def work() -> int:
         system_settings.spec_of(name)
-        async with ops.pool() as pool, pool.acquire() as conn:
+        async with ops.pool(read_only=True) as pool, pool.acquire() as conn:
             print(await system_settings.read(conn, name))
         return 0
 
@@ -51,7 +51,7 @@ def settings_set(ops: OpsContext, name: str, value: str) -> int:
 @pass_ops
 def settings_list(ops: OpsContext) -> int:
     async def work() -> int:
-        async with ops.pool() as pool, pool.acquire() as conn:
+        async with ops.pool(read_only=True) as pool, pool.acquire() as conn:
             for name, spec in sorted(system_settings.SPECS.items()):
                 print(f"{name} = {await system_settings.read(conn, name)}  # {spec.help} (default {spec.default})")
         return 0

@@ -73,7 +73,7 @@ def tenants_create(
 @pass_ops
 def tenants_list(ops: OpsContext) -> int:
     async def work() -> int:
-        async with ops.pool() as pool, pool.acquire() as conn:
+        async with ops.pool(read_only=True) as pool, pool.acquire() as conn:
             rows = await tenants_sql.list_all(conn)
         if not rows:
             print("no tenants")
@@ -133,7 +133,7 @@ def packages_create(
 @pass_ops
 def packages_list(ops: OpsContext) -> int:
     async def work() -> int:
-        async with ops.pool() as pool, pool.acquire() as conn:
+        async with ops.pool(read_only=True) as pool, pool.acquire() as conn:
             rows = await packages_sql.list_all(conn)
         print(
             table(

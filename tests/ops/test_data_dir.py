@@ -1,0 +1,42 @@
+"""The CLI finds the server's data wherever it is run from, and a read command never creates an
+empty database to report on (issue 16, point 2)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOST = Path(sys.executable).with_name("roost")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "ROOST_DATA_DIR")}
+    env.update(APP_ENV="development", LOG_LEVEL="WARNING", **extra)
+    return env
+
+
+def _default_data_dir(cwd: Path) -> str:
+    code = "from domain.settings import Settings; print(Settings().roost_data_dir)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=_env(), capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_default_data_dir_is_the_checkouts_var_from_any_folder(tmp_path):
+    here, elsewhere = _default_data_dir(ROOT), _default_data_dir(tmp_path)
+    assert here == elsewhere == str(ROOT / "var")
+
+
+def test_read_command_refuses_where_there_is_no_database(tmp_path):
+    data = tmp_path / "nothing-here"
+    for args in (["tenants", "list"], ["settings", "list"], ["api-logs", "tail"]):
+        proc = subprocess.run(
+            [str(ROOST), *args], cwd=tmp_path, env=_env(ROOST_DATA_DIR=str(data)), capture_output=True, text=True
+        )
+        assert proc.returncode == 1, (args, proc.stdout, proc.stderr)
+        assert f"no Roost database at {data}" in proc.stderr, (args, proc.stderr)
+        assert "roost serve" in proc.stderr
+        assert proc.stdout == ""
+    assert not data.exists(), "a read command must not create the data folder"

@@ -2,6 +2,11 @@
 
 A file's SHA-256 is recorded when it is applied; a later run that finds the file changed (or
 gone) refuses to go on, because the database no longer matches what the code believes it ran.
+
+Numbers only ever grow and are never reused or renumbered: a deployed database records the names
+it ran. 0006 is a gap for that reason: it was written in a session whose work never landed, after
+0007 had been numbered, and renumbering 0007 onwards would make every database migrated since
+refuse to start. A gap is harmless; versions are applied in order, whatever their spacing.
 """
 
 from __future__ import annotations

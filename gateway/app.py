@@ -9,7 +9,6 @@ but the entry points (gateway/ops, tests, loadtests) imports it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from aiohttp import web, web_response
 from aiohttp.typedefs import Middleware
@@ -110,7 +109,7 @@ def build_documents(settings: Settings) -> dict[str, Published]:
         publish(
             "petcare",
             f"{settings.petcare_prefix}/openapi.json",
-            build_document(replace(petcare_openapi.SPEC, server=settings.petcare_prefix), setup_petcare_routes),
+            build_document(petcare_openapi.spec_for(settings.petcare_prefix), setup_petcare_routes),
         ),
     ]
     return {d.key: d for d in docs}

@@ -7,7 +7,7 @@ contract, and the reverse.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
 from aiohttp import web
@@ -19,6 +19,7 @@ from gateway.kernel.auth.limits import throttle_auth, throttle_register
 from gateway.kernel.auth.revocation import revoke_credentials
 from gateway.kernel.json_io import json_response
 from gateway.kernel.keys import accounts_key, settings_key
+from gateway.kernel.openapi.operation import documented
 from gateway.kernel.validation import parse
 from gateway.petcare.account_models import (
     AccessTokenForm,
@@ -29,11 +30,23 @@ from gateway.petcare.account_models import (
 )
 from gateway.petcare.envelope import success
 from gateway.petcare.guards import require_api_key, require_petcare_account_writer, require_petcare_user
-from gateway.petcare.user_views import login_user_view, user_view
+from gateway.petcare.openapi import TAG_AUTH, TAG_USERS, THROTTLED_HEADERS
+from gateway.petcare.user_views import (
+    AccessTokenAnswer,
+    LoginAnswer,
+    UserPublic,
+    UserWithToken,
+    login_view,
+    user_public,
+    user_view,
+)
 from storage import groups as groups_sql
 from storage import users as users_sql
 
-TOKEN_TYPE = "bearer"
+TOKEN_TYPE: Final = "bearer"
+# who may read the profile: any one of these; writes by a session also send the XSRF header
+READERS = ("oauth2", "jwt", "pat", "session")
+WRITERS = ("oauth2", "jwt", "pat", "session+xsrf")
 
 
 async def _load(accounts: Accounts, user_id: int) -> tuple[asyncpg.Record, int | None]:
@@ -49,6 +62,18 @@ async def _profile(request: web.Request, user_id: int) -> tuple[asyncpg.Record, 
     return user, user_view(user, group_id, request.config_dict[settings_key])
 
 
+@documented(
+    "Register a user",
+    tags=(TAG_USERS,),
+    description="Guarded by an API key (`X-API-Key`, or the reference's `Authorization: Bearer "
+    "<key_id>:<secret>`): without one 403, a wrong or revoked one 401. An email already registered "
+    "(in any case) is a 400. Makes the user's personal group; `source` is the key's name.",
+    response=UserPublic,
+    body=UserCreateIn,
+    auth=("api_key", "api_key_bearer"),
+    errors=(403, 429),
+    headers_out=THROTTLED_HEADERS,
+)
 async def create_user(request: web.Request) -> web.Response:
     await throttle_register(request)
     key = await require_api_key(request)
@@ -68,6 +93,15 @@ async def create_user(request: web.Request) -> web.Response:
     return success(view, "User registered successfully")
 
 
+@documented(
+    "Sign in with email and password",
+    tags=(TAG_AUTH,),
+    description="A JWT for the account; a wrong email or password is a 401.",
+    response=LoginAnswer,
+    body=EmailLoginIn,
+    errors=(401, 403, 429),
+    headers_out=THROTTLED_HEADERS,
+)
 async def email_login(request: web.Request) -> web.Response:
     body = await parse(request, EmailLoginIn)
     await throttle_auth(request, body.email)
@@ -75,14 +109,22 @@ async def email_login(request: web.Request) -> web.Response:
     user = await accounts.authenticate(body.email, prehash(body.pwd))
     if user is None:
         raise Unauthenticated("Incorrect email or password", code="invalid_credentials")
-    data = {
-        "access_token": accounts.issue_jwt(user),
-        "token_type": TOKEN_TYPE,
-        "user": login_user_view(user, request.config_dict[settings_key]),
-    }
+    data = login_view(user, accounts.issue_jwt(user), request.config_dict[settings_key])
     return success(data, "Email login successful")
 
 
+@documented(
+    "OAuth2 password grant",
+    tags=(TAG_AUTH,),
+    description="OAuth2's token endpoint for the password grant (RFC 6749 §4.3, FastAPI's "
+    "OAuth2PasswordRequestForm): `username` is the account's username or email. The answer is the bare "
+    "token response, not the envelope; errors are in the envelope (a wrong username or password is a 401).",
+    response=AccessTokenAnswer,
+    form=AccessTokenForm,
+    errors=(401, 403, 429),
+    headers_out=THROTTLED_HEADERS,
+    enveloped=False,
+)
 async def access_token(request: web.Request) -> web.Response:
     form = await parse(request, AccessTokenForm)
     await throttle_auth(request, form.username)
@@ -91,21 +133,29 @@ async def access_token(request: web.Request) -> web.Response:
     if user is None:
         raise Unauthenticated("Incorrect username or password", code="invalid_credentials")
     # OAuth2 token responses are bare JSON (RFC 6749 §5.1), not the envelope; the reference adds `message`.
-    return json_response(
-        {
-            "access_token": accounts.issue_jwt(user),
-            "token_type": TOKEN_TYPE,
-            "message": "Access token generated successfully",
-        }
+    answer = AccessTokenAnswer(
+        access_token=accounts.issue_jwt(user), token_type=TOKEN_TYPE, message="Access token generated successfully"
     )
+    return json_response(answer.model_dump(mode="json"))
 
 
+@documented("The signed-in user's profile", response=UserPublic, auth=READERS, tags=(TAG_USERS,))
 async def me(request: web.Request) -> web.Response:
     identity = require_petcare_user(request)
     user, view = await _profile(request, identity.user_id)
     return success(view, f"Welcome, {display_name(user) or ''}!")
 
 
+@documented(
+    "Change the name or picture",
+    tags=(TAG_USERS,),
+    description="Absent or null fields stay as they are; an empty picture clears it. A personal access "
+    "token needs the `profile:write` ability (403 otherwise).",
+    response=UserPublic,
+    body=UserUpdateIn,
+    auth=WRITERS,
+    errors=(403,),
+)
 async def update_user(request: web.Request) -> web.Response:
     identity = require_petcare_account_writer(request)
     body = await parse(request, UserUpdateIn)
@@ -119,6 +169,18 @@ async def update_user(request: web.Request) -> web.Response:
     return success(view, "User info updated successfully")
 
 
+@documented(
+    "Change the password",
+    tags=(TAG_USERS,),
+    description="A wrong old password is a 400. Every other credential of the account ends (every JWT "
+    "issued before included); the answer carries a fresh JWT. A personal access token needs the "
+    "`profile:write` ability (403 otherwise).",
+    response=UserWithToken,
+    body=PasswordResetIn,
+    auth=WRITERS,
+    errors=(403, 429),
+    headers_out=THROTTLED_HEADERS,
+)
 async def reset_password(request: web.Request) -> web.Response:
     identity = require_petcare_account_writer(request)
     body = await parse(request, PasswordResetIn)
@@ -135,7 +197,7 @@ async def reset_password(request: web.Request) -> web.Response:
     await revoke_credentials(
         request.config_dict, identity.user_id, keep_session_id=identity.session_id, keep_token_id=identity.token_id
     )
-    user, view = await _profile(request, identity.user_id)
-    view["access_token"] = accounts.issue_jwt(user)
-    view["token_type"] = TOKEN_TYPE
-    return success(view, "Password reset successfully")
+    user, group_id = await _load(accounts, identity.user_id)
+    profile = user_public(user, group_id, request.config_dict[settings_key])
+    answer = UserWithToken(**dict(profile), access_token=accounts.issue_jwt(user), token_type=TOKEN_TYPE)
+    return success(answer.model_dump(mode="json"), "Password reset successfully")

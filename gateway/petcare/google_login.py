@@ -19,9 +19,11 @@ from gateway.kernel.auth.limits import throttle_auth
 from gateway.kernel.auth.revocation import revoke_credentials
 from gateway.kernel.fields import BlankIsAbsent
 from gateway.kernel.keys import accounts_key, pool_key, settings_key
+from gateway.kernel.openapi.operation import documented
 from gateway.kernel.validation import parse
 from gateway.petcare.envelope import success
-from gateway.petcare.user_views import login_user_view
+from gateway.petcare.openapi import TAG_AUTH, THROTTLED_HEADERS
+from gateway.petcare.user_views import LoginAnswer, login_view
 
 # What makes a `{token}` itself unacceptable (as opposed to Google being unreachable): a 401,
 # as the reference answers for a token it cannot verify.
@@ -36,6 +38,18 @@ class GoogleLoginIn(BlankIsAbsent):
     redirect_uri: str | None = Field(default=None, max_length=2048)
 
 
+@documented(
+    "Sign in with Google",
+    tags=(TAG_AUTH,),
+    description="Send the reference's `{token}` (a Google ID token) or the document's `{code, redirect_uri}` "
+    "(an authorization code). A token Google does not vouch for is a 401, a code it refuses a 400; an "
+    "account with the same but unverified email is a 409, a deactivated one a 403; 503 when Google "
+    "sign-in is not configured.",
+    response=LoginAnswer,
+    body=GoogleLoginIn,
+    errors=(401, 403, 409, 429, 503),
+    headers_out=THROTTLED_HEADERS,
+)
 async def google_login(request: web.Request) -> web.Response:
     await throttle_auth(request)
     body = await parse(request, GoogleLoginIn)
@@ -63,9 +77,5 @@ async def google_login(request: web.Request) -> web.Response:
         await revoke_credentials(request.config_dict, user["id"])
         # the revocation moved the token epoch; the JWT must carry the new one
         user = await social.user(user["id"])
-    data = {
-        "access_token": request.config_dict[accounts_key].issue_jwt(user),
-        "token_type": "bearer",
-        "user": login_user_view(user, settings),
-    }
+    data = login_view(user, request.config_dict[accounts_key].issue_jwt(user), settings)
     return success(data, "Google login successful")

@@ -26,7 +26,9 @@ from aiohttp import web
 from domain.errors import NotFound
 from domain.tenant_abilities import PHOTOS_EXPORT
 from gateway.events.guards import require_tenant
+from gateway.events.openapi import TENANT_READ
 from gateway.kernel.keys import media_store_key, pool_key
+from gateway.kernel.openapi.operation import Body, documented
 from gateway.kernel.validation import path_id
 from storage import events as events_sql
 from storage import gallery as gallery_sql
@@ -86,9 +88,7 @@ def _zip_time(when: datetime | None) -> tuple[int, int, int, int, int, int]:
     return (when.year, when.month, when.day, when.hour, when.minute, when.second)
 
 
-async def zip_stream(
-    entries: AsyncIterable[Entry], pipe: ZipPipe | None = None
-) -> AsyncGenerator[bytes, None]:
+async def zip_stream(entries: AsyncIterable[Entry], pipe: ZipPipe | None = None) -> AsyncGenerator[bytes, None]:
     """The ZIP of `entries`, piece by piece: each piece is at most one source chunk plus headers.
     An entry whose bytes are gone (FileNotFoundError on the first read) is left out."""
     pipe = pipe or ZipPipe()
@@ -137,6 +137,14 @@ async def _entries(fetch: Fetch, store: LocalMediaStore, first_batch: list[async
         batch = await fetch(batch[-1]["id"])
 
 
+@documented(
+    "Download every approved photo as a ZIP",
+    response=Body("application/zip"),
+    auth=TENANT_READ,
+    errors=(403, 404, 429),
+    path_params={"event": "The event's id."},
+    headers_out={"Content-Disposition": 'attachment; filename="<event slug>-photos.zip"', "Cache-Control": "no-store"},
+)
 async def download_archive(request: web.Request) -> web.StreamResponse:
     """GET /tenant/events/{event}/photos/archive (photos:export); 404 `no_photos` when the event
     has no approved photo, 404 `not_found` when it is not the caller's."""

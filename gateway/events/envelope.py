@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from domain.errors import RoostError
 from gateway.events.messages import localize, pick_language
@@ -14,6 +15,9 @@ from gateway.kernel.keys import request_id_key
 
 
 def success(data: Any, *, status: int = 200, headers=None) -> web.Response:
+    """`data`: a response model (gateway/events/*_views.py, *_schemas.py) or its JSON-ready dump."""
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json", by_alias=True)
     return json_response(data, status=status, headers=headers)
 
 

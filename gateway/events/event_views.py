@@ -1,15 +1,20 @@
-"""JSON shapes of an event: the tenant's full view, the guests' view and the branding both the
-guest pages and the public gallery show. Rows come from storage/events.py (joined with the
-package's limits and the tenant's theme)."""
+"""Response models of an event: the tenant's full view (`EventPublic`), the guests' view
+(`GuestEventPublic`), the snapshot the public gallery shows and the branding both show. Rows come
+from storage/events.py (joined with the package's limits and the tenant's theme)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
 
 from domain import events as rules
-from gateway.kernel.timeutil import iso_z
+from gateway.events.common_schemas import Moment
+
+EventStatus = Literal["draft", "published", "archived"]
+Moderation = Literal["auto", "manual"]
 
 # what a guest page shows when the tenant has not set its own theme
 DEFAULT_BRANDING: dict[str, str | None] = {
@@ -19,63 +24,91 @@ DEFAULT_BRANDING: dict[str, str | None] = {
 }
 
 
-def _time(moment: datetime | None) -> str | None:
-    return iso_z(moment) if moment is not None else None
-
-
 def gallery_expiry(row: Mapping[str, Any]) -> datetime | None:
     return rules.gallery_expires_at(row["ends_at"], row["published_at"], row["gallery_days"])
 
 
-def branding(theme: Any) -> dict[str, str | None]:
-    """The tenant's theme over the defaults; only string values count (the column is free JSON)."""
-    given = theme if isinstance(theme, dict) else {}
-    return {
-        name: given[name] if isinstance(given.get(name), str) else default
-        for name, default in DEFAULT_BRANDING.items()
-    }
+class Branding(BaseModel):
+    """The tenant's theme over the defaults."""
+
+    primary_color: str = Field(examples=["#E11D48"])
+    secondary_color: str = Field(examples=["#FFF1F2"])
+    logo_url: str | None
+
+    @classmethod
+    def of(cls, theme: Any) -> Branding:
+        """Only string values count (the theme column is free JSON)."""
+        given = theme if isinstance(theme, dict) else {}
+        return cls.model_validate(
+            {
+                name: given[name] if isinstance(given.get(name), str) else default
+                for name, default in DEFAULT_BRANDING.items()
+            }
+        )
 
 
-def event_tenant(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "slug": row["slug"],
-        "description": row["description"],
-        "status": row["status"],
-        "guest_token": row["guest_token"],
-        "moderation": row["moderation"],
-        "starts_at": _time(row["starts_at"]),
-        "ends_at": _time(row["ends_at"]),
-        "published_at": _time(row["published_at"]),
-        "archived_at": _time(row["archived_at"]),
-        "photo_count": row["photo_count"],
-        "gallery_expires_at": _time(gallery_expiry(row)),
-        "created_at": _time(row["created_at"]),
-        "updated_at": _time(row["updated_at"]),
-    }
+class EventPublic(BaseModel):
+    """An event as its tenant's apps see it."""
+
+    id: int
+    name: str
+    slug: str
+    description: str | None
+    status: EventStatus
+    guest_token: str | None = Field(description="What guests' URLs carry; null until the first publish.")
+    moderation: Moderation = Field(description="`manual`: guests' photos wait for approval.")
+    starts_at: Moment | None
+    ends_at: Moment | None
+    published_at: Moment | None
+    archived_at: Moment | None
+    photo_count: int = Field(description="Photos counted against the package's photo limit.")
+    gallery_expires_at: Moment | None = Field(description="When the public gallery closes (410 after).")
+    created_at: Moment
+    updated_at: Moment
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> EventPublic:
+        return cls.model_validate({**row, "gallery_expires_at": gallery_expiry(row)})
 
 
-def event_snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
+class EventSnapshot(BaseModel):
     """What anyone holding the guest token may know about the event (never its slug or token)."""
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "description": row["description"],
-        "status": row["status"],
-        "starts_at": _time(row["starts_at"]),
-        "ends_at": _time(row["ends_at"]),
-    }
+
+    id: int
+    name: str
+    description: str | None
+    status: EventStatus
+    starts_at: Moment | None
+    ends_at: Moment | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> EventSnapshot:
+        return cls.model_validate(dict(row))
 
 
-def event_guest(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        **event_snapshot(row),
-        "moderation": row["moderation"],
-        "branding": branding(row["theme"]),
-        "limits": {
-            "photo_limit": row["photo_limit"],
-            "photos_remaining": max(row["photo_limit"] - row["photo_count"], 0),
-        },
-        "gallery_expires_at": _time(gallery_expiry(row)),
-    }
+class GuestLimits(BaseModel):
+    photo_limit: int
+    photos_remaining: int = Field(ge=0)
+
+
+class GuestEventPublic(EventSnapshot):
+    """GET /events/{token}."""
+
+    moderation: Moderation
+    branding: Branding
+    limits: GuestLimits
+    gallery_expires_at: Moment | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> GuestEventPublic:
+        return cls.model_validate(
+            {
+                **row,
+                "branding": Branding.of(row["theme"]),
+                "limits": GuestLimits(
+                    photo_limit=row["photo_limit"],
+                    photos_remaining=max(row["photo_limit"] - row["photo_count"], 0),
+                ),
+                "gallery_expires_at": gallery_expiry(row),
+            }
+        )

@@ -20,15 +20,19 @@ from pathlib import PurePosixPath
 
 import asyncpg
 from aiohttp import web
+from pydantic import BaseModel, Field
 
 from domain import events as rules
 from domain.errors import Gone, Invalid, NotFound
 from domain.inputs import parse_int, parse_positive_int
+from gateway.events.common_schemas import Item, Moment
 from gateway.events.envelope import success
-from gateway.events.event_views import branding, event_snapshot, gallery_expiry
+from gateway.events.event_views import Branding, EventSnapshot, gallery_expiry
 from gateway.events.guest_events import guest_event_row
-from gateway.events.photo_views import photo_public
+from gateway.events.openapi import GUEST_TOKEN
+from gateway.events.photo_views import PhotoPublic
 from gateway.kernel.keys import media_store_key, pool_key, settings_key
+from gateway.kernel.openapi.operation import Body, documented
 from gateway.kernel.timeutil import iso_z, utc_now
 from gateway.kernel.validation import path_id
 from storage import gallery as gallery_sql
@@ -38,6 +42,31 @@ MAX_LIMIT = 100
 # 64 bits of HMAC: forging a cursor would need ~2^63 tries against a rate-limited endpoint
 _SIG_HEX = 16
 _CURSOR_MAX = 128
+
+
+class GalleryPublic(BaseModel):
+    event: EventSnapshot
+    branding: Branding
+    expires_at: Moment | None = Field(description="When the gallery closes (410 `gallery_expired` after).")
+
+
+class GalleryPhotos(BaseModel):
+    """One page of approved photos, newest approval first."""
+
+    data: list[PhotoPublic]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last one.")
+
+
+class GalleryPhotosQuery(BaseModel):
+    cursor: str | None = Field(default=None, max_length=_CURSOR_MAX, description="`next_cursor` of the page before.")
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+DOWNLOAD_HEADERS = {
+    "Content-Disposition": 'attachment; filename="photo-<id>.<ext>"',
+    "Cache-Control": "private, max-age=3600",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 def _sign(app_key: str, event_id: int, seq: int) -> str:
@@ -51,9 +80,7 @@ def encode_cursor(app_key: str, event_id: int, seq: int) -> str:
 
 
 def _invalid_cursor() -> Invalid:
-    return Invalid(
-        "The cursor is invalid.", code="invalid_cursor", fields={"cursor": ["The cursor is invalid."]}
-    )
+    return Invalid("The cursor is invalid.", code="invalid_cursor", fields={"cursor": ["The cursor is invalid."]})
 
 
 def decode_cursor(app_key: str, event_id: int, cursor: str) -> int:
@@ -88,24 +115,22 @@ async def open_gallery(request: web.Request) -> asyncpg.Record:
     row = await guest_event_row(request)
     expires_at = gallery_expiry(row)
     if rules.gallery_expired(expires_at, utc_now()):
-        raise Gone(
-            "This gallery has expired.", code="gallery_expired", meta={"expired_at": iso_z(expires_at)}
-        )
+        raise Gone("This gallery has expired.", code="gallery_expired", meta={"expired_at": iso_z(expires_at)})
     return row
 
 
+@documented("The public gallery", response=Item[GalleryPublic], errors=(404, 410), path_params=GUEST_TOKEN)
 async def show_gallery(request: web.Request) -> web.Response:
     """GET /gallery/{token}: the event snapshot, its branding and when the gallery closes."""
     row = await open_gallery(request)
     expires_at = gallery_expiry(row)
-    data = {
-        "event": event_snapshot(row),
-        "branding": branding(row["theme"]),
-        "expires_at": iso_z(expires_at) if expires_at else None,
-    }
-    return success({"data": data})
+    data = GalleryPublic(event=EventSnapshot.from_row(row), branding=Branding.of(row["theme"]), expires_at=expires_at)
+    return success(Item(data=data))
 
 
+@documented(
+    "The gallery's photos", response=GalleryPhotos, query=GalleryPhotosQuery, errors=(404, 410), path_params=GUEST_TOKEN
+)
 async def gallery_photos(request: web.Request) -> web.Response:
     """GET /gallery/{token}/photos?cursor=&limit=: newest approval first."""
     row = await open_gallery(request)
@@ -118,13 +143,24 @@ async def gallery_photos(request: web.Request) -> web.Response:
         rows = await gallery_sql.page_before(conn, row["id"], before, limit + 1)
     page = rows[:limit]
     next_cursor = encode_cursor(settings.app_key, row["id"], page[-1]["feed_seq"]) if len(rows) > limit else None
-    return success({"data": [photo_public(r, settings.app_url) for r in page], "next_cursor": next_cursor})
+    return success(
+        GalleryPhotos(data=[PhotoPublic.from_row(r, settings.app_url) for r in page], next_cursor=next_cursor)
+    )
 
 
 def photo_not_found() -> NotFound:
     return NotFound("Photo not found.", code="photo_not_found")
 
 
+@documented(
+    "Download an approved photo's original",
+    response=Body("image/*"),
+    errors=(404, 410),
+    path_params={**GUEST_TOKEN, "photo": "The photo's id."},
+    headers_out=DOWNLOAD_HEADERS,
+    description="Streamed as an attachment (never a redirect); 404 `photo_not_found` when the photo is not "
+    "approved in this gallery or its original is gone.",
+)
 async def download_photo(request: web.Request) -> web.StreamResponse:
     """GET /gallery/{token}/photos/{photo}/download: the original, streamed as an attachment."""
     row = await open_gallery(request)

@@ -9,6 +9,7 @@ rows (another tenant's event or photo id is a 404, as if it did not exist).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from aiohttp import web
 
@@ -18,12 +19,14 @@ from gateway.kernel.auth.identity import SignedIn
 from gateway.kernel.keys import pool_key, settings_key, throttles_key
 from gateway.kernel.throttle import Limit
 
+TenantRole = Literal["owner", "admin"]  # tenant_users.role
+
 
 @dataclass(frozen=True, slots=True)
 class TenantCaller:
     user_id: int
     tenant_id: int
-    role: str
+    role: TenantRole
     identity: SignedIn
 
 

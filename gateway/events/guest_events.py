@@ -12,10 +12,13 @@ from aiohttp import web
 
 from domain.errors import NotFound
 from domain.inputs import has_forbidden
+from gateway.events.common_schemas import Item
 from gateway.events.devices import device_id
 from gateway.events.envelope import success
-from gateway.events.event_views import event_guest
+from gateway.events.event_views import GuestEventPublic
+from gateway.events.openapi import GUEST_DEVICE, GUEST_TOKEN
 from gateway.kernel.keys import pool_key
+from gateway.kernel.openapi.operation import documented
 from storage import events as events_sql
 
 
@@ -39,8 +42,16 @@ async def guest_event_row(request: web.Request) -> asyncpg.Record:
         return await guest_event_or_404(conn, request.match_info["token"])
 
 
+@documented(
+    "The event as guests see it",
+    response=Item[GuestEventPublic],
+    auth=GUEST_DEVICE,
+    auth_optional=True,
+    errors=(400, 404),
+    path_params=GUEST_TOKEN,
+)
 async def show_guest_event(request: web.Request) -> web.Response:
     """GET /events/{token}; X-Device-Id is optional here but must be well-formed when sent."""
     device_id(request)
     row = await guest_event_row(request)
-    return success({"data": event_guest(row)})
+    return success(Item(data=GuestEventPublic.from_row(row)))

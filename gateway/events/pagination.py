@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, Field
 
 from gateway.kernel.pagination import Page, paginated
 from gateway.kernel.validation import query_int
@@ -16,6 +17,13 @@ MAX_PER_PAGE = 100
 
 # a page past any real list, but small enough that (page - 1) * per_page stays far inside a bigint
 MAX_PAGE = 10**9
+
+
+class PageQuery(BaseModel):
+    """`?page=&per_page=` (documentation: page_of parses them)."""
+
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
+    per_page: int = Field(default=DEFAULT_PER_PAGE, ge=1, le=MAX_PER_PAGE, description="At most 100 (more is a 422).")
 
 
 def page_of(request: web.Request) -> Page:

@@ -21,7 +21,7 @@ PostgreSQL when it sees a version gap), and this gateway's media visibility cach
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Literal
 
 import asyncpg
 from aiohttp import web
@@ -31,16 +31,19 @@ from domain import events as event_rules
 from domain.errors import Conflict, Invalid
 from domain.moderation import Applied, PhotoModeration, tell_feed
 from domain.tenant_abilities import PHOTOS_MODERATE, PHOTOS_READ, PHOTOS_WRITE
+from gateway.events.common_schemas import Item, Page, dump_all
 from gateway.events.devices import device_id
 from gateway.events.envelope import success
 from gateway.events.feed import feed_notifier_key
 from gateway.events.guards import require_tenant
 from gateway.events.guest_events import guest_event_or_404
-from gateway.events.pagination import page_body, page_of
-from gateway.events.photo_views import photo_public, photo_tenant
+from gateway.events.openapi import GUEST_DEVICE, GUEST_TOKEN, RATE_LIMITED, TENANT_READ, TENANT_WRITE
+from gateway.events.pagination import PageQuery, page_body, page_of
+from gateway.events.photo_views import GuestPhotoPublic, PhotoTenantPublic
 from gateway.events.tenant_media import tenant_links
 from gateway.events.uploads import event_not_open, tenant_event_or_404
 from gateway.kernel.keys import jobs_key, media_visibility_key, pool_key, settings_key
+from gateway.kernel.openapi.operation import documented
 from gateway.kernel.validation import parse, path_id, read_body, validate
 from jobs import images
 from storage import jobs as jobs_sql
@@ -60,6 +63,20 @@ class PhotoCreate(BaseModel):
 
 class FeatureIn(BaseModel):
     featured: StrictBool = True
+
+
+class PhotoListQuery(PageQuery):
+    # storage.photos.STATUS_FILTERS' keys (tests/events/test_poll_schemas.py holds them together)
+    status: Literal["pending", "ready", "failed", "approved", "rejected", "featured", "unmoderated"] | None = Field(
+        default=None, description="One filter: see the operation's description."
+    )
+
+
+EVENT = {"event": "The event's id (another tenant's event is a 404, as if it did not exist)."}
+PHOTO = {"photo": "The photo's id (another tenant's photo is a 404)."}
+# every tenant route: a token without the ability, an account that administers no tenant, a
+# session without its XSRF header (403); past the tenant's per-minute budget (429)
+_TENANT_ERRORS = (403, 429)
 
 
 def _invalid_upload() -> Invalid:
@@ -135,31 +152,57 @@ async def _create(
     return photo
 
 
-def _guest_view(row: asyncpg.Record, app_url: str) -> dict[str, Any]:
-    return {**photo_public(row, app_url), "status": row["status"], "moderation": row["moderation"]}
-
-
+@documented(
+    "Create a photo from a received upload (guests)",
+    response=Item[GuestPhotoPublic],
+    status=201,
+    body=PhotoCreate,
+    auth=GUEST_DEVICE,
+    auth_optional=True,
+    errors=(400, 403, 404, 409),
+    path_params=GUEST_TOKEN,
+    description="X-Device-Id is required here (400 `device_id_required`): the upload must be this device's.",
+)
 async def guest_create(request: web.Request) -> web.Response:
     """POST /events/{token}/photos {upload_id, task_id?, emotion_id?} (X-Device-Id required)."""
     async with request.config_dict[pool_key].acquire() as conn:
         event = await guest_event_or_404(conn, request.match_info["token"])
     device = device_id(request, required=True)
     photo = await _create(request, event, device=device, user_id=None)
-    return success({"data": _guest_view(photo, request.config_dict[settings_key].app_url)}, status=201)
+    return success(Item(data=GuestPhotoPublic.from_row(photo, request.config_dict[settings_key].app_url)), status=201)
 
 
+@documented(
+    "Create a photo from a received upload (tenant)",
+    response=Item[PhotoTenantPublic],
+    status=201,
+    body=PhotoCreate,
+    auth=TENANT_WRITE,
+    errors=(*_TENANT_ERRORS, 400, 404, 409),
+    path_params=EVENT,
+    headers_out=RATE_LIMITED,
+)
 async def tenant_create(request: web.Request) -> web.Response:
     """POST /tenant/events/{event}/photos (photos:write)."""
     caller = await require_tenant(request, PHOTOS_WRITE)
     async with request.config_dict[pool_key].acquire() as conn:
         event = await tenant_event_or_404(conn, caller, path_id(request, "event"))
     photo = await _create(request, event, device=device_id(request), user_id=caller.user_id)
-    return success({"data": photo_tenant(photo, tenant_links(request))}, status=201)
+    return success(Item(data=PhotoTenantPublic.from_links(photo, tenant_links(request))), status=201)
 
 
 # -- the tenant's list ----------------------------------------------------------------------------
 
 
+@documented(
+    "List an event's photos",
+    response=Page[PhotoTenantPublic],
+    query=PhotoListQuery,
+    auth=TENANT_READ,
+    errors=(*_TENANT_ERRORS, 404),
+    path_params=EVENT,
+    headers_out=RATE_LIMITED,
+)
 async def tenant_list(request: web.Request) -> web.Response:
     """GET /tenant/events/{event}/photos?status=&page=&per_page= (photos:read), newest first."""
     caller = await require_tenant(request, PHOTOS_READ)
@@ -172,7 +215,7 @@ async def tenant_list(request: web.Request) -> web.Response:
         event = await tenant_event_or_404(conn, caller, path_id(request, "event"))
         rows, total = await photos_sql.list_for_event(conn, event["id"], status, page.per_page, page.offset)
     links = tenant_links(request)
-    body = page_body(request, app_url, page, [photo_tenant(r, links) for r in rows], total)
+    body = page_body(request, app_url, page, dump_all(PhotoTenantPublic.from_links(r, links) for r in rows), total)
     if status is not None:  # keep the filter when following the page links
         for name, link in body["links"].items():
             if link is not None:
@@ -199,9 +242,17 @@ async def _tell_feed(request: web.Request, applied: Applied) -> None:
 async def _answer(request: web.Request, applied: Applied) -> web.Response:
     """After the commit: the feed actor is told, then the photo answered as it now is."""
     await _tell_feed(request, applied)
-    return success({"data": photo_tenant(applied.photo, tenant_links(request))})
+    return success(Item(data=PhotoTenantPublic.from_links(applied.photo, tenant_links(request))))
 
 
+@documented(
+    "Approve a photo",
+    response=Item[PhotoTenantPublic],
+    auth=TENANT_WRITE,
+    errors=(*_TENANT_ERRORS, 404, 409),
+    path_params=PHOTO,
+    headers_out=RATE_LIMITED,
+)
 async def approve(request: web.Request) -> web.Response:
     """POST /tenant/photos/{photo}/approve: into the feed now if processed, else once it is."""
     caller = await require_tenant(request, PHOTOS_MODERATE)
@@ -212,6 +263,14 @@ async def approve(request: web.Request) -> web.Response:
     return await _answer(request, applied)
 
 
+@documented(
+    "Reject a photo",
+    response=Item[PhotoTenantPublic],
+    auth=TENANT_WRITE,
+    errors=(*_TENANT_ERRORS, 404, 409),
+    path_params=PHOTO,
+    headers_out=RATE_LIMITED,
+)
 async def reject(request: web.Request) -> web.Response:
     """POST /tenant/photos/{photo}/reject: out of the feed, and its package slot freed."""
     caller = await require_tenant(request, PHOTOS_MODERATE)
@@ -221,6 +280,15 @@ async def reject(request: web.Request) -> web.Response:
     return await _answer(request, applied)
 
 
+@documented(
+    "Feature or unfeature a photo",
+    response=Item[PhotoTenantPublic],
+    body=FeatureIn,
+    auth=TENANT_WRITE,
+    errors=(*_TENANT_ERRORS, 404, 409),
+    path_params=PHOTO,
+    headers_out=RATE_LIMITED,
+)
 async def feature(request: web.Request) -> web.Response:
     """POST /tenant/photos/{photo}/feature {featured?: bool = true}."""
     caller = await require_tenant(request, PHOTOS_MODERATE)

@@ -27,19 +27,63 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from aiohttp import hdrs, web
+from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from domain.errors import BadRequest, Invalid, NotFound
 from domain.inputs import parse_int, parse_positive_int
+from gateway.events.common_schemas import Moment, no_default
 from gateway.events.devices import device_id
 from gateway.events.feed import EventFeeds, FeedPage, PhotosView, feeds_key
 from gateway.events.guest_events import event_not_found
-from gateway.events.photo_views import photo_public
+from gateway.events.openapi import GUEST_DEVICE, GUEST_TOKEN
+from gateway.events.photo_views import PhotoPublic, photo_public
 from gateway.kernel.json_io import dumps
+from gateway.kernel.openapi.operation import NO_BODY, documented
 from storage import event_feed as feed_sql
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 _CURSOR_PREFIX = "seq:"
+
+
+# -- the answers' schemas -------------------------------------------------------------------------
+# Documentation only: the polls answer bytes rendered once per feed version (feed.py's StatsView
+# and _build_page below); tests/events/test_poll_schemas.py proves those bytes are these models.
+
+
+class EventStats(BaseModel):
+    """The Home info bar's counters."""
+
+    online_guests: int = Field(ge=0, description="Devices that polled with X-Device-Id in the presence window.")
+    tasks_solved: int = Field(ge=0)
+    latest_photo_at: Moment | None = Field(description="The newest approval in the feed; null when it is empty.")
+
+
+class FeedPhotos(BaseModel):
+    """Photos approved after `since`, oldest first."""
+
+    data: list[PhotoPublic]
+    next_cursor: str | SkipJsonSchema[None] = Field(
+        default=None,
+        json_schema_extra=no_default,
+        description="Present (never null) when more photos remain than `limit` allowed.",
+    )
+    cursor: str = Field(description="Where this answer ends: poll again with since=<cursor> (gap-free).")
+    latest_photo_at: Moment | None
+
+
+class FeedPhotosQuery(BaseModel):
+    since: str | None = Field(
+        default=None,
+        max_length=64,
+        description="An ISO 8601 time (compared with approved_at) or a `cursor` from an earlier answer.",
+    )
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+_POLL_ERRORS = (404, 503)  # unknown token, slug or draft; no snapshot yet and the feed unreachable
+_DEVICE_NOTE = "X-Device-Id is optional; a valid one counts the device as online, a malformed one is ignored."
 
 
 # -- conditional requests (RFC 9110 §13.1) --------------------------------------------------------
@@ -107,7 +151,7 @@ def parse_since(raw: str | None) -> int | datetime | None:
         text = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise _bad_since() from None
-    seq = parse_int(text[len(_CURSOR_PREFIX):]) if text.startswith(_CURSOR_PREFIX) else None
+    seq = parse_int(text[len(_CURSOR_PREFIX) :]) if text.startswith(_CURSOR_PREFIX) else None
     if seq is None:
         raise _bad_since()
     return seq
@@ -151,17 +195,19 @@ def _select(
         chosen = idx[:limit]
         last = photos[chosen[-1]]["feed_seq"] if chosen else None
         return [view.rendered[i] for i in chosen], len(idx) > limit, last
-    chosen_rendered = view.rendered[start:start + limit]
+    chosen_rendered = view.rendered[start : start + limit]
     last = photos[start + len(chosen_rendered) - 1]["feed_seq"] if chosen_rendered else None
     return chosen_rendered, len(photos) - start > limit, last
 
 
-async def _select_from_database(feeds: EventFeeds, key: str, since: int | datetime | None,
-                                limit: int) -> tuple[list[dict[str, Any]], bool, int | None]:
+async def _select_from_database(
+    feeds: EventFeeds, key: str, since: int | datetime | None, limit: int
+) -> tuple[list[dict[str, Any]], bool, int | None]:
     feeds.fallback_queries += 1
     async with feeds.pool.acquire() as conn:
         rows = await feed_sql.feed_photos_after(
-            conn, int(key),
+            conn,
+            int(key),
             after_time=since if isinstance(since, datetime) else None,
             after_seq=since if isinstance(since, int) else None,
             limit=limit + 1,
@@ -171,8 +217,15 @@ async def _select_from_database(feeds: EventFeeds, key: str, since: int | dateti
     return [photo_public(r, feeds.app_url) for r in chosen], len(rows) > limit, last_seq
 
 
-def _build_page(view: PhotosView, raw_since: str, limit: int, since: int | datetime | None,
-                data: list[dict[str, Any]], more: bool, last_seq: int | None) -> FeedPage:
+def _build_page(
+    view: PhotosView,
+    raw_since: str,
+    limit: int,
+    since: int | datetime | None,
+    data: list[dict[str, Any]],
+    more: bool,
+    last_seq: int | None,
+) -> FeedPage:
     if last_seq is not None:
         cursor = encode_cursor(last_seq)
     elif isinstance(since, int):
@@ -217,6 +270,21 @@ def _note_device(request: web.Request, feeds: EventFeeds, key: str) -> None:
         feeds.saw(key, device)
 
 
+@documented(
+    "Guest poll: the event's counters",
+    response=EventStats,
+    also={304: NO_BODY},
+    auth=GUEST_DEVICE,
+    auth_optional=True,
+    errors=_POLL_ERRORS,
+    path_params=GUEST_TOKEN,
+    headers_in={"If-None-Match": "An ETag of an earlier answer (a list, `*`, weak or strong): 304 while it holds."},
+    headers_out={
+        "ETag": 'A hash of the body (`"s<hex>"`); also on the 304.',
+        "Cache-Control": "`no-store`; also on the 304.",
+    },
+    description=_DEVICE_NOTE,
+)
 async def event_stats(request: web.Request) -> web.StreamResponse:
     feeds: EventFeeds = request.app[feeds_key]  # mounted on the root app (routes.py)
     # the sync lookups answer nearly every poll; the awaits only fill a cold cache
@@ -235,6 +303,26 @@ async def event_stats(request: web.Request) -> web.StreamResponse:
     return web.Response(body=stats.body, headers=stats.headers)
 
 
+@documented(
+    "Guest poll: photos since a time or cursor",
+    response=FeedPhotos,
+    also={304: NO_BODY},
+    query=FeedPhotosQuery,
+    auth=GUEST_DEVICE,
+    auth_optional=True,
+    errors=_POLL_ERRORS,
+    path_params=GUEST_TOKEN,
+    headers_in={
+        "If-None-Match": "An ETag of an earlier answer to the same query: 304 while the feed has not moved.",
+        "If-Modified-Since": "An HTTP date (ignored when If-None-Match is sent): 304 when no newer photo exists.",
+    },
+    headers_out={
+        "ETag": "The feed version and the query; also on the 304.",
+        "Last-Modified": "latest_photo_at as an HTTP date (absent while the feed is empty); also on the 304.",
+        "Cache-Control": "`no-cache`; also on the 304.",
+    },
+    description=_DEVICE_NOTE + " A `since` past the feed's in-memory window costs one database query per feed version.",
+)
 async def event_photos(request: web.Request) -> web.StreamResponse:
     feeds: EventFeeds = request.app[feeds_key]  # mounted on the root app (routes.py)
     token = request.match_info["token"]

@@ -1,12 +1,15 @@
-"""Request bodies of the emotion and task routes (gateway/events/tasks.py); limits as the columns'."""
+"""Request bodies of the emotion and task routes (gateway/events/tasks.py), limits as the columns',
+and their response models."""
 
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, field_validator
 
+from gateway.events.common_schemas import Moment, no_default
 from gateway.kernel.fields import blank_is_none
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -56,7 +59,8 @@ class TaskUpdate(BaseModel):
     """Only the fields sent change (see `model_fields_set`); a title or sort order cannot be null.
     `description: null` clears it (on a global task: back to the library's)."""
 
-    title: Title = ""
+    # a placeholder for "not sent" (model_fields_set says which were), never a value to document
+    title: Title = Field(default="", json_schema_extra=no_default)
     description: Description = None
     emotion_id: Id | None = None
     sort_order: SortOrder = 0
@@ -71,3 +75,79 @@ class EventTasksIn(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError("The task ids must be distinct.")
         return value
+
+
+# -- responses ------------------------------------------------------------------------------------
+
+Source = Literal["global", "tenant"]
+_SOURCE = "`global`: the shared library's (read-only but for the tenant's override); `tenant`: the tenant's own."
+
+
+def _source(row: Mapping[str, Any]) -> str:
+    return "global" if row["tenant_id"] is None else "tenant"
+
+
+class EmotionPublic(BaseModel):
+    id: int
+    slug: str
+    name: str
+    emoji: str | None
+    sort_order: int
+    source: Source = Field(description=_SOURCE)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> EmotionPublic:
+        return cls.model_validate({**row, "source": _source(row)})
+
+
+class TaskPublic(BaseModel):
+    """A library task as the tenant sees it (a global one with the tenant's override applied)."""
+
+    id: int
+    title: str
+    description: str | None
+    emotion_id: int | None
+    sort_order: int
+    source: Source = Field(description=_SOURCE)
+    hidden: bool = Field(description="A global task the tenant hid from its events.")
+    overridden: bool = Field(description="A global task whose title or description the tenant changed.")
+    created_at: Moment
+    updated_at: Moment
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> TaskPublic:
+        return cls.model_validate({**row, "source": _source(row)})
+
+
+class EventTasksMeta(BaseModel):
+    scoped: bool = Field(description="false: the event has no list of its own and offers the whole library.")
+
+
+class EventTasks(BaseModel):
+    """The tasks an event offers, in order."""
+
+    data: list[TaskPublic]
+    meta: EventTasksMeta
+
+
+class GuestTaskPublic(BaseModel):
+    id: int
+    title: str
+    description: str | None
+    emotion_id: int | None
+    sort_order: int
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> GuestTaskPublic:
+        return cls.model_validate(dict(row))
+
+
+class GuestEmotionPublic(BaseModel):
+    id: int
+    slug: str
+    name: str
+    emoji: str | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> GuestEmotionPublic:
+        return cls.model_validate(dict(row))

@@ -11,73 +11,41 @@ event is a 404, exactly as a missing one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import asyncpg
 from aiohttp import web
 
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.tenant_abilities import EVENTS_READ, EVENTS_WRITE
+from gateway.events.common_schemas import Item, Items, Page, dump_all
 from gateway.events.devices import device_id
 from gateway.events.envelope import success
 from gateway.events.guards import require_tenant
 from gateway.events.guest_events import guest_event_row
-from gateway.events.pagination import page_body, page_of
-from gateway.events.task_models import EmotionCreate, EventTasksIn, TaskCreate, TaskUpdate
+from gateway.events.openapi import GUEST_DEVICE, GUEST_TOKEN, RATE_LIMITED, TENANT_READ, TENANT_WRITE
+from gateway.events.pagination import PageQuery, page_body, page_of
+from gateway.events.task_models import (
+    EmotionCreate,
+    EmotionPublic,
+    EventTasks,
+    EventTasksIn,
+    EventTasksMeta,
+    GuestEmotionPublic,
+    GuestTaskPublic,
+    TaskCreate,
+    TaskPublic,
+    TaskUpdate,
+)
 from gateway.kernel.keys import pool_key, settings_key
-from gateway.kernel.timeutil import iso_z
+from gateway.kernel.openapi.operation import NO_BODY, documented
 from gateway.kernel.validation import parse, path_id
 from storage import events as events_sql
 from storage import tasks as tasks_sql
 
 # fields an override may set on a global task; the rest of a global task is the library's
 _OVERRIDABLE = frozenset({"title", "description"})
-
-
-def _source(row: Mapping[str, Any]) -> str:
-    return "global" if row["tenant_id"] is None else "tenant"
-
-
-def emotion_view(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "slug": row["slug"],
-        "name": row["name"],
-        "emoji": row["emoji"],
-        "sort_order": row["sort_order"],
-        "source": _source(row),
-    }
-
-
-def task_view(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A library task as the tenant sees it."""
-    return {
-        "id": row["id"],
-        "title": row["title"],
-        "description": row["description"],
-        "emotion_id": row["emotion_id"],
-        "sort_order": row["sort_order"],
-        "source": _source(row),
-        "hidden": row["hidden"],
-        "overridden": row["overridden"],
-        "created_at": iso_z(row["created_at"]),
-        "updated_at": iso_z(row["updated_at"]),
-    }
-
-
-def guest_task_view(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "title": row["title"],
-        "description": row["description"],
-        "emotion_id": row["emotion_id"],
-        "sort_order": row["sort_order"],
-    }
-
-
-def guest_emotion_view(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "slug": row["slug"], "name": row["name"], "emoji": row["emoji"]}
+# every tenant route: a token without the ability, an account that administers no tenant, a
+# session without its XSRF header (403); past the tenant's per-minute budget (429)
+_TENANT_ERRORS = (403, 429)
 
 
 async def _require_emotion(conn: asyncpg.Connection, tenant_id: int, emotion_id: int | None) -> None:
@@ -89,16 +57,33 @@ async def _require_emotion(conn: asyncpg.Connection, tenant_id: int, emotion_id:
 # -- emotions -------------------------------------------------------------------------------------
 
 
+@documented(
+    "List emotions (global, then the tenant's)",
+    response=Page[EmotionPublic],
+    query=PageQuery,
+    auth=TENANT_READ,
+    errors=_TENANT_ERRORS,
+    headers_out=RATE_LIMITED,
+)
 async def list_emotions(request: web.Request) -> web.Response:
     """GET /tenant/emotions: the global emotions, then the tenant's own."""
     caller = await require_tenant(request, EVENTS_READ)
     page = page_of(request)
     async with request.config_dict[pool_key].acquire() as conn:
         rows, total = await tasks_sql.emotions_page(conn, caller.tenant_id, limit=page.per_page, offset=page.offset)
-    items = [emotion_view(r) for r in rows]
+    items = dump_all(EmotionPublic.from_row(r) for r in rows)
     return success(page_body(request, request.config_dict[settings_key].app_url, page, items, total))
 
 
+@documented(
+    "Create an emotion of the tenant's own",
+    response=Item[EmotionPublic],
+    status=201,
+    body=EmotionCreate,
+    auth=TENANT_WRITE,
+    errors=(*_TENANT_ERRORS, 409),
+    headers_out=RATE_LIMITED,
+)
 async def create_emotion(request: web.Request) -> web.Response:
     """POST /tenant/emotions {slug, name, emoji?, sort_order?} → 201 {data}."""
     caller = await require_tenant(request, EVENTS_WRITE)
@@ -107,9 +92,18 @@ async def create_emotion(request: web.Request) -> web.Response:
         row = await tasks_sql.create_emotion(
             conn, caller.tenant_id, slug=body.slug, name=body.name, emoji=body.emoji, sort_order=body.sort_order
         )
-    return success({"data": emotion_view(row)}, status=201)
+    return success(Item(data=EmotionPublic.from_row(row)), status=201)
 
 
+@documented(
+    "Delete an emotion of the tenant's own",
+    response=NO_BODY,
+    status=204,
+    auth=TENANT_WRITE,
+    errors=(*_TENANT_ERRORS, 404),
+    path_params={"emotion": "The emotion's id."},
+    headers_out=RATE_LIMITED,
+)
 async def delete_emotion(request: web.Request) -> web.Response:
     """DELETE /tenant/emotions/{emotion} → 204; global emotions are everyone's (403)."""
     caller = await require_tenant(request, EVENTS_WRITE)
@@ -134,16 +128,33 @@ async def _library_task_or_404(conn: asyncpg.Connection, tenant_id: int, task_id
     return row
 
 
+@documented(
+    "List the task library",
+    response=Page[TaskPublic],
+    query=PageQuery,
+    auth=TENANT_READ,
+    errors=_TENANT_ERRORS,
+    headers_out=RATE_LIMITED,
+)
 async def list_tasks(request: web.Request) -> web.Response:
     """GET /tenant/tasks: global tasks (overrides applied, hidden ones flagged), then the tenant's own."""
     caller = await require_tenant(request, EVENTS_READ)
     page = page_of(request)
     async with request.config_dict[pool_key].acquire() as conn:
         rows, total = await tasks_sql.library_page(conn, caller.tenant_id, limit=page.per_page, offset=page.offset)
-    items = [task_view(r) for r in rows]
+    items = dump_all(TaskPublic.from_row(r) for r in rows)
     return success(page_body(request, request.config_dict[settings_key].app_url, page, items, total))
 
 
+@documented(
+    "Create a task of the tenant's own",
+    response=Item[TaskPublic],
+    status=201,
+    body=TaskCreate,
+    auth=TENANT_WRITE,
+    errors=_TENANT_ERRORS,
+    headers_out=RATE_LIMITED,
+)
 async def create_task(request: web.Request) -> web.Response:
     """POST /tenant/tasks {title, description?, emotion_id?, sort_order?} → 201 {data}: a task of the tenant's own."""
     caller = await require_tenant(request, EVENTS_WRITE)
@@ -158,9 +169,18 @@ async def create_task(request: web.Request) -> web.Response:
             emotion_id=body.emotion_id,
             sort_order=body.sort_order,
         )
-    return success({"data": task_view(row)}, status=201)
+    return success(Item(data=TaskPublic.from_row(row)), status=201)
 
 
+@documented(
+    "Edit a task, or override a global one",
+    response=Item[TaskPublic],
+    body=TaskUpdate,
+    auth=TENANT_WRITE,
+    errors=(*_TENANT_ERRORS, 404),
+    path_params={"task": "The task's id (a global one or the tenant's own)."},
+    headers_out=RATE_LIMITED,
+)
 async def update_task(request: web.Request) -> web.Response:
     """PUT /tenant/tasks/{task}: the tenant's own task is edited; a global one gets (or updates)
     the tenant's override of its title and description. Only the fields sent change."""
@@ -184,9 +204,18 @@ async def update_task(request: web.Request) -> web.Response:
             await _require_emotion(conn, caller.tenant_id, fields.get("emotion_id"))
             await tasks_sql.update_own_task(conn, caller.tenant_id, task_id, fields)
         row = await _library_task_or_404(conn, caller.tenant_id, task_id)
-    return success({"data": task_view(row)})
+    return success(Item(data=TaskPublic.from_row(row)))
 
 
+@documented(
+    "Delete a task, or hide a global one",
+    response=NO_BODY,
+    status=204,
+    auth=TENANT_WRITE,
+    errors=(*_TENANT_ERRORS, 404),
+    path_params={"task": "The task's id (a global one or the tenant's own)."},
+    headers_out=RATE_LIMITED,
+)
 async def delete_task(request: web.Request) -> web.Response:
     """DELETE /tenant/tasks/{task} → 204: the tenant's own task is deleted; a global one is hidden
     from the tenant's events (restore brings it back)."""
@@ -201,6 +230,14 @@ async def delete_task(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+@documented(
+    "Restore a global task",
+    response=Item[TaskPublic],
+    auth=TENANT_WRITE,
+    errors=(*_TENANT_ERRORS, 404, 409),
+    path_params={"task": "The task's id (a global one or the tenant's own)."},
+    headers_out=RATE_LIMITED,
+)
 async def restore_task(request: web.Request) -> web.Response:
     """POST /tenant/tasks/{task}/restore → {data}: a global task as the library has it, visible
     again; the tenant's own tasks have nothing to restore (409)."""
@@ -212,18 +249,26 @@ async def restore_task(request: web.Request) -> web.Response:
             raise Conflict("Only global tasks can be restored.", code="not_a_global_task")
         await tasks_sql.drop_override(conn, caller.tenant_id, task_id)
         row = await _library_task_or_404(conn, caller.tenant_id, task_id)
-    return success({"data": task_view(row)})
+    return success(Item(data=TaskPublic.from_row(row)))
 
 
 # -- event scoping --------------------------------------------------------------------------------
 
 
-async def _event_tasks_body(conn: asyncpg.Connection, tenant_id: int, event_id: int) -> dict[str, Any]:
+async def _event_tasks_body(conn: asyncpg.Connection, tenant_id: int, event_id: int) -> EventTasks:
     rows = await tasks_sql.event_tasks(conn, tenant_id, event_id)
     scoped = await tasks_sql.event_is_scoped(conn, event_id)
-    return {"data": [task_view(r) for r in rows], "meta": {"scoped": scoped}}
+    return EventTasks(data=[TaskPublic.from_row(r) for r in rows], meta=EventTasksMeta(scoped=scoped))
 
 
+@documented(
+    "The tasks an event offers",
+    response=EventTasks,
+    auth=TENANT_READ,
+    errors=(*_TENANT_ERRORS, 404),
+    path_params={"event": "The event's id."},
+    headers_out=RATE_LIMITED,
+)
 async def get_event_tasks(request: web.Request) -> web.Response:
     """GET /tenant/events/{event}/tasks → {data: [tasks the event offers], meta: {scoped}}."""
     caller = await require_tenant(request, EVENTS_READ)
@@ -235,6 +280,15 @@ async def get_event_tasks(request: web.Request) -> web.Response:
     return success(body)
 
 
+@documented(
+    "Set the tasks an event offers",
+    response=EventTasks,
+    body=EventTasksIn,
+    auth=TENANT_WRITE,
+    errors=(*_TENANT_ERRORS, 404),
+    path_params={"event": "The event's id."},
+    headers_out=RATE_LIMITED,
+)
 async def put_event_tasks(request: web.Request) -> web.Response:
     """PUT /tenant/events/{event}/tasks {task_ids} replaces the event's scoped list (in that
     order); an empty list offers the whole library again. Every id must be a global task or the
@@ -258,19 +312,35 @@ async def put_event_tasks(request: web.Request) -> web.Response:
 # -- guests ---------------------------------------------------------------------------------------
 
 
+@documented(
+    "The event's tasks, for guests",
+    response=Items[GuestTaskPublic],
+    auth=GUEST_DEVICE,
+    auth_optional=True,
+    errors=(400, 404),
+    path_params=GUEST_TOKEN,
+)
 async def guest_tasks(request: web.Request) -> web.Response:
     """GET /events/{token}/tasks → {data}: what the event offers, hidden tasks left out."""
     device_id(request)  # optional on reads, but a malformed one is refused like everywhere else
     event = await guest_event_row(request)
     async with request.config_dict[pool_key].acquire() as conn:
         rows = await tasks_sql.event_tasks(conn, event["tenant_id"], event["id"])
-    return success({"data": [guest_task_view(r) for r in rows]})
+    return success(Items(data=[GuestTaskPublic.from_row(r) for r in rows]))
 
 
+@documented(
+    "The event's emotions, for guests",
+    response=Items[GuestEmotionPublic],
+    auth=GUEST_DEVICE,
+    auth_optional=True,
+    errors=(400, 404),
+    path_params=GUEST_TOKEN,
+)
 async def guest_emotions(request: web.Request) -> web.Response:
     """GET /events/{token}/emotions → {data}: the global emotions and the event's tenant's own."""
     device_id(request)
     event = await guest_event_row(request)
     async with request.config_dict[pool_key].acquire() as conn:
         rows = await tasks_sql.emotions_for_tenant(conn, event["tenant_id"])
-    return success({"data": [guest_emotion_view(r) for r in rows]})
+    return success(Items(data=[GuestEmotionPublic.from_row(r) for r in rows]))

@@ -14,9 +14,7 @@ code exactly one wins.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
 
 import asyncpg
 import orjson
@@ -27,13 +25,17 @@ from domain.errors import Forbidden, Unauthenticated
 from domain.passwords import prehash
 from domain.tenant_abilities import TENANT_ABILITIES
 from domain.tokens import sha256_hex
+from gateway.events.common_schemas import Item
 from gateway.events.envelope import success
 from gateway.events.guards import require_tenant
+from gateway.events.openapi import RATE_LIMITED, TENANT_READ, TENANT_WRITE
+from gateway.events.tenant_schemas import SignInCode, TenantMe, TenantPublic, TenantSignIn, TenantUser
 from gateway.kernel.auth.guards import require_user
 from gateway.kernel.auth.limits import throttle_auth
 from gateway.kernel.fields import LoginEmail, Password, raw_field
 from gateway.kernel.keys import accounts_key, pool_key, redis_key, settings_key
-from gateway.kernel.timeutil import iso_z, utc_now
+from gateway.kernel.openapi.operation import NO_BODY, documented
+from gateway.kernel.timeutil import utc_now
 from gateway.kernel.validation import parse, read_body, validate
 from storage import tenants as tenants_sql
 from storage import users as users_sql
@@ -57,27 +59,6 @@ class ExchangeIn(BaseModel):
     code: str = Field(min_length=1, max_length=CODE_MAX)
 
 
-def package_view(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "slug": row["package_slug"],
-        "name": row["package_name"],
-        "photo_limit": row["photo_limit"],
-        "gallery_days": row["gallery_days"],
-        "event_limit": row["event_limit"],
-    }
-
-
-def tenant_view(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A tenant as its own apps see it (storage.tenants rows)."""
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "slug": row["slug"],
-        "package": package_view(row),
-        "theme": row["theme"],
-    }
-
-
 def _granted(abilities: tuple[str, ...] | None) -> list[str]:
     """The tenant abilities a caller holding `abilities` may pass on (never more than it has)."""
     if abilities is None or "*" in abilities:
@@ -96,7 +77,7 @@ async def _administered(request: web.Request, user_id: int) -> asyncpg.Record | 
 
 async def _sign_in(
     request: web.Request, user_id: int, abilities: list[str], tenant: asyncpg.Record | None = None
-) -> dict[str, Any]:
+) -> TenantSignIn:
     """A new tenant token for an account that administers a tenant (403 for any other account;
     no token is minted for it)."""
     tenant = tenant or await _administered(request, user_id)
@@ -105,9 +86,18 @@ async def _sign_in(
     issued = await request.config_dict[accounts_key].issue_token(
         user_id, name=TOKEN_NAME, kind=TOKEN_KIND, abilities=abilities
     )
-    return {"token": issued.plain_text, "abilities": abilities, "tenant": tenant_view(tenant)}
+    return TenantSignIn(token=issued.plain_text, abilities=abilities, tenant=TenantPublic.from_row(tenant))
 
 
+@documented(
+    "Sign in a tenant app",
+    response=Item[TenantSignIn],
+    body=LoginIn,
+    errors=(401, 429),
+    headers_out=RATE_LIMITED,
+    description="Throttled per address and per account (before validation: malformed attempts count). A wrong "
+    "password, an unknown email and an account that administers no tenant are all 401 `invalid_credentials`.",
+)
 async def login(request: web.Request) -> web.Response:
     """POST /tenant-auth/login {email, password} → {data: {token, abilities, tenant}}."""
     body = await read_body(request)
@@ -121,9 +111,12 @@ async def login(request: web.Request) -> web.Response:
         # that administers no tenant: a distinct one would confirm the password to whoever
         # guessed it (and authenticate() takes as long for unknown emails).
         raise _invalid_credentials()
-    return success({"data": await _sign_in(request, user["id"], list(TENANT_ABILITIES), tenant)})
+    return success(Item(data=await _sign_in(request, user["id"], list(TENANT_ABILITIES), tenant)))
 
 
+@documented(
+    "The signed-in tenant admin", response=Item[TenantMe], auth=TENANT_READ, errors=(403, 429), headers_out=RATE_LIMITED
+)
 async def me(request: web.Request) -> web.Response:
     """GET /tenant-auth/me → {data: {user, tenant, abilities, role}}."""
     caller = await require_tenant(request)
@@ -134,16 +127,17 @@ async def me(request: web.Request) -> web.Response:
     # request is a 500, not a wrong answer)
     assert user is not None and tenant is not None
     abilities = caller.identity.abilities
-    data = {
-        "user": {"id": user["id"], "email": user["email"], "name": user["name"]},
-        "tenant": tenant_view(tenant),
+    data = TenantMe(
+        user=TenantUser(id=user["id"], email=user["email"], name=user["name"]),
+        tenant=TenantPublic.from_row(tenant),
         # sessions and JWTs are not ability-limited: "*" says so
-        "abilities": list(abilities) if abilities is not None else ["*"],
-        "role": caller.role,
-    }
-    return success({"data": data})
+        abilities=list(abilities) if abilities is not None else ["*"],
+        role=caller.role,
+    )
+    return success(Item(data=data))
 
 
+@documented("Revoke the token used", response=NO_BODY, status=204, auth=TENANT_WRITE, errors=(403,))
 async def logout(request: web.Request) -> web.Response:
     """POST /tenant-auth/logout → 204; the token used is revoked everywhere at once (through the
     token cache's invalidation). A credential that is not a token has nothing to revoke."""
@@ -157,6 +151,14 @@ def _code_key(request: web.Request, code: str) -> str:
     return f"{request.config_dict[settings_key].redis_prefix}:tenant-auth:code:{sha256_hex(code)}"
 
 
+@documented(
+    "A one-time sign-in code for another device",
+    response=Item[SignInCode],
+    status=201,
+    auth=TENANT_WRITE,
+    errors=(403, 429),
+    headers_out=RATE_LIMITED,
+)
 async def create_code(request: web.Request) -> web.Response:
     """POST /tenant-auth/codes → 201 {data: {code, expires_at}}: a one-time code for another device.
     The token it later yields carries no ability the caller's own token lacks."""
@@ -165,9 +167,16 @@ async def create_code(request: web.Request) -> web.Response:
     payload = orjson.dumps({"uid": caller.user_id, "abilities": _granted(caller.identity.abilities)})
     await request.config_dict[redis_key].set(_code_key(request, code), payload, ex=CODE_TTL_S)
     expires_at = utc_now() + timedelta(seconds=CODE_TTL_S)
-    return success({"data": {"code": code, "expires_at": iso_z(expires_at)}}, status=201)
+    return success(Item(data=SignInCode(code=code, expires_at=expires_at)), status=201)
 
 
+@documented(
+    "Swap a sign-in code for a token",
+    response=Item[TenantSignIn],
+    body=ExchangeIn,
+    errors=(401, 403, 429),
+    headers_out=RATE_LIMITED,
+)
 async def exchange(request: web.Request) -> web.Response:
     """POST /tenant-auth/exchange {code} → {data: {token, abilities, tenant}}; a used, expired or
     unknown code is 401 `invalid_code`."""
@@ -182,4 +191,4 @@ async def exchange(request: web.Request) -> web.Response:
         user = await users_sql.get(conn, payload["uid"])
     if user is None or not user["is_active"]:
         raise Unauthenticated("The code is invalid, expired or already used.", code="invalid_code")
-    return success({"data": await _sign_in(request, user["id"], payload["abilities"])})
+    return success(Item(data=await _sign_in(request, user["id"], payload["abilities"])))

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from domain.media_access import check_tenant_link, photo_gone, tenant_token
 from gateway.kernel.keys import media_store_key, settings_key
+from gateway.kernel.openapi.operation import Body, documented
 
 PATH = "/tenant/media"
 # the bytes are ours to vouch for only as images; never let a browser run them
@@ -45,6 +46,18 @@ def tenant_links(request: web.Request) -> TenantLinks:
     return TenantLinks(f"{settings.app_url.rstrip('/')}/api/v1", settings.app_key, time.time())
 
 
+@documented(
+    "A photo variant for the tenant's apps",
+    response=Body("image/jpeg"),
+    errors=(404,),
+    path_params={
+        "token": "`<expires>.<signature>`, as the tenant's photo answers link it (about an hour).",
+        "key": "The media key: `<event>/<photo>-<secret>/<original|web|thumb>.jpg`.",
+    },
+    headers_out={"Cache-Control": "private, max-age=<at most 3600>", **IMAGE_HEADERS},
+    description="Authorised by the signed link alone; an expired or forged link is 404 `photo_not_found`, "
+    "as is a photo whose files are gone.",
+)
 async def serve(request: web.Request) -> web.StreamResponse:
     key = request.match_info["key"]
     now = time.time()

@@ -19,6 +19,7 @@ import logging
 import re
 import secrets
 from datetime import UTC, datetime
+from typing import Literal
 
 import aiohttp
 import asyncpg
@@ -30,13 +31,15 @@ from domain.errors import BadRequest, Conflict, Invalid, NotFound, PayloadTooLar
 from domain.media_store import TooLarge
 from domain.tenant_abilities import PHOTOS_WRITE
 from domain.upload_signing import UploadSigner
+from gateway.events.common_schemas import Item, Moment
 from gateway.events.devices import device_id
 from gateway.events.envelope import success
 from gateway.events.guards import TenantCaller, require_tenant
 from gateway.events.guest_events import guest_event_or_404
 from gateway.events.guest_limits import enforce_upload_limits
+from gateway.events.openapi import GUEST_DEVICE, GUEST_TOKEN, RATE_LIMITED, TENANT_WRITE
 from gateway.kernel.keys import clock_key, media_store_key, pool_key, settings_key
-from gateway.kernel.timeutil import iso_z
+from gateway.kernel.openapi.operation import Body, documented
 from gateway.kernel.validation import parse, path_id
 from storage import events as events_sql
 from storage import photo_uploads as uploads_sql
@@ -53,8 +56,41 @@ _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class UploadUrlIn(BaseModel):
-    content_type: str = Field(min_length=1, max_length=100)
-    size: StrictInt = Field(ge=1)
+    content_type: str = Field(min_length=1, max_length=100, description="image/jpeg, image/png or image/webp.")
+    size: StrictInt = Field(ge=1, description="The photo's size in bytes; the PUT may send no more.")
+
+
+class UploadHeaders(BaseModel):
+    content_type: str = Field(alias="Content-Type", description="The type the PUT must declare.")
+
+
+class UploadTicket(BaseModel):
+    """Where and how to send the bytes: `PUT <upload_url>` with `headers`, then create the photo
+    with `upload_id`."""
+
+    upload_id: str
+    upload_url: str = Field(description="Signed; works for this upload only, until expires_at.")
+    method: Literal["PUT"]
+    headers: UploadHeaders
+    max_bytes: int
+    expires_at: Moment
+
+
+class UploadReceived(BaseModel):
+    """The bytes are stored and are a valid image."""
+
+    upload_id: str
+    size: int
+    content_type: str
+    width: int
+    height: int
+
+
+class UploadSignature(BaseModel):
+    """The PUT's authorisation: the query of the upload_url, as it was answered."""
+
+    expires: int = Field(description="Unix seconds.")
+    signature: str
 
 
 def normalize_type(value: str | None) -> str:
@@ -119,21 +155,34 @@ async def _start_upload(
             media_key=f"{event['id']}/uploads/{secrets.token_hex(16)}",
             expires_at=datetime.fromtimestamp(expires, UTC),
         )
-    data = {
-        "upload_id": upload_id,
-        "upload_url": signer.url(settings.app_url, upload_id, expires),
-        "method": "PUT",
-        "headers": {"Content-Type": content_type},
-        "max_bytes": body.size,
-        "expires_at": iso_z(datetime.fromtimestamp(expires, UTC)),
-    }
-    return success({"data": data}, status=201)
+    data = UploadTicket(
+        upload_id=upload_id,
+        upload_url=signer.url(settings.app_url, upload_id, expires),
+        method="PUT",
+        headers=UploadHeaders.model_validate({"Content-Type": content_type}),
+        max_bytes=body.size,
+        expires_at=datetime.fromtimestamp(expires, UTC),
+    )
+    return success(Item(data=data), status=201)
 
 
 def photo_too_large(max_bytes: int) -> PayloadTooLarge:
     return PayloadTooLarge("The photo is too large.", code="photo_too_large", meta={"max_bytes": max_bytes})
 
 
+@documented(
+    "Ask for an upload URL (guests)",
+    response=Item[UploadTicket],
+    status=201,
+    body=UploadUrlIn,
+    auth=GUEST_DEVICE,
+    auth_optional=True,
+    errors=(403, 404, 409, 429),
+    path_params=GUEST_TOKEN,
+    headers_out=RATE_LIMITED,
+    description="X-Device-Id is required here (400 `device_id_required`). Counted per device, per address "
+    "and event, and per tenant (429 with meta.scope).",
+)
 async def guest_upload_url(request: web.Request) -> web.Response:
     """POST /events/{token}/photos/upload-url (X-Device-Id required)."""
     async with request.config_dict[pool_key].acquire() as conn:
@@ -142,6 +191,16 @@ async def guest_upload_url(request: web.Request) -> web.Response:
     return await _start_upload(request, event, device=device, user_id=None)
 
 
+@documented(
+    "Ask for an upload URL (tenant)",
+    response=Item[UploadTicket],
+    status=201,
+    body=UploadUrlIn,
+    auth=TENANT_WRITE,
+    errors=(403, 404, 409, 429),
+    path_params={"event": "The event's id."},
+    headers_out=RATE_LIMITED,
+)
 async def tenant_upload_url(request: web.Request) -> web.Response:
     """POST /tenant/events/{event}/photos/upload-url (photos:write); drafts accept photos too."""
     caller = await require_tenant(request, PHOTOS_WRITE)
@@ -153,6 +212,16 @@ async def tenant_upload_url(request: web.Request) -> web.Response:
 # -- the PUT --------------------------------------------------------------------------------------
 
 
+@documented(
+    "Send a photo's bytes",
+    response=Item[UploadReceived],
+    query=UploadSignature,
+    upload=Body("image/*"),
+    errors=(403, 404, 409),
+    path_params={"upload_id": "From the upload URL answer."},
+    description="Authorised by the signed URL alone. The Content-Type must be the one declared when the URL "
+    "was asked for (else 415 `content_type_mismatch`), the body at most the declared size (413).",
+)
 async def receive_upload(request: web.Request) -> web.Response:
     """PUT /uploads/{upload_id}?expires=&signature= with the raw bytes."""
     upload_id = request.match_info["upload_id"]
@@ -203,6 +272,7 @@ async def receive_upload(request: web.Request) -> web.Response:
         # nothing of a refused upload is kept (and a cancelled request leaves no orphan either)
         await asyncio.shield(store.delete(key))
         raise
-    data_out = {"upload_id": upload_id, "size": size, "content_type": declared, "width": checked.width,
-                "height": checked.height}
-    return success({"data": data_out})
+    received_upload = UploadReceived(
+        upload_id=upload_id, size=size, content_type=declared, width=checked.width, height=checked.height
+    )
+    return success(Item(data=received_upload))

@@ -5,7 +5,9 @@ SMTP with retries, or writes the message to the log and the `mail_outbox` table 
 MAIL_MAILER=log (the embedded default). A message names the one-time secrets its links carry
 (`Message.secrets`): what is written down instead of sent has each replaced by `redact()`'s
 stand-in, so the outbox and the log never hold a working link (a database backup or a log
-shipper would otherwise hand out password resets). Links point at the SPA (FRONTEND_URL) for password resets
+shipper would otherwise hand out password resets). The one exception is development with
+MAIL_MAILER=log, where nothing is delivered: the gateway prints each message's links to its own
+log, so a developer can follow them. Links point at the SPA (FRONTEND_URL) for password resets
 and at this backend (APP_URL) for verification, whose callback then redirects to the SPA.
 """
 
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import html
+import logging
+import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -21,7 +25,10 @@ if TYPE_CHECKING:
     from domain.settings import Settings
     from jobs.runtime import JobRunner
 
+log = logging.getLogger(__name__)
+
 MAIL_JOB = "mail.send"
+_LINK = re.compile(r"https?://\S+")
 # An unreachable SMTP server is usually back within minutes; five attempts with the runner's
 # backoff (1 s doubling, capped) cover about half a minute before a reset mail is given up.
 MAIL_MAX_ATTEMPTS = 5
@@ -76,16 +83,26 @@ def redact(text: str, secrets: list[str] | tuple[str, ...]) -> str:
 
 
 class Mailer:
-    def __init__(self, jobs: JobRunner, transport: MailTransport, *, app_url: str, frontend_url: str) -> None:
+    def __init__(
+        self, jobs: JobRunner, transport: MailTransport, *, app_url: str, frontend_url: str, show_links: bool = False
+    ) -> None:
         self._jobs = jobs
         self._transport = transport
+        # development with MAIL_MAILER=log: each message, links included, is printed to the
+        # server's log, since nothing is delivered and the outbox keeps the links redacted
+        self._show_links = show_links
         self._app_url = app_url.rstrip("/")
         self._frontend_url = frontend_url.rstrip("/")
 
     @classmethod
     def from_settings(cls, settings: Settings, jobs: JobRunner) -> Mailer:
+        transport = MailTransport.from_settings(settings)
         return cls(
-            jobs, MailTransport.from_settings(settings), app_url=settings.app_url, frontend_url=settings.frontend_url
+            jobs,
+            transport,
+            app_url=settings.app_url,
+            frontend_url=settings.frontend_url,
+            show_links=settings.app_env == "development" and transport.mailer == "log",
         )
 
     # -- links --------------------------------------------------------------------------------
@@ -138,12 +155,26 @@ class Mailer:
 
     async def send(self, message: Message, *, idempotency_key: str | None = None) -> int:
         """Queue the message for delivery; returns the job id."""
-        return await self._jobs.submit(
+        job_id = await self._jobs.submit(
             MAIL_JOB,
             payload(message, self._transport),
             idempotency_key=idempotency_key,
             max_attempts=MAIL_MAX_ATTEMPTS,
         )
+        if self._show_links:
+            # Development only, where a developer has no mailbox to open: the one place a
+            # working link is written down (the outbox and any other environment redact it).
+            log.info(
+                "mail (development: not delivered)",
+                extra={
+                    "mail_to": message.to,
+                    "subject": message.subject,
+                    "kind": message.kind,
+                    "links": _LINK.findall(message.text),
+                    "job_id": job_id,
+                },
+            )
+        return job_id
 
 
 def payload(message: Message, transport: MailTransport) -> dict[str, Any]:

@@ -31,3 +31,16 @@ async def insert(
         kind,
     )
     return row is not None
+
+
+async def newest(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+    """The newest `limit` messages, oldest first (as a tail reads)."""
+    return await conn.fetch(
+        """
+        select * from (
+            select id, created_at, to_address, subject, kind, body_text
+            from mail_outbox order by id desc limit $1
+        ) newest order by id
+        """,
+        limit,
+    )

@@ -1,4 +1,9 @@
-"""`roost check`: is each configured server reachable? Unset ones are started embedded by `serve`."""
+"""`roost check`: is each server the gateway needs reachable? Exit 1 when one is not.
+
+A configured server (DATABASE_URL, REDIS_URL, RAY_ADDRESS) is probed where it is. An unset one is
+the embedded one a running `roost serve` started for this data folder (its serve.json says
+where): probed there, or reported not running (which fails the check: nothing would serve).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ import click
 
 from gateway.ops.context import OpsContext, pass_ops
 
+# where serve.json (gateway/ops/serve.py) keeps each embedded server's address
+_STATE_KEYS = {"postgres": "database_url", "redis": "redis_url", "ray": "ray_address"}
 # A server that has not answered in this long is reported unreachable rather than waited for.
 PROBE_TIMEOUT_S = 5
 
@@ -58,19 +65,35 @@ def _check_ray(address: str) -> str:
 @pass_ops
 def check(ops: OpsContext) -> int:
     s = ops.settings
+    data_dir = s.roost_data_dir
+    state = ops.serving()
     healthy = True
     checks: tuple[tuple[str, str | None, Callable[[str], str]], ...] = (
         ("postgres", s.database_url, lambda u: asyncio.run(_check_postgres(u))),
         ("redis", s.redis_url, lambda u: asyncio.run(_check_redis(u))),
         ("ray", s.ray_address, _check_ray),
     )
+    if state is not None:
+        print(f"roost serve: running (pid {state['pid']}, {state.get('app_url')}, data folder {data_dir})")
     for name, url, probe in checks:
+        where = ""
         if not url:
-            print(f"{name}: not configured (serve starts an embedded one)")
-            continue
+            if state is None:
+                healthy = False
+                detail = ""
+                if name == "postgres":
+                    held = "holds a database" if ops.has_database() else "holds no database yet"
+                    detail = f"; data folder {data_dir} {held}"
+                print(f"{name}: embedded, not running (`roost serve` starts it{detail})")
+                continue
+            url = state.get(_STATE_KEYS[name])
+            where = f", embedded, started by roost serve pid {state['pid']}"
+            if not url:  # Ray started inside the serve process: nothing to reach from outside
+                print(f"ray: embedded, local to roost serve pid {state['pid']} (its /readyz reports it)")
+                continue
         try:
-            print(f"{name}: {probe(url)} at {redact(url)}")
+            print(f"{name}: {probe(url)} at {redact(url)}{where}")
         except Exception as exc:  # report every server, then fail once
             healthy = False
-            print(f"{name}: unreachable at {redact(url)}: {type(exc).__name__}: {exc}")
+            print(f"{name}: unreachable at {redact(url)}{where}: {type(exc).__name__}: {exc}")
     return 0 if healthy else 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from gateway.ops import api_logs, check, runtime_settings, serve, tenants, users
+from gateway.ops import api_logs, check, mail, runtime_settings, serve, tenants, users
 
 
 @click.group(help="Roost backend")
@@ -31,6 +31,7 @@ for command in (
     users.apikeys,
     runtime_settings.settings,
     api_logs.api_logs,
+    mail.mail,
     tenants.tenants,
     tenants.packages,
 ):

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from domain.errors import RoostError
 from domain.settings import Settings
-from gateway.ops.embedded import EmbeddedServices
+from gateway.ops.embedded import EmbeddedServices, clear_state, has_database, read_state, write_state
 
 if TYPE_CHECKING:
     from domain.accounts import Accounts
@@ -79,6 +79,20 @@ class OpsContext:
             ray_address=s.ray_address,
             create_database=create_database,
         )
+
+    def serving(self) -> dict[str, Any] | None:
+        """What the running `roost serve` of this data folder started (None: none is running)."""
+        return read_state(self.settings.roost_data_dir)
+
+    def record_serving(self, state: dict[str, Any]) -> None:
+        write_state(self.settings.roost_data_dir, state)
+
+    def clear_serving(self) -> None:
+        clear_state(self.settings.roost_data_dir)
+
+    def has_database(self) -> bool:
+        """Whether the data folder holds an embedded database."""
+        return has_database(self.settings.roost_data_dir)
 
     @staticmethod
     async def migrate(dsn: str) -> list[str]:

@@ -8,7 +8,9 @@ started here is stopped by `stop()`; servers named by the environment are used a
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -16,7 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from domain.errors import NotFound
 
@@ -26,6 +28,46 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EMBEDDED_DB_NAME = "roost"
+# What a running `roost serve` started, for `roost check` (and the next start) to find: one JSON
+# object in the data folder, written once everything is up and removed on a clean stop.
+STATE_FILE = "serve.json"
+
+
+def write_state(data_dir: Path, state: dict[str, Any]) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    tmp = data_dir / (STATE_FILE + ".tmp")
+    tmp.write_text(json.dumps(state, indent=2) + "\n")
+    tmp.replace(data_dir / STATE_FILE)  # readers never see half a file
+
+
+def read_state(data_dir: Path) -> dict[str, Any] | None:
+    """The state of the `roost serve` that owns this data folder, if it is still running."""
+    try:
+        state = json.loads((data_dir / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    pid = state.get("pid") if isinstance(state, dict) else None
+    if not isinstance(pid, int) or not _alive(pid):
+        return None
+    return state
+
+
+def clear_state(data_dir: Path) -> None:
+    (data_dir / STATE_FILE).unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
+
+
+def has_database(data_dir: Path) -> bool:
+    return (data_dir / "pg" / "PG_VERSION").is_file()
 
 
 @dataclass
@@ -88,7 +130,7 @@ class EmbeddedServices:
         import pgserver
 
         pgdata = (self.data_dir / "pg").resolve()
-        if not self.create_database and not (pgdata / "PG_VERSION").is_file():
+        if not self.create_database and not has_database(self.data_dir):
             raise NoEmbeddedData(pgdata)
         pgdata.mkdir(parents=True, exist_ok=True)
         log.info("starting embedded PostgreSQL", extra={"pgdata": str(pgdata)})

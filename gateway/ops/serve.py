@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 
 import click
 from aiohttp import web
@@ -63,6 +64,17 @@ def serve(ops: OpsContext, host: str, port: int) -> int:
         # run_app turns SIGINT/SIGTERM into a graceful shutdown; the finally below then stops
         # whatever this process started.
         app = create_app(resolved)
+        ops.record_serving(
+            {
+                "pid": os.getpid(),
+                "app_url": resolved.app_url,
+                "database_url": endpoints.database_url,
+                "redis_url": endpoints.redis_url,
+                "ray_address": endpoints.ray_address,
+                "embedded": [name for name, url in (("postgres", ops.settings.database_url),
+                             ("redis", ops.settings.redis_url), ("ray", ops.settings.ray_address)) if not url],
+            },
+        )
         app.on_startup.append(_tune_gc)  # after the cleanup contexts have started everything
         web.run_app(
             app,
@@ -73,6 +85,7 @@ def serve(ops: OpsContext, host: str, port: int) -> int:
             **({"access_log_class": JsonAccessLogger} if resolved.access_log else {"access_log": None}),
         )
     finally:
+        ops.clear_serving()
         disconnect_ray()
         services.stop()
     return 0

@@ -40,3 +40,17 @@ def test_read_command_refuses_where_there_is_no_database(tmp_path):
         assert "roost serve" in proc.stderr
         assert proc.stdout == ""
     assert not data.exists(), "a read command must not create the data folder"
+
+
+def test_check_fails_when_nothing_serves_the_data_folder(tmp_path):
+    data = tmp_path / "var"
+    proc = subprocess.run(
+        [str(ROOST), "check"], cwd=tmp_path, env=_env(ROOST_DATA_DIR=str(data)), capture_output=True, text=True
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert (
+        f"postgres: embedded, not running (`roost serve` starts it; data folder {data} holds no database yet)"
+        in proc.stdout
+    )
+    assert "redis: embedded, not running" in proc.stdout
+    assert "not configured" not in proc.stdout

@@ -64,8 +64,8 @@ async def test_serve_on_embedded_defaults_then_stop_on_sigterm(tmp_path):
 
             body = await eventually(ready, timeout=90, interval=0.5, what="roost serve answering /readyz")
             assert body == {"status": "ok", "checks": {"postgres": "ok", "redis": "ok", "ray": "ok"}}, (
-                (tmp_path / "serve.log").read_text()[-3000:]
-            )
+                tmp_path / "serve.log"
+            ).read_text()[-3000:]
             async with http.get(f"http://127.0.0.1:{port}/api/ping") as resp:
                 assert resp.status == 200
             # APP_URL unset: the links it writes point at the port it is bound to, and it says so
@@ -74,6 +74,16 @@ async def test_serve_on_embedded_defaults_then_stop_on_sigterm(tmp_path):
             announced = serving[0]
             assert announced["app_url"] == f"http://127.0.0.1:{port}"
             assert announced["app_url_from"] == "the bound address"
+            # `roost check` finds what this server started (serve.json in its data folder) and probes it
+            checked = subprocess.run([str(ROOST), "check"], cwd=tmp_path, env=env, capture_output=True, text=True)
+            assert checked.returncode == 0, checked.stdout + checked.stderr
+            assert f"roost serve: running (pid {proc.pid}" in checked.stdout, checked.stdout
+            started_here = f"embedded, started by roost serve pid {proc.pid}"
+            report = dict(line.split(": ", 1) for line in checked.stdout.splitlines())
+            assert report["postgres"].startswith("ok ("), checked.stdout
+            assert report["postgres"].endswith(started_here), checked.stdout
+            assert report["redis"].startswith("ok ("), checked.stdout
+            assert report["ray"] == f"embedded, local to roost serve pid {proc.pid} (its /readyz reports it)"
             document_url = f"http://127.0.0.1:{port}/openapi.json"
             async with http.get(document_url) as resp:
                 assert resp.status == 200
@@ -85,6 +95,11 @@ async def test_serve_on_embedded_defaults_then_stop_on_sigterm(tmp_path):
         assert proc.wait(60) == 0, (tmp_path / "serve.log").read_text()[-3000:]
         # PostgreSQL stopped (its pid file goes away with it) and no child is left running
         assert not (tmp_path / "var" / "pg" / "postmaster.pid").exists()
+        assert not (tmp_path / "var" / "serve.json").exists()
+        stopped = subprocess.run([str(ROOST), "check"], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert stopped.returncode == 1
+        held = f"data folder {tmp_path / 'var'} holds a database"
+        assert f"postgres: embedded, not running (`roost serve` starts it; {held})" in stopped.stdout
 
         def leftovers() -> list[int]:
             return [p for p in started if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]

@@ -13,7 +13,7 @@ and a user id, never a token.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -25,14 +25,17 @@ from domain.mailer import Mailer
 from domain.passwords import prehash
 from domain.token_management import AVAILABLE_PERMISSIONS
 from domain.tokens import parse_pat
-from gateway.kernel.account_views import user_view
+from gateway.kernel.account_views import UserPublic, user_public
 from gateway.kernel.api_envelope import success
 from gateway.kernel.auth.guards import require_session
 from gateway.kernel.auth.identity import identity_of
 from gateway.kernel.auth.limits import throttle_auth, throttle_register
 from gateway.kernel.fields import FORM_CONFIG, Email
 from gateway.kernel.keys import accounts_key, jobs_key, pool_key, redis_key, sessions_key, settings_key
+from gateway.kernel.openapi.operation import documented
 from gateway.kernel.validation import read_body, validate
+from gateway.pethealth.openapi import CONNECTOR, SESSION_WRITE
+from gateway.pethealth.pet_schemas import Out
 from storage import tokens as tokens_sql
 from storage import users as users_sql
 
@@ -67,9 +70,13 @@ def _str(body: Any, name: str) -> Any:
     return body.get(name) if isinstance(body, dict) else None
 
 
+SESSION_ID = "The connector's OAuth session, from /gpt-connect's query."
+SESSION_SIG = "Hex HMAC-SHA256 of session_id with the connector's shared secret; a wrong one is a 400."
+
+
 class ConfirmIn(BaseModel):
-    session_id: str = Field(min_length=1, max_length=255)
-    session_sig: str = Field(min_length=1, max_length=128)
+    session_id: str = Field(min_length=1, max_length=255, description=SESSION_ID)
+    session_sig: str = Field(min_length=1, max_length=128, description=SESSION_SIG)
 
 
 class ExchangeIn(BaseModel):
@@ -91,6 +98,52 @@ class GptRegisterIn(BaseModel):
     email: Email
     password: str = Field(min_length=1, max_length=255)
     password_confirmation: str | None = Field(default=None, max_length=255)
+
+
+class GptRegisterBody(GptRegisterIn):
+    """POST /api/gpt-auth/register's body as the document shows it: the person's fields and the
+    signed connect session (checked before the fields, by require_signature)."""
+
+    session_id: str = Field(min_length=1, max_length=255, description=SESSION_ID)
+    session_sig: str = Field(min_length=1, max_length=128, description=SESSION_SIG)
+
+
+class GptRegistered(Out):
+    user: UserPublic
+    requires_verification: bool = Field(description="Whether the account waits for its email to be verified.")
+    email_verified: bool
+    email_sent: bool = Field(description="Whether the verification mail was queued.")
+    message: str
+
+
+class TelegramLink(Out):
+    telegram_login_token: str = Field(
+        description="20 lower-case characters; resumes this connect session after the Telegram sign-in, "
+        "for 30 minutes."
+    )
+
+
+class GptConfirmed(Out):
+    redirect_url: str = Field(
+        description="`<connector URL>/oauth/callback?session_id=…&code=…`; the code lives 5 minutes."
+    )
+
+
+class GptExchanged(Out):
+    sanctum_token: str = Field(
+        description="A personal access token `<id>|<secret>` named gpt-connector, with every ability."
+    )
+    user_id: int
+
+
+class GptRevoked(Out):
+    revoked: Literal[True]
+
+
+SIGNED = (
+    "The body carries the connector's signed session (`session_id`, `session_sig`): a bad signature or "
+    "a session already used here is a 400; the server without its connector secret is a 500."
+)
 
 
 def password_problems(password: object, confirmation: object) -> list[str]:
@@ -134,6 +187,15 @@ async def _send_verification(request: web.Request, user: Any) -> bool:
     return True
 
 
+@documented(
+    "Register through the GPT connector",
+    description=SIGNED + " Signs the new person in (session cookies); one registration per session.",
+    response=GptRegistered,
+    status=201,
+    body=GptRegisterBody,
+    errors=(400, 403, 500),
+    headers_out={"Set-Cookie": "The new browser session and its XSRF-TOKEN cookie."},
+)
 async def register(request: web.Request) -> web.Response:
     """POST /api/gpt-auth/register → 201 {user, requires_verification, email_verified, email_sent, message};
     one registration per connect session (400 after); signs the new person in (session cookies)."""
@@ -169,21 +231,25 @@ async def register(request: web.Request) -> web.Response:
     if current.mode == "session" and current.session_id:
         await sessions.destroy(current.session_id)
     session = await sessions.create(user["id"])
-    response = success(
-        {
-            "user": user_view(user, settings),
-            "requires_verification": verify,
-            "email_verified": user["email_verified_at"] is not None,
-            "email_sent": email_sent,
-            "message": message,
-        },
-        message,
-        status=201,
+    answer = GptRegistered(
+        user=user_public(user, settings),
+        requires_verification=verify,
+        email_verified=user["email_verified_at"] is not None,
+        email_sent=email_sent,
+        message=message,
     )
+    response = success(answer.model_dump(mode="json"), message, status=201)
     sessions.set_cookies(response, session)
     return response
 
 
+@documented(
+    "Start a Telegram sign-in for a GPT connect session",
+    description=SIGNED,
+    response=TelegramLink,
+    body=ConfirmIn,
+    errors=(400, 403, 500),
+)
 async def telegram_link(request: web.Request) -> web.Response:
     """POST /api/gpt-auth/telegram-link {session_id, session_sig} → 200 {telegram_login_token}:
     a 30-minute resume token for the Telegram sign-in (kept for the Telegram flow, not built yet)."""
@@ -192,9 +258,17 @@ async def telegram_link(request: web.Request) -> web.Response:
     body = await read_body(request)
     session_id = require_signature(settings, _str(body, "session_id"), _str(body, "session_sig"))
     token = await _state(request).new_telegram_token(session_id)
-    return success({"telegram_login_token": token}, "Telegram login token created.")
+    return success(TelegramLink(telegram_login_token=token).model_dump(mode="json"), "Telegram login token created.")
 
 
+@documented(
+    "Confirm the GPT connection",
+    description=SIGNED + " Browser session only (a token is a 403); one confirmation per session.",
+    response=GptConfirmed,
+    body=ConfirmIn,
+    errors=(400, 403, 500),
+    auth=SESSION_WRITE,
+)
 async def confirm(request: web.Request) -> web.Response:
     """POST /api/gpt-auth/confirm (browser session) {session_id, session_sig} → 200 {redirect_url}."""
     identity = require_session(request)
@@ -211,9 +285,17 @@ async def confirm(request: web.Request) -> web.Response:
     code = await state.new_code(identity.user_id, data.session_id)
     query = urlencode({"session_id": data.session_id, "code": code})
     redirect_url = f"{connector_url.rstrip('/')}/oauth/callback?{query}"
-    return success({"redirect_url": redirect_url}, "GPT connection confirmed.")
+    return success(GptConfirmed(redirect_url=redirect_url).model_dump(mode="json"), "GPT connection confirmed.")
 
 
+@documented(
+    "Exchange a GPT authorization code for a token",
+    description="The connector's own call. A code works once (then 400).",
+    response=GptExchanged,
+    body=ExchangeIn,
+    errors=(400, 403, 503),
+    auth=CONNECTOR,
+)
 async def exchange(request: web.Request) -> web.Response:
     """POST /api/gpt-auth/exchange (connector key) {code} → 200 {sanctum_token, user_id}; a code works once."""
     await _connector_only(request)
@@ -228,9 +310,18 @@ async def exchange(request: web.Request) -> web.Response:
     issued = await request.config_dict[accounts_key].issue_token(
         user_id, name=TOKEN_NAME, kind=TOKEN_KIND, abilities=TOKEN_ABILITIES
     )
-    return success({"sanctum_token": issued.plain_text, "user_id": user_id}, "Token issued.")
+    answer = GptExchanged(sanctum_token=issued.plain_text, user_id=user_id)
+    return success(answer.model_dump(mode="json"), "Token issued.")
 
 
+@documented(
+    "Revoke a GPT connector token",
+    description="The connector's own call; idempotent, and only for tokens the bridge issued.",
+    response=GptRevoked,
+    body=RevokeIn,
+    errors=(403, 503),
+    auth=CONNECTOR,
+)
 async def revoke(request: web.Request) -> web.Response:
     """POST /api/gpt-auth/revoke (connector key) {token} → 200 {revoked: true}, idempotent.
 
@@ -248,4 +339,4 @@ async def revoke(request: web.Request) -> web.Response:
             and (parsed.token_id is None or parsed.token_id == row["token_id"])
         ):
             await request.config_dict[accounts_key].revoke_token_hash(parsed.secret_hash)
-    return success({"revoked": True}, "Token revoked.")
+    return success(GptRevoked(revoked=True).model_dump(mode="json"), "Token revoked.")

@@ -13,11 +13,11 @@ import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
 import asyncpg
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationInfo, WithJsonSchema, model_validator
 
 from domain import pet_access
 from domain.errors import Forbidden, Invalid
@@ -161,14 +161,61 @@ def invalid(field: str, message: str) -> Invalid:
 # ---- output ------------------------------------------------------------------------------------
 
 
-def day(value: date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def moment(value: datetime | None) -> str | None:
+def moment(value: datetime) -> str:
     """Laravel's JSON timestamps: `2025-01-02T03:04:05.000000Z`."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value is not None else None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def stamps(row: asyncpg.Record) -> dict[str, Any]:
-    return {"created_at": moment(row["created_at"]), "updated_at": moment(row["updated_at"])}
+# A record's timestamps on the wire, as Laravel's JSON writes them.
+LaravelTime = Annotated[
+    datetime,
+    PlainSerializer(moment, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "description": "UTC, microseconds: 2025-01-02T03:04:05.000000Z"}
+    ),
+]
+
+
+class RecordPublic(BaseModel):
+    """Base of the record models: exactly their fields, each a column of the kind's table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Self:
+        return cls.model_validate({name: row[name] for name in cls.model_fields})
+
+
+class PageLinks(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    first: str
+    last: str
+    prev: str | None
+    next: str | None
+
+
+class PageMeta(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_page: int
+    from_: int | None = Field(alias="from", description="The first item's position; null on an empty page.")
+    last_page: int
+    per_page: int
+    to: int | None = Field(description="The last item's position; null on an empty page.")
+    total: int
+    path: str = Field(description="The list's absolute URL, without the query.")
+
+
+R = TypeVar("R", bound=RecordPublic)
+
+
+class RecordPage(BaseModel, Generic[R]):
+    """Laravel's length-aware paginator (gateway/kernel/pagination.py): 25 records a page, links
+    carrying only `?page=N`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: list[R]
+    links: PageLinks
+    meta: PageMeta

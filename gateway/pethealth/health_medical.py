@@ -8,10 +8,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, ClassVar
 
-import asyncpg
 from pydantic import StringConstraints, ValidationInfo, field_validator
 
-from gateway.pethealth.health_common import HealthIn, day, field_of, not_future, parse_date, stamps
+from gateway.pethealth.health_common import (
+    HealthIn,
+    LaravelTime,
+    RecordPage,
+    RecordPublic,
+    field_of,
+    not_future,
+    parse_date,
+)
 from gateway.pethealth.health_records import HealthRecords
 
 RecordType = Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -41,16 +48,19 @@ class MedicalRecordUpdate(MedicalFields):
     vet_name: VetName | None = None
 
 
-def medical_view(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "pet_id": row["pet_id"],
-        "record_type": row["record_type"],
-        "description": row["description"],
-        "record_date": day(row["record_date"]),
-        "vet_name": row["vet_name"],
-        **stamps(row),
-    }
+class MedicalRecordPublic(RecordPublic):
+    id: int
+    pet_id: int
+    record_type: str
+    description: str | None
+    record_date: date
+    vet_name: str | None
+    created_at: LaravelTime
+    updated_at: LaravelTime
+
+
+class MedicalRecordPage(RecordPage[MedicalRecordPublic]):
+    """A page of a pet's medical records, newest record date first."""
 
 
 MEDICAL_RECORDS = HealthRecords(
@@ -58,6 +68,7 @@ MEDICAL_RECORDS = HealthRecords(
     record="record",
     create_model=MedicalRecordCreate,
     update_model=MedicalRecordUpdate,
-    view=medical_view,
+    public=MedicalRecordPublic,
+    page_model=MedicalRecordPage,
     noun="Medical record",
 )

@@ -9,10 +9,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, ClassVar
 
-import asyncpg
 from pydantic import StringConstraints, ValidationInfo, field_validator
 
-from gateway.pethealth.health_common import HealthIn, day, field_of, not_future, parse_date, stamps
+from gateway.pethealth.health_common import (
+    HealthIn,
+    LaravelTime,
+    RecordPage,
+    RecordPublic,
+    field_of,
+    not_future,
+    parse_date,
+)
 from gateway.pethealth.health_records import HealthRecords
 
 ChipNumber = Annotated[str, StringConstraints(min_length=10, max_length=20)]
@@ -39,15 +46,18 @@ class MicrochipUpdate(MicrochipFields):
     implanted_at: date | None = None
 
 
-def microchip_view(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "pet_id": row["pet_id"],
-        "chip_number": row["chip_number"],
-        "issuer": row["issuer"],
-        "implanted_at": day(row["implanted_at"]),
-        **stamps(row),
-    }
+class MicrochipPublic(RecordPublic):
+    id: int
+    pet_id: int
+    chip_number: str
+    issuer: str | None
+    implanted_at: date | None
+    created_at: LaravelTime
+    updated_at: LaravelTime
+
+
+class MicrochipPage(RecordPage[MicrochipPublic]):
+    """A page of a pet's microchips, latest implanted first (no date last)."""
 
 
 MICROCHIPS = HealthRecords(
@@ -55,6 +65,7 @@ MICROCHIPS = HealthRecords(
     record="microchip",
     create_model=MicrochipCreate,
     update_model=MicrochipUpdate,
-    view=microchip_view,
+    public=MicrochipPublic,
+    page_model=MicrochipPage,
     noun="Microchip record",
 )

@@ -13,19 +13,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 from aiohttp import web
+from pydantic import BaseModel, Field
 
 from domain.errors import NotFound
 from domain.pet_access import RecordKind
 from gateway.kernel import api_envelope as envelope
 from gateway.kernel.keys import settings_key
+from gateway.kernel.openapi.operation import Operation
 from gateway.kernel.pagination import page_of, paginated
 from gateway.kernel.validation import parse
-from gateway.pethealth.health_common import HealthIn, open_pet
+from gateway.pethealth.health_common import HealthIn, RecordPage, RecordPublic, open_pet
+from gateway.pethealth.openapi import READ, WRITE
 from storage import health_records as records
+
+
+class PageQuery(BaseModel):
+    page: int = Field(default=1, description="The page, from 1; anything else reads as page 1.")
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,8 @@ class HealthRecords:
     record: str
     create_model: type[HealthIn]
     update_model: type[HealthIn]
-    view: Callable[[asyncpg.Record], dict[str, Any]]
+    public: type[RecordPublic]  # one record's response model
+    page_model: type[RecordPage[Any]]  # the list's
     # what the messages call one record: "Weight record" created / updated / deleted successfully.
     noun: str
     # the list's `?status=` filter (a key of records.VACCINATION_FILTERS), read after the pet's
@@ -47,6 +55,8 @@ class HealthRecords:
     # a rule across fields (current row, changes) that must hold for the record as it will be:
     # when set, an update locks the row for the check and the write
     check_update: Callable[[asyncpg.Record, dict[str, Any]], None] | None = None
+    # the list's query parameters, for the document (the handlers read the query themselves)
+    list_query: type[BaseModel] = PageQuery
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -55,6 +65,70 @@ class HealthRecords:
 
     def message(self, done: str) -> str:
         return f"{self.noun} {done} successfully."
+
+    def view(self, row: asyncpg.Record) -> dict[str, Any]:
+        return self.public.from_row(row).model_dump(mode="json")
+
+    @property
+    def path_params(self) -> dict[str, str]:
+        return {
+            "pet": "The pet's id; anything but a positive integer, or a deleted pet, is a 404.",
+            self.record: f"The {self.noun.lower()}'s id; one of another pet is a 404.",
+        }
+
+    def operation_for(self, name: str) -> Operation | None:
+        """Each handler's entry in 000's document (gateway/kernel/openapi/operation.py's doc_of).
+
+        Reads take an optional credential (anonymous callers reach the policy: 403); every route
+        answers the pet-type gate's 422 when the pet's type has no such records."""
+        one, many = self.noun.lower(), self.noun.lower() + "s"
+        pet_only = {"pet": self.path_params["pet"]}
+        ops = {
+            "index": Operation(
+                f"List a pet's {many}",
+                response=self.page_model,
+                query=self.list_query,
+                errors=(403, 404, 422),
+                auth=READ,
+                auth_optional=True,
+                path_params=pet_only,
+            ),
+            "show": Operation(
+                f"Show a {one}",
+                response=self.public,
+                errors=(403, 404, 422),
+                auth=READ,
+                auth_optional=True,
+                path_params=self.path_params,
+            ),
+            "store": Operation(
+                f"Add a {one}",
+                response=self.public,
+                status=201,
+                body=self.create_model,
+                errors=(403, 404),
+                auth=WRITE,
+                path_params=pet_only,
+            ),
+            "update": Operation(
+                f"Change a {one}",
+                description="Changes only the fields sent; a required field sent as null is a 422.",
+                response=self.public,
+                body=self.update_model,
+                errors=(403, 404),
+                auth=WRITE,
+                path_params=self.path_params,
+            ),
+            "destroy": Operation(
+                f"Delete a {one}",
+                description="Answers 200 with `data: true` (not 204, unlike deleting a pet).",
+                response=Literal[True],
+                errors=(403, 404, 422),
+                auth=WRITE,
+                path_params=self.path_params,
+            ),
+        }
+        return ops.get(name)
 
     async def index(self, request: web.Request) -> web.Response:
         page = page_of(request)

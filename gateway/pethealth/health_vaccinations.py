@@ -10,27 +10,29 @@ with this kind's list filter and update rule), and renew.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import asyncpg
 from aiohttp import web
-from pydantic import StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from domain.errors import NotFound
 from gateway.kernel import api_envelope as envelope
+from gateway.kernel.openapi.operation import documented
 from gateway.kernel.validation import parse
 from gateway.pethealth.health_common import (
     HealthIn,
-    day,
+    LaravelTime,
+    RecordPage,
+    RecordPublic,
     field_of,
     invalid,
-    moment,
     not_future,
     open_pet,
     parse_date,
-    stamps,
 )
 from gateway.pethealth.health_records import HealthRecords
+from gateway.pethealth.openapi import WRITE
 from storage import health_records as records
 
 DUE_MESSAGE = "The due at field must be a date after or equal to administered at."
@@ -82,17 +84,29 @@ class VaccinationRenew(VaccinationFields):
     notes: Notes | None = None
 
 
-def vaccination_view(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "pet_id": row["pet_id"],
-        "vaccine_name": row["vaccine_name"],
-        "administered_at": day(row["administered_at"]),
-        "due_at": day(row["due_at"]),
-        "notes": row["notes"],
-        "completed_at": moment(row["completed_at"]),
-        **stamps(row),
-    }
+class VaccinationPublic(RecordPublic):
+    id: int
+    pet_id: int
+    vaccine_name: str
+    administered_at: date
+    due_at: date | None
+    notes: str | None
+    completed_at: LaravelTime | None = Field(description="When it was renewed; null while it is open.")
+    created_at: LaravelTime
+    updated_at: LaravelTime
+
+
+class VaccinationPage(RecordPage[VaccinationPublic]):
+    """A page of a pet's vaccinations, newest administered first."""
+
+
+class VaccinationListQuery(BaseModel):
+    """The vaccination list's query (documentation: the handler reads it after the pet's checks)."""
+
+    page: int = Field(default=1, description="The page, from 1; anything else reads as page 1.")
+    status: Literal["active", "completed", "all"] = Field(
+        default="active", description="`active`: not yet renewed; `completed`: renewed; `all`."
+    )
 
 
 def _list_status(request: web.Request) -> str:
@@ -115,13 +129,24 @@ VACCINATIONS = HealthRecords(
     record="record",
     create_model=VaccinationCreate,
     update_model=VaccinationUpdate,
-    view=vaccination_view,
+    public=VaccinationPublic,
+    page_model=VaccinationPage,
+    list_query=VaccinationListQuery,
     noun="Vaccination record",
     list_status=_list_status,
     check_update=_due_after_administered,
 )
 
 
+@documented(
+    "Renew a vaccination",
+    response=VaccinationPublic,
+    status=201,
+    body=VaccinationRenew,
+    errors=(403, 404),
+    auth=WRITE,
+    path_params=VACCINATIONS.path_params,
+)
 async def renew_vaccination(request: web.Request) -> web.Response:
     """POST /api/pets/{pet}/vaccinations/{record}/renew: complete it and record the next dose."""
     kind, record = VACCINATIONS.kind, VACCINATIONS.record
@@ -132,4 +157,5 @@ async def renew_vaccination(request: web.Request) -> web.Response:
         raise NotFound()
     if new is None:
         raise invalid("record", "This vaccination record has already been completed.")
-    return envelope.success(vaccination_view(new), "Vaccination renewed successfully.", status=201)
+    data = VaccinationPublic.from_row(new).model_dump(mode="json")
+    return envelope.success(data, "Vaccination renewed successfully.", status=201)

@@ -10,10 +10,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, ClassVar
 
-import asyncpg
 from pydantic import ValidationInfo, field_validator
 
-from gateway.pethealth.health_common import HealthIn, day, field_of, parse_date, parse_number, stamps
+from gateway.pethealth.health_common import (
+    HealthIn,
+    LaravelTime,
+    RecordPage,
+    RecordPublic,
+    field_of,
+    parse_date,
+    parse_number,
+)
 from gateway.pethealth.health_records import HealthRecords
 
 # numeric(7, 3): the largest weight the column holds
@@ -49,14 +56,17 @@ class WeightUpdate(WeightFields):
     record_date: date | None = None
 
 
-def weight_view(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "pet_id": row["pet_id"],
-        "weight_kg": float(row["weight_kg"]),
-        "record_date": day(row["record_date"]),
-        **stamps(row),
-    }
+class WeightPublic(RecordPublic):
+    id: int
+    pet_id: int
+    weight_kg: float
+    record_date: date
+    created_at: LaravelTime
+    updated_at: LaravelTime
+
+
+class WeightPage(RecordPage[WeightPublic]):
+    """A page of a pet's weights, newest record date first."""
 
 
 WEIGHTS = HealthRecords(
@@ -64,6 +74,7 @@ WEIGHTS = HealthRecords(
     record="weight",
     create_model=WeightCreate,
     update_model=WeightUpdate,
-    view=weight_view,
+    public=WeightPublic,
+    page_model=WeightPage,
     noun="Weight record",
 )

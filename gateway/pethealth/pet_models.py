@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator
+from pydantic import BaseModel, BeforeValidator, Field
 
 from domain.errors import Invalid
 from domain.inputs import parse_int
@@ -127,3 +127,11 @@ def _require(model: BaseModel, names: tuple[str, ...]) -> None:
     missing = [n for n in names if getattr(model, n) is None]
     if missing:
         raise Invalid(fields={n: [f"The {n.replace('_', ' ')} field is required."] for n in missing})
+
+
+class MyPetsQuery(BaseModel):
+    """GET /api/my-pets' query (documentation only: the handler reads it directly, a hot path)."""
+
+    pet_type: str | None = Field(
+        default=None, description="A pet type's slug: only pets of that type; an unknown slug lists none."
+    )

@@ -28,6 +28,7 @@ from domain.clock import SYSTEM_CLOCK, Clock
 from domain.errors import RateLimited, RoostError, ServiceUnavailable
 from domain.system_settings import RuntimeSettings
 from gateway.kernel.keys import actors_key, clock_key, runtime_settings_key
+from gateway.pethealth.error_schemas import PetHealthErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ EXHAUSTED_TTL_S = 1.0
 # with the dead call is under-use, never over-grant). Past these, the request gets a 503.
 RETRY_DELAYS_S = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
-QUOTA_ERROR_CODE = "API_DAILY_QUOTA_EXCEEDED"
+QUOTA_ERROR_CODE = PetHealthErrorCode.API_DAILY_QUOTA_EXCEEDED
 
 
 def next_midnight(day: date) -> datetime:

@@ -7,8 +7,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from pydantic import TypeAdapter
 
 from gateway.kernel.keys import pool_key
+from gateway.pethealth.pet_schemas import PetListed
 from storage import pets as pets_sql
 from storage.pets import utc_today
 from tests.accounts.account_helpers import assert_err, assert_ok
@@ -117,6 +119,28 @@ async def test_my_pets_shows_each_pets_health_summary(client):
         "vaccination_status": "overdue",
     }
     assert by_id[plain["id"]] == {**EMPTY_SUMMARY, "vaccination_status": "up_to_date"}
+
+
+async def test_my_pets_fast_path_is_exactly_what_the_model_renders(client):
+    """/api/my-pets keeps dict builders (a hot path); each pet they render must be a `PetListed`
+    and dump back to the same JSON, nulls, dates and decimals included."""
+    owner, headers = await user_with_token(client)
+    pool = client.app[pool_key]
+    weighed = await make_pet(client.app, owner["id"], name="Weighed", birthday=date(2020, 2, 29))
+    await add_weight(pool, weighed["id"], "4.125", utc_today() - timedelta(days=3))
+    await add_weight(pool, weighed["id"], "4", utc_today())
+    await add_vaccination(pool, weighed["id"], utc_today() + timedelta(days=3))
+    await make_pet(client.app, owner["id"], name="Bare")
+
+    resp = await client.get("/api/my-pets", headers=headers)
+    data = assert_ok(await resp.json(), 200, "Pets retrieved successfully.")
+    assert len(data) == 2
+    pets = TypeAdapter(list[PetListed]).validate_python(data)
+    assert [p.model_dump(mode="json") for p in pets] == data
+    by_name = {p.name: p for p in pets}
+    assert by_name["Weighed"].health_summary.latest_weight_kg == 4.0
+    assert by_name["Weighed"].health_summary.vaccination_status == "due_soon"
+    assert by_name["Bare"].health_summary.latest_weight_record_date is None
 
 
 async def test_my_pets_needs_authentication(client):

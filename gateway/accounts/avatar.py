@@ -31,10 +31,13 @@ from aiohttp import web
 
 from domain import photo_pipeline
 from domain.errors import Invalid, PayloadTooLarge
+from gateway.accounts.openapi import WRITE_AUTH, WRITE_ERRORS
+from gateway.accounts.schemas import AvatarUploaded, render
 from gateway.kernel.account_views import absolute_avatar
 from gateway.kernel.api_envelope import success
 from gateway.kernel.auth.guards import PROFILE_WRITE, require_abilities
 from gateway.kernel.keys import accounts_key, pool_key, settings_key
+from gateway.kernel.openapi.operation import Body, documented
 from storage import users as users_sql
 
 MAX_AVATAR_BYTES = 5 * 1024 * 1024  # 003: max 5 MB (Laravel's max:5120 kilobytes)
@@ -45,6 +48,17 @@ AVATAR_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 # Avatars are shown small; a bigger one costs bytes for every viewer and shows nothing more.
 AVATAR_LONGEST_SIDE = 1024
 STORED_EXTENSION = "jpg"
+AVATAR_FORM = {
+    "type": "object",
+    "required": [FIELD],
+    "properties": {
+        FIELD: {
+            "type": "string",
+            "format": "binary",
+            "description": "A JPEG, PNG, GIF or WebP image of at most 5 MB (stored re-encoded as a JPEG).",
+        }
+    },
+}
 
 
 def image_type(head: bytes) -> str | None:
@@ -153,6 +167,13 @@ async def remove_all(media_dir: Path, user_id: int) -> None:
     await asyncio.to_thread(shutil.rmtree, _user_dir(media_dir, user_id), True)
 
 
+@documented(
+    "Upload the signed-in user's avatar",
+    response=AvatarUploaded,
+    upload=Body("multipart/form-data", AVATAR_FORM),
+    errors=(*WRITE_ERRORS, 404, 422),
+    auth=WRITE_AUTH,
+)
 async def upload(request: web.Request) -> web.Response:
     """POST /api/user/avatar → 200 "Avatar uploaded" {avatar_url}; the previous file is deleted."""
     identity = require_abilities(request, PROFILE_WRITE)
@@ -172,4 +193,6 @@ async def upload(request: web.Request) -> web.Response:
         raise
     if previous != relative:
         await remove_stored(media_dir, user_id, previous)
-    return success({"avatar_url": absolute_avatar(settings, relative)}, "Avatar uploaded")
+    url = absolute_avatar(settings, relative)
+    assert url is not None  # a stored path always renders
+    return success(render(AvatarUploaded(avatar_url=url)), "Avatar uploaded")

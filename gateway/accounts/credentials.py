@@ -15,7 +15,8 @@ from pydantic import AfterValidator
 
 from domain.errors import Invalid
 from domain.passwords import normalize_hex
-from gateway.kernel.account_views import user_view
+from gateway.accounts.schemas import UserToken, render
+from gateway.kernel.account_views import user_public
 from gateway.kernel.keys import accounts_key, settings_key
 
 # 003's register and login say "Validation failed"; its other endpoints Laravel's default.
@@ -23,6 +24,8 @@ VALIDATION_FAILED = "Validation failed"
 # What 003's sign-in endpoints name the token they mint (Sanctum's createToken('auth_token')).
 LOGIN_TOKEN_NAME = "auth_token"
 LOGIN_TOKEN_KIND = "login"
+
+
 def _password_hex(field: str):
     def check(value: str) -> str:
         try:
@@ -57,4 +60,4 @@ async def signed_in(request: web.Request, user: asyncpg.Record) -> dict[str, Any
     issued = await request.config_dict[accounts_key].issue_token(
         user["id"], name=LOGIN_TOKEN_NAME, kind=LOGIN_TOKEN_KIND
     )
-    return {"user": user_view(user, request.config_dict[settings_key]), "token": issued.plain_text}
+    return render(UserToken(user=user_public(user, request.config_dict[settings_key]), token=issued.plain_text))

@@ -16,15 +16,18 @@ from pydantic import BaseModel, Field, field_validator
 from domain.errors import BadRequest, Invalid
 from domain.oauth import GitHubOAuth, OAuthProvider, ProviderProfile, SocialAccounts
 from gateway.accounts.oauth_state import OAuthStates, binding_nonce, invalid_state, sent_binding, set_binding_cookie
+from gateway.accounts.openapi import READ_AUTH, WRITE_AUTH, WRITE_ERRORS
+from gateway.accounts.schemas import OAuthCallbackQuery, ProviderLinks, UserToken, render
 from gateway.kernel import api_envelope as envelope
 from gateway.kernel import oauth_providers
-from gateway.kernel.account_views import user_view
+from gateway.kernel.account_views import user_public
 from gateway.kernel.auth.guards import require_user
 from gateway.kernel.auth.limits import throttle_auth
 from gateway.kernel.auth.middleware import API_TOKEN_COOKIE
 from gateway.kernel.auth.revocation import revoke_credentials
 from gateway.kernel.fields import BlankIsAbsent
 from gateway.kernel.keys import accounts_key, pool_key, redis_key, settings_key
+from gateway.kernel.openapi.operation import NO_BODY, documented
 from gateway.kernel.validation import parse
 
 AUTHENTICATED = {"google": "Authenticated via Google", "github": "Authenticated via Github"}
@@ -33,6 +36,7 @@ COOKIE_MAX_AGE_S = 30 * 24 * 60 * 60
 MAX_CODE_CHARS = 2048
 # An ID token is a few KB at most.
 MAX_CREDENTIAL_CHARS = 8192
+PROVIDER_PARAM = {"provider": "`google` or `github`."}
 _PROVIDER_ERROR = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -114,9 +118,8 @@ async def _signed_in(request: web.Request, profile: ProviderProfile, *, as_json:
         # the provider just became a way into an existing account: everything else signs out
         await revoke_credentials(request.config_dict, user["id"], keep_token_id=token.record["id"])
     if as_json:
-        return envelope.success(
-            {"user": user_view(user, settings), "token": token.plain_text}, AUTHENTICATED[profile.provider]
-        )
+        data = UserToken(user=user_public(user, settings), token=token.plain_text)
+        return envelope.success(render(data), AUTHENTICATED[profile.provider])
     response = _found(f"{settings.frontend_url.rstrip('/')}/auth/complete")
     response.set_cookie(
         API_TOKEN_COOKIE,
@@ -130,6 +133,17 @@ async def _signed_in(request: web.Request, profile: ProviderProfile, *, as_json:
     return response
 
 
+@documented(
+    "Start a Google or GitHub sign-in",
+    response=NO_BODY,
+    status=302,
+    headers_out={
+        "Location": "The provider's consent page.",
+        "Set-Cookie": "The short-lived cookie that binds the state to this browser.",
+    },
+    errors=(503,),
+    path_params=PROVIDER_PARAM,
+)
 async def redirect(request: web.Request) -> web.Response:
     """GET /api/auth/{provider}/redirect → 302 to the provider's consent page, with the cookie that
     binds the state to this browser (oauth_state.py says why)."""
@@ -145,6 +159,18 @@ async def redirect(request: web.Request) -> web.Response:
     return response
 
 
+@documented(
+    "Finish a Google or GitHub sign-in",
+    response=UserToken,
+    also={302: NO_BODY},
+    query=OAuthCallbackQuery,
+    headers_out={
+        "Location": "302 only: `${FRONTEND_URL}/auth/complete`.",
+        "Set-Cookie": "302 only: the HttpOnly `api_token` cookie carrying the new token.",
+    },
+    errors=(400, 403, 409, 503),
+    path_params=PROVIDER_PARAM,
+)
 async def callback(request: web.Request) -> web.Response:
     """GET /api/auth/{provider}/callback?code=&state= → JSON {user, token} or cookie + 302.
 
@@ -161,6 +187,12 @@ async def callback(request: web.Request) -> web.Response:
     return await _signed_in(request, profile, as_json=expects_json(request))
 
 
+@documented(
+    "Exchange a Google code or ID token for a token",
+    response=UserToken,
+    body=GoogleTokenIn,
+    errors=(*WRITE_ERRORS, 400, 409, 503),
+)
 async def google_token(request: web.Request) -> web.Response:
     """POST /api/auth/google/token {code | credential, redirect_uri?} → {user, token}."""
     await throttle_auth(request)
@@ -181,6 +213,12 @@ async def google_token(request: web.Request) -> web.Response:
     return await _signed_in(request, profile, as_json=True)
 
 
+@documented(
+    "Exchange a GitHub code or access token for a token",
+    response=UserToken,
+    body=GitHubTokenIn,
+    errors=(*WRITE_ERRORS, 400, 409, 503),
+)
 async def github_token(request: web.Request) -> web.Response:
     """POST /api/auth/github/token {code | access_token, redirect_uri?} → {user, token}."""
     await throttle_auth(request)
@@ -201,6 +239,15 @@ async def github_token(request: web.Request) -> web.Response:
     return await _signed_in(request, profile, as_json=True)
 
 
+@documented(
+    "Start linking Google or GitHub to the signed-in user",
+    response=NO_BODY,
+    status=302,
+    headers_out={"Location": "The provider's consent page."},
+    errors=(503,),
+    auth=READ_AUTH,
+    path_params=PROVIDER_PARAM,
+)
 async def link_redirect(request: web.Request) -> web.Response:
     """GET /api/auth/link/{provider}/redirect (signed in) → 302 with a state bound to the caller."""
     identity = require_user(request)
@@ -210,6 +257,14 @@ async def link_redirect(request: web.Request) -> web.Response:
     return _found(client.authorize_url(state, redirect_uri))
 
 
+@documented(
+    "Finish linking Google or GitHub to the signed-in user",
+    response=ProviderLinks,
+    query=OAuthCallbackQuery,
+    errors=(400, 403, 404, 409, 503),
+    auth=READ_AUTH,
+    path_params=PROVIDER_PARAM,
+)
 async def link_callback(request: web.Request) -> web.Response:
     """GET /api/auth/link/{provider}/callback (signed in) → the provider attached to the caller.
 
@@ -225,23 +280,36 @@ async def link_callback(request: web.Request) -> web.Response:
     profile = await client.profile_from_code(code, state.redirect_uri)
     social = _social(request)
     user = await social.link(identity.user_id, profile)
-    data = {
-        "user": user_view(user, request.config_dict[settings_key]),
-        "provider": client.name,
-        "providers": await social.linked_providers(identity.user_id),
-    }
-    return envelope.success(data, "Provider linked")
+    # model_validate: the provider names are checked against the Literal, not cast to it
+    data = ProviderLinks.model_validate(
+        {
+            "user": user_public(user, request.config_dict[settings_key]),
+            "provider": client.name,
+            "providers": await social.linked_providers(identity.user_id),
+        }
+    )
+    return envelope.success(render(data), "Provider linked")
 
 
+@documented(
+    "Unlink Google or GitHub from the signed-in user",
+    response=ProviderLinks,
+    body=UnlinkIn,
+    errors=(*WRITE_ERRORS, 400, 404),
+    auth=WRITE_AUTH,
+)
 async def unlink(request: web.Request) -> web.Response:
     """POST /api/auth/unlink {provider} (signed in)."""
     identity = require_user(request)
     body = await parse(request, UnlinkIn)
     social = _social(request)
     user = await social.unlink(identity.user_id, body.provider)
-    data = {
-        "user": user_view(user, request.config_dict[settings_key]),
-        "provider": body.provider,
-        "providers": await social.linked_providers(identity.user_id),
-    }
-    return envelope.success(data, "Provider unlinked")
+    # model_validate: the provider names are checked against the Literal, not cast to it
+    data = ProviderLinks.model_validate(
+        {
+            "user": user_public(user, request.config_dict[settings_key]),
+            "provider": body.provider,
+            "providers": await social.linked_providers(identity.user_id),
+        }
+    )
+    return envelope.success(render(data), "Provider unlinked")

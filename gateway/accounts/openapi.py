@@ -6,6 +6,15 @@ from gateway.kernel import api_envelope
 from gateway.kernel.openapi import security
 from gateway.kernel.openapi.builder import ContractSpec
 
+# How a signed-in caller may call 003 (gateway/kernel/auth/middleware.py): a JWT or a personal access
+# token as Bearer, a browser session (state-changing requests also echo the XSRF header), or the
+# `api_token` cookie the OAuth callbacks set. Any one suffices.
+READ_AUTH = ("jwt", "pat", "session", "api_token")
+WRITE_AUTH = ("jwt", "pat", "session+xsrf", "api_token")
+# 403 on every state-changing request: a session cookie sent without its XSRF header ("CSRF token
+# mismatch"), public routes included; on signed-in ones also a token without `profile:write`.
+WRITE_ERRORS = (403,)
+
 SPEC = ContractSpec(
     key="accounts",
     title="Roost accounts API (003)",
@@ -25,7 +34,9 @@ SPEC = ContractSpec(
         "xsrf": security.XSRF,
         "api_token": security.API_TOKEN,
     },
-    common_errors=(429,),
+    # 429: the mount's throttle; 422: a query string with a control character, which the root
+    # middleware refuses on every route before any handler (gateway/kernel/validation.py)
+    common_errors=(422, 429),
     common_headers=api_envelope.RATE_LIMIT_HEADERS,
     throttle_headers=api_envelope.THROTTLE_HEADERS,
 )

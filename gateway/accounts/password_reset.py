@@ -16,12 +16,15 @@ from domain.errors import Invalid
 from domain.mailer import RESET_TTL_MINUTES, Mailer
 from domain.tokens import new_secret, sha256_hex
 from gateway.accounts.credentials import CurrentPasswordHash, PasswordHash, require_confirmed, signed_in
+from gateway.accounts.openapi import WRITE_AUTH, WRITE_ERRORS
+from gateway.accounts.schemas import UserToken
 from gateway.kernel.api_envelope import success
 from gateway.kernel.auth.guards import PROFILE_WRITE, require_abilities
 from gateway.kernel.auth.limits import throttle_auth, throttle_mail
 from gateway.kernel.auth.revocation import revoke_credentials
 from gateway.kernel.fields import FORM_CONFIG, Email, raw_field
 from gateway.kernel.keys import accounts_key, jobs_key, pool_key, settings_key
+from gateway.kernel.openapi.operation import documented
 from gateway.kernel.validation import parse, read_body, validate
 from storage import reset_tokens
 from storage import users as users_sql
@@ -56,6 +59,7 @@ def _bad_token(message: str = "Invalid or expired token") -> Invalid:
     return Invalid(message, code="invalid_reset_token", fields={"token": [message]})
 
 
+@documented("Mail a password reset link", response=None, body=ForgotIn, errors=WRITE_ERRORS)
 async def forgot(request: web.Request) -> web.Response:
     """POST /api/auth/password/forgot → always 200; mails a link only if the account exists."""
     body = await read_body(request)
@@ -74,6 +78,7 @@ async def forgot(request: web.Request) -> web.Response:
     return success(None, "Password reset link sent if account exists")
 
 
+@documented("Reset the password with the mailed token", response=UserToken, body=ResetIn, errors=WRITE_ERRORS)
 async def reset(request: web.Request) -> web.Response:
     """POST /api/auth/password/reset → 200 "Password reset successfully" {user, token}."""
     body = await read_body(request)
@@ -97,6 +102,13 @@ async def reset(request: web.Request) -> web.Response:
     return success(await signed_in(request, user), "Password reset successfully")
 
 
+@documented(
+    "Change the signed-in user's password",
+    response=None,
+    body=ChangeIn,
+    errors=(*WRITE_ERRORS, 404),
+    auth=WRITE_AUTH,
+)
 async def change(request: web.Request) -> web.Response:
     """POST /api/auth/password/change (signed in) → 200 "Password changed successfully"."""
     identity = require_abilities(request, PROFILE_WRITE)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.accounts import display_name
 from domain.email_change import EmailChanges, changes_email
@@ -20,13 +20,16 @@ from gateway.accounts.credentials import (
     signed_in,
     with_message,
 )
-from gateway.kernel.account_views import public_view, user_view
+from gateway.accounts.openapi import READ_AUTH, WRITE_AUTH, WRITE_ERRORS
+from gateway.accounts.schemas import UserToken
+from gateway.kernel.account_views import PublicProfile, UserPublic, public_view, user_view
 from gateway.kernel.api_envelope import success
 from gateway.kernel.auth.guards import PROFILE_WRITE, require_abilities, require_user
 from gateway.kernel.auth.limits import throttle_auth
 from gateway.kernel.auth.revocation import revoke_credentials
 from gateway.kernel.fields import FORM_CONFIG, Email
 from gateway.kernel.keys import accounts_key, jobs_key, pool_key, settings_key
+from gateway.kernel.openapi.operation import documented
 from gateway.kernel.validation import DEFAULT_MESSAGE, parse, path_id
 from storage import users as users_sql
 
@@ -46,8 +49,16 @@ def _url(value: str) -> str:
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 
 
+def _no_null_defaults(schema: dict[str, Any]) -> None:
+    """The document says what the model does: absent is fine, null is refused (no `default: null`
+    on a string)."""
+    for prop in schema.get("properties", {}).values():
+        if prop.get("default", ...) is None:
+            del prop["default"]
+
+
 class ProfileUpdate(BaseModel):
-    model_config = FORM_CONFIG
+    model_config = ConfigDict(**FORM_CONFIG, json_schema_extra=_no_null_defaults)
 
     username: Name = None  # type: ignore[assignment]
     first_name: Name = None  # type: ignore[assignment]
@@ -74,6 +85,7 @@ def _email_changes(request: web.Request) -> EmailChanges:
     return EmailChanges(request.config_dict[accounts_key], mailer, frontend_url=settings.frontend_url)
 
 
+@documented("Show the signed-in user", response=UserPublic, errors=(404,), auth=READ_AUTH)
 async def show(request: web.Request) -> web.Response:
     """GET /api/user → 200 "User profile" (data is the user)."""
     identity = require_user(request)
@@ -82,6 +94,13 @@ async def show(request: web.Request) -> web.Response:
     return success(user_view(user, request.config_dict[settings_key]), "User profile")
 
 
+@documented(
+    "Update the signed-in user's profile",
+    response=UserPublic,
+    body=ProfileUpdate,
+    errors=(*WRITE_ERRORS, 404, 409),
+    auth=WRITE_AUTH,
+)
 async def update(request: web.Request) -> web.Response:
     """PUT /api/user → 200 "Profile updated"; email and username unique except for oneself."""
     identity = require_abilities(request, PROFILE_WRITE)
@@ -105,6 +124,7 @@ async def update(request: web.Request) -> web.Response:
     return success(user_view(user, settings), "Profile updated")
 
 
+@documented("Delete the signed-in user's account", response=None, errors=WRITE_ERRORS, auth=WRITE_AUTH)
 async def destroy(request: web.Request) -> web.Response:
     """DELETE /api/user → 200 "Account deleted"; every token of the account stops working at once."""
     identity = require_abilities(request, PROFILE_WRITE)
@@ -113,6 +133,12 @@ async def destroy(request: web.Request) -> web.Response:
     return success(None, "Account deleted")
 
 
+@documented(
+    "Undo an email change from the old address",
+    response=UserToken,
+    body=EmailRevertIn,
+    errors=WRITE_ERRORS,
+)
 async def revert_email(request: web.Request) -> web.Response:
     """POST /api/user/email/revert {token, password_hash, password_hash_confirmation} (public: the
     link went to the old address) → 200 "Email restored" {user, token}. Every other credential
@@ -125,6 +151,12 @@ async def revert_email(request: web.Request) -> web.Response:
     return success(await signed_in(request, user), "Email restored")
 
 
+@documented(
+    "Show a user's public profile",
+    response=PublicProfile,
+    errors=(404,),
+    path_params={"id": "The user's id."},
+)
 async def public(request: web.Request) -> web.Response:
     """GET /api/users/{id}/public → exactly {id, username, first_name, last_name, avatar, created_at}."""
     user_id = path_id(request, "id", not_found=NotFound("User not found", code="user_not_found"))

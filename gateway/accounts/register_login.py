@@ -19,11 +19,14 @@ from gateway.accounts.credentials import (
     signed_in,
     with_message,
 )
+from gateway.accounts.openapi import WRITE_ERRORS
+from gateway.accounts.schemas import UserToken
 from gateway.kernel.api_envelope import success
 from gateway.kernel.auth.limits import throttle_auth, throttle_register
 from gateway.kernel.auth.middleware import API_TOKEN_COOKIE
 from gateway.kernel.fields import FORM_CONFIG, Email, raw_field
 from gateway.kernel.keys import accounts_key, pool_key, settings_key
+from gateway.kernel.openapi.operation import NO_BODY, documented
 from gateway.kernel.validation import parse, read_body, validate
 from storage import users as users_sql
 
@@ -60,6 +63,13 @@ async def _taken_fields(request: web.Request, email: str, username: str) -> dict
     return fields
 
 
+@documented(
+    "Register an account",
+    response=UserToken,
+    status=201,
+    body=RegisterIn,
+    errors=(*WRITE_ERRORS, 409),
+)
 async def register(request: web.Request) -> web.Response:
     """POST /api/auth/register → 201 "Registered" {user, token}."""
     await throttle_register(request)
@@ -82,6 +92,7 @@ async def register(request: web.Request) -> web.Response:
     return success(await signed_in(request, user), "Registered", status=201)
 
 
+@documented("Sign in with email and password hash", response=UserToken, body=LoginIn, errors=(401, *WRITE_ERRORS))
 async def login(request: web.Request) -> web.Response:
     """POST /api/auth/login → 200 "Logged in" {user, token}; 401 "Invalid credentials"."""
     body = await read_body(request)
@@ -101,6 +112,16 @@ def _token_hash(raw: str | None) -> str | None:
     return parsed.secret_hash if parsed else None
 
 
+@documented(
+    "Sign out",
+    response=None,
+    also={302: NO_BODY},
+    headers_out={
+        "Location": "302 only (a browser, Accept ranking HTML first): `${FRONTEND_URL}/auth/logout`.",
+        "Set-Cookie": "Expires the `api_token` cookie.",
+    },
+    errors=WRITE_ERRORS,
+)
 async def logout(request: web.Request) -> web.Response:
     """POST /api/auth/logout, public: revokes the Bearer token and the `api_token` cookie's
     token, expires the cookie; JSON 200 "Logged out", or a 302 to the SPA for browsers."""

@@ -20,12 +20,15 @@ from domain.errors import BadRequest, Invalid, NotFound
 from domain.mailer import Mailer
 from domain.tokens import sha256_hex
 from gateway.accounts.browser import prefers_html, redirect
-from gateway.kernel.account_views import user_view
+from gateway.accounts.openapi import WRITE_AUTH, WRITE_ERRORS
+from gateway.accounts.schemas import VerifiedUser, render
+from gateway.kernel.account_views import user_public
 from gateway.kernel.api_envelope import success
 from gateway.kernel.auth.identity import SignedIn, identity_of
 from gateway.kernel.auth.limits import throttle_mail
 from gateway.kernel.fields import FORM_CONFIG, BlankIsAbsent, Email, raw_field
 from gateway.kernel.keys import accounts_key, jobs_key, pool_key, settings_key
+from gateway.kernel.openapi.operation import NO_BODY, documented
 from gateway.kernel.validation import read_body, validate
 from storage import users as users_sql
 
@@ -41,6 +44,19 @@ class VerifySendIn(BlankIsAbsent):
     email: Email | None = None
 
 
+@documented(
+    "Mail an email verification link",
+    description=(
+        "For `email`, or, signed in and without one (the body may be left out), for the caller's own "
+        'address. Always 200 "Verification email sent" for someone else\'s address, whether an account '
+        'has it or not; the caller\'s own verified address answers "Email already verified".'
+    ),
+    response=None,
+    body=VerifySendIn,
+    errors=(*WRITE_ERRORS, 404),
+    auth=WRITE_AUTH,
+    auth_optional=True,
+)
 async def send(request: web.Request) -> web.Response:
     """POST /api/auth/verify/send {email} (or signed in, no body) → 200 "Verification email sent"."""
     body = await read_body(request) if request.body_exists else {}
@@ -72,6 +88,14 @@ async def send(request: web.Request) -> web.Response:
     return success(None, SENT)
 
 
+@documented(
+    "Follow an email verification link",
+    response=VerifiedUser,
+    also={302: NO_BODY},
+    headers_out={"Location": "302 only (a browser, Accept ranking HTML first): `${FRONTEND_URL}/auth/verified`."},
+    errors=(400,),
+    path_params={"token": "The token from the mailed link."},
+)
 async def verify(request: web.Request) -> web.Response:
     """GET /api/auth/verify/{token} → JSON 200 "Email verified" {user}, or 302 for browsers."""
     token = request.match_info["token"]
@@ -83,4 +107,4 @@ async def verify(request: web.Request) -> web.Response:
     settings = request.config_dict[settings_key]
     if prefers_html(request):
         return redirect(f"{settings.frontend_url.rstrip('/')}/auth/verified")
-    return success({"user": user_view(user, settings)}, "Email verified")
+    return success(render(VerifiedUser(user=user_public(user, settings))), "Email verified")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 from multidict import MultiDictProxy
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -100,10 +101,11 @@ async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytear
             code="unsupported_charset",
             meta={"charset": scrub(request.charset or "", 64)},
         ) from exc
-    except (ValueError, AssertionError, RuntimeError) as exc:
+    except (ValueError, AssertionError, RuntimeError, BadHttpMessage) as exc:
         # aiohttp raises ValueError for a missing boundary, a body cut short or bytes not in the
-        # charset (UnicodeDecodeError), RuntimeError for a part's unknown transfer encoding, and
-        # asserts on a few shapes it does not expect
+        # charset (UnicodeDecodeError), RuntimeError for a part's unknown transfer encoding,
+        # BadHttpMessage for a part's header it cannot parse (a control character in a field
+        # name, found by schemathesis), and asserts on a few shapes it does not expect
         raise BadRequest("The request body is not a valid form.", code="malformed_form") from exc
 
 

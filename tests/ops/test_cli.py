@@ -85,7 +85,9 @@ def _ops_modules_imported(path: Path) -> set[str]:
 def test_command_modules_import_only_the_context():
     shared = ("__init__.py", "cli.py", "context.py", "embedded.py")
     commands = sorted(p.name for p in OPS.glob("*.py") if p.name not in shared)
-    assert commands == ["api_logs.py", "check.py", "mail.py", "runtime_settings.py", "serve.py", "tenants.py", "users.py"]
+    assert commands == [
+        "api_logs.py", "check.py", "mail.py", "runtime_settings.py", "serve.py", "tenants.py", "users.py",
+    ]
     for name in commands:
         assert _ops_modules_imported(OPS / name) == {"gateway.ops.context"}, name
     assert _ops_modules_imported(OPS / "context.py") == {"gateway.ops.embedded"}

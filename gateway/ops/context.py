@@ -24,7 +24,15 @@ from pydantic import ValidationError
 
 from domain.errors import RoostError
 from domain.settings import Settings
-from gateway.ops.embedded import EmbeddedServices, clear_state, has_database, read_state, write_state
+from gateway.ops.embedded import (
+    EmbeddedServices,
+    clear_state,
+    descendants,
+    has_database,
+    read_state,
+    reap_dead_run,
+    write_state,
+)
 
 if TYPE_CHECKING:
     from domain.accounts import Accounts
@@ -85,7 +93,12 @@ class OpsContext:
         return read_state(self.settings.roost_data_dir)
 
     def record_serving(self, state: dict[str, Any]) -> None:
-        write_state(self.settings.roost_data_dir, state)
+        """Write serve.json, with the processes this one has started so far (`reap_dead_run`)."""
+        write_state(self.settings.roost_data_dir, {**state, "children": descendants()})
+
+    def reap_dead_run(self) -> list[int]:
+        """Stop what a killed `roost serve` of this data folder left running (embedded.py)."""
+        return reap_dead_run(self.settings.roost_data_dir)
 
     def clear_serving(self) -> None:
         clear_state(self.settings.roost_data_dir)

@@ -8,12 +8,16 @@ started here is stopped by `stop()`; servers named by the environment are used a
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -31,6 +35,7 @@ EMBEDDED_DB_NAME = "roost"
 # What a running `roost serve` started, for `roost check` (and the next start) to find: one JSON
 # object in the data folder, written once everything is up and removed on a clean stop.
 STATE_FILE = "serve.json"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def write_state(data_dir: Path, state: dict[str, Any]) -> None:
@@ -40,16 +45,95 @@ def write_state(data_dir: Path, state: dict[str, Any]) -> None:
     tmp.replace(data_dir / STATE_FILE)  # readers never see half a file
 
 
-def read_state(data_dir: Path) -> dict[str, Any] | None:
-    """The state of the `roost serve` that owns this data folder, if it is still running."""
+def _load_state(data_dir: Path) -> dict[str, Any] | None:
     try:
         state = json.loads((data_dir / STATE_FILE).read_text())
     except (OSError, ValueError):
         return None
-    pid = state.get("pid") if isinstance(state, dict) else None
-    if not isinstance(pid, int) or not _alive(pid):
-        return None
-    return state
+    return state if isinstance(state, dict) and isinstance(state.get("pid"), int) else None
+
+
+def read_state(data_dir: Path) -> dict[str, Any] | None:
+    """The state of the `roost serve` that owns this data folder, if it is still running."""
+    state = _load_state(data_dir)
+    return state if state is not None and _alive(state["pid"]) else None
+
+
+def reap_dead_run(data_dir: Path) -> list[int]:
+    """Stop what a `roost serve` that died without cleaning up (SIGKILL, OOM, power loss) left
+    running for this data folder: the child processes it recorded (Ray's, Redis), each only if it
+    is still the same process (same start time, so a recycled pid is never hit). PostgreSQL is
+    left to `_start_postgres`, which reuses a postmaster already serving this folder. Returns the
+    pids stopped."""
+    state = _load_state(data_dir)
+    if state is None or _alive(state["pid"]):
+        return []
+    import psutil
+
+    leftovers = []
+    for child in state.get("children", []):
+        try:
+            proc = psutil.Process(child["pid"])
+            if abs(proc.create_time() - child["started"]) < 1.0:
+                leftovers.append(proc)
+        except (psutil.Error, KeyError, TypeError):
+            continue
+    for proc in leftovers:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _, alive = psutil.wait_procs(leftovers, timeout=5)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    if leftovers:
+        log.warning(
+            "stopped processes a dead roost serve left running",
+            extra={"dead_pid": state["pid"], "stopped": [p.pid for p in leftovers]},
+        )
+    clear_state(data_dir)
+    return [p.pid for p in leftovers]
+
+
+def descendants() -> list[dict[str, Any]]:
+    """This process's children, recursively, as serve.json records them for `reap_dead_run`."""
+    import psutil
+
+    out = []
+    for proc in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            out.append({"pid": proc.pid, "started": proc.create_time(), "name": proc.name()})
+    return out
+
+
+def _die_with_parent() -> None:
+    """In a child before exec (Linux): SIGTERM it when the process that started it dies, even
+    by SIGKILL, so an embedded Redis never outlives its gateway."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: reap_dead_run covers it at the next start
+
+
+def _prune_dead_handles(pgdata: Path) -> None:
+    """pgserver counts the processes using a data folder in .handle_pids.json and stops the
+    server when the last one leaves. A process killed without its atexit hook stays in that list
+    for good, and then no clean shutdown ever stops PostgreSQL again: drop the dead ones (under
+    pgserver's own lock) before taking a handle."""
+    from pgserver.postgres_server import PostgresServer
+
+    path = pgdata / ".handle_pids.json"
+    with PostgresServer._lock:
+        try:
+            pids = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return
+        if not isinstance(pids, list):
+            return
+        live = [p for p in pids if isinstance(p, int) and _alive(p)]
+        if live != pids:
+            path.write_text(json.dumps(live))
+            log.info("dropped dead PostgreSQL handles", extra={"dead": sorted(set(pids) - set(live))})
 
 
 def clear_state(data_dir: Path) -> None:
@@ -133,6 +217,7 @@ class EmbeddedServices:
         if not self.create_database and not has_database(self.data_dir):
             raise NoEmbeddedData(pgdata)
         pgdata.mkdir(parents=True, exist_ok=True)
+        _prune_dead_handles(pgdata)
         log.info("starting embedded PostgreSQL", extra={"pgdata": str(pgdata)})
         self._pg = pg = pgserver.get_server(pgdata, cleanup_mode="stop")
         pg.psql(
@@ -162,6 +247,7 @@ class EmbeddedServices:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
         )
         _wait_for_unix_socket(sock, self._redis)
         return f"unix://{sock}"

@@ -31,6 +31,7 @@ def serve(ops: OpsContext, host: str, port: int) -> int:
     from gateway.app import create_app
     from gateway.kernel.logs import JsonAccessLogger
 
+    ops.reap_dead_run()
     services = ops.embedded()
     try:
         endpoints = services.start()
@@ -64,18 +65,23 @@ def serve(ops: OpsContext, host: str, port: int) -> int:
         # run_app turns SIGINT/SIGTERM into a graceful shutdown; the finally below then stops
         # whatever this process started.
         app = create_app(resolved)
-        ops.record_serving(
-            {
-                "pid": os.getpid(),
-                "app_url": resolved.app_url,
-                "database_url": endpoints.database_url,
-                "redis_url": endpoints.redis_url,
-                "ray_address": endpoints.ray_address,
-                "embedded": [name for name, url in (("postgres", ops.settings.database_url),
-                             ("redis", ops.settings.redis_url), ("ray", ops.settings.ray_address)) if not url],
-            },
-        )
+        s = ops.settings
+        unset = {"postgres": s.database_url, "redis": s.redis_url, "ray": s.ray_address}
+        state = {
+            "pid": os.getpid(),
+            "app_url": resolved.app_url,
+            "database_url": endpoints.database_url,
+            "redis_url": endpoints.redis_url,
+            "ray_address": endpoints.ray_address,
+            "embedded": [name for name, url in unset.items() if not url],
+        }
+        ops.record_serving(state)  # now, in case start-up dies half-way
+
+        async def record_started(app: web.Application) -> None:
+            ops.record_serving(state)  # again with what the cleanup contexts started (Ray workers)
+
         app.on_startup.append(_tune_gc)  # after the cleanup contexts have started everything
+        app.on_startup.append(record_started)
         web.run_app(
             app,
             host=host,

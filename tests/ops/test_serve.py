@@ -123,3 +123,71 @@ def test_app_url_follows_the_bound_address_unless_set():
     assert app_url_for(unset, "roost.local", 80) == "http://roost.local:80"
     given = Settings(_env_file=None, app_url="https://api.example.com")
     assert app_url_for(given, "0.0.0.0", 8100) == "https://api.example.com"
+
+
+def _start(tmp_path: Path, env: dict[str, str], port: int, name: str) -> subprocess.Popen:
+    log = open(tmp_path / f"{name}.log", "wb")
+    return subprocess.Popen(
+        [str(ROOST), "serve", "--port", str(port)], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+async def _ready(proc: subprocess.Popen, port: int, log: Path) -> None:
+    async with aiohttp.ClientSession() as http:
+
+        async def up() -> bool:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/readyz") as resp:
+                    return resp.status == 200
+            except aiohttp.ClientError:
+                return False
+
+        await eventually(up, timeout=90, interval=0.5, what="roost serve answering /readyz")
+
+
+def _running(pids: set[int]) -> set[int]:
+    out = set()
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                out.add(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+async def test_a_killed_server_leaves_nothing_behind_after_the_next_clean_stop(tmp_path):
+    """SIGKILL gives roost serve no chance to stop its children: Redis dies with it (parent-death
+    signal), the next start stops what else it recorded and reuses PostgreSQL, and the next clean
+    stop then stops everything (issue 16, point 5)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "RAY_ADDRESS")}
+    env.update(ROOST_DATA_DIR=str(tmp_path / "var"), APP_ENV="development")
+    port = free_port()
+    first = _start(tmp_path, env, port, "first")
+    try:
+        await _ready(first, port, tmp_path / "first.log")
+        started = children_of(first.pid)
+        postmaster = int((tmp_path / "var" / "pg" / "postmaster.pid").read_text().split()[0])
+        first.kill()
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+    port = free_port()
+    second = _start(tmp_path, env, port, "second")
+    try:
+        await _ready(second, port, tmp_path / "second.log")
+        # the dead run's PostgreSQL serves the new one: same postmaster, no second server
+        assert int((tmp_path / "var" / "pg" / "postmaster.pid").read_text().split()[0]) == postmaster
+        await eventually(lambda: not _running(started), timeout=20, what="the killed run's children gone")
+        started |= children_of(second.pid) | {postmaster}
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(60) == 0, (tmp_path / "second.log").read_text()[-3000:]
+    finally:
+        if second.poll() is None:
+            second.kill()
+    await eventually(lambda: not _running(started), timeout=20, what="every process of both runs stopped")
+    assert not (tmp_path / "var" / "pg" / "postmaster.pid").exists()
+    assert not (tmp_path / "var" / "serve.json").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.accounts.schemas import AccountsError
 from gateway.kernel import api_envelope
 from gateway.kernel.openapi import security
 from gateway.kernel.openapi.builder import ContractSpec
@@ -22,11 +23,13 @@ SPEC = ContractSpec(
     description=(
         "Registration, login (password, Google, GitHub), email verification, password reset, the "
         "profile and avatar. Served at /api beside the pet health API (000), in one envelope that is "
-        "the union of both documents', under the same per-minute throttle and daily quota."
+        "the union of both documents', under the same per-minute throttle and daily quota (X-RateLimit-* on "
+        "every answer, 429 with Retry-After past a limit, 503 when the quota service cannot be reached). "
+        "A browser session's state-changing request without its XSRF token is a 403 on any route."
     ),
     server="/api",
     envelope=api_envelope.envelope_schema,
-    error_model=api_envelope.ApiError,
+    error_model=AccountsError,
     security_schemes={
         "jwt": security.JWT,
         "pat": security.PAT,
@@ -34,9 +37,10 @@ SPEC = ContractSpec(
         "xsrf": security.XSRF,
         "api_token": security.API_TOKEN,
     },
-    # 429: the mount's throttle; 422: a query string with a control character, which the root
-    # middleware refuses on every route before any handler (gateway/kernel/validation.py)
-    common_errors=(422, 429),
+    # 429: the mount's throttle and daily quota, 503: the quota service out of reach; 422: a query
+    # string with a control character, which the root middleware refuses on every route before
+    # any handler (gateway/kernel/validation.py)
+    common_errors=(422, 429, 503),
     common_headers=api_envelope.RATE_LIMIT_HEADERS,
     throttle_headers=api_envelope.THROTTLE_HEADERS,
 )

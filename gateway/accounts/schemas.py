@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.kernel.account_views import UserPublic
+from gateway.kernel.api_envelope import ApiError
+
+# The /api mount's daily quota (000's, gateway/pethealth/quota.py) counts 003's signed-in requests
+# too, so its 429 body is one of 003's answers as well.
+from gateway.pethealth.error_schemas import QuotaExceeded
 
 Provider = Literal["google", "github"]
 
@@ -52,3 +57,11 @@ class OAuthCallbackQuery(BaseModel):
     code: str | None = Field(default=None, description="The authorization code, on consent.")
     state: str | None = Field(default=None, description="The state the redirect issued (usable once).")
     error: str | None = Field(default=None, description="The provider's error code, when consent was not given.")
+
+
+class AccountsError(ApiError):
+    """Every error body of 003's routes: the /api error envelope, nothing added at the top level."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: QuotaExceeded | None = Field(description="Null, except on the daily quota's 429.")

@@ -30,6 +30,7 @@ from gateway.kernel.metrics import Metrics, metrics_handler
 from gateway.kernel.middlewares import gateway_middleware
 from gateway.kernel.openapi.builder import build_document
 from gateway.kernel.openapi.serve import Published, add_document_routes, documents_key, publish
+from gateway.kernel.openapi.ui import add_ui_routes
 from gateway.petcare import envelope as petcare_envelope
 from gateway.petcare import openapi as petcare_openapi
 from gateway.petcare.routes import setup_routes as setup_petcare_routes
@@ -148,6 +149,7 @@ def create_app(
     setup_event_polls(app.router, "/api/v1")
     # on the root app, ahead of the sub-apps: documents cost no throttle, quota or request log
     add_document_routes(app.router, documents)
+    add_ui_routes(app.router, documents, settings.petcare_prefix)  # /docs and /scalar over them all
     app.add_subapp("/api/v1", events_app)
     app.add_subapp("/api", api_app)
     setup_petcare_routes(app.router, settings.petcare_prefix)

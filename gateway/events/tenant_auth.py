@@ -93,7 +93,7 @@ async def _sign_in(
     "Sign in a tenant app",
     response=Item[TenantSignIn],
     body=LoginIn,
-    errors=(401, 429),
+    errors=(401, 403, 429),  # 403: a live browser session without its XSRF header
     headers_out=RATE_LIMITED,
     description="Throttled per address and per account (before validation: malformed attempts count). A wrong "
     "password, an unknown email and an account that administers no tenant are all 401 `invalid_credentials`.",

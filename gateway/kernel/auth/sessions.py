@@ -18,6 +18,7 @@ from urllib.parse import unquote
 import orjson
 import redis.asyncio as aioredis
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from domain.clock import SYSTEM_CLOCK, Clock
 from domain.tokens import sha256_hex
@@ -174,8 +175,9 @@ async def xsrf_form_ok(request: web.Request, session: Session) -> bool:
     try:
         form = await request.post()
     # undecodable bytes, unknown charset, broken multipart (RuntimeError: an unknown
-    # Content-Transfer-Encoding on a part)
-    except (ValueError, LookupError, RuntimeError):
+    # Content-Transfer-Encoding on a part; BadHttpMessage: a part header it cannot parse, such as
+    # a control character in a field name), shapes aiohttp asserts on (as validation.read_form)
+    except (ValueError, LookupError, RuntimeError, AssertionError, BadHttpMessage):
         return False
     sent = form.get(XSRF_FORM_FIELD)
     return isinstance(sent, str) and _same(sent, session.xsrf)

@@ -245,7 +245,11 @@ class _Builder:
             responses[str(status)] = (
                 self._error(status) if status == 304 and data is NO_BODY else self._success(op, status, data)
             )
-        for status in sorted(self._error_statuses(op)):
+        statuses = self._error_statuses(op)
+        if any(regex is not None for regex in params.values()):
+            # a segment outside its parameter's pattern matches no route: the mount's 404
+            statuses.add(404)
+        for status in sorted(statuses):
             responses.setdefault(str(status), self._error(status))
         out["responses"] = dict(sorted(responses.items()))
         if op.auth:

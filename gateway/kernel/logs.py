@@ -39,6 +39,18 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # warnings.warn() output becomes a JSON line too (logger "py.warnings"), not two plain ones
+    logging.captureWarnings(True)
+
+
+def route_to_root(*names: str) -> None:
+    """Libraries that install a handler of their own on import (Ray does) write plain text to
+    stderr beside our JSON; send their records through the root handler instead. Call after
+    importing them."""
+    for name in names:
+        lib = logging.getLogger(name)
+        lib.handlers[:] = []
+        lib.propagate = True
 
 
 class JsonAccessLogger(AbstractAccessLogger):

@@ -73,7 +73,11 @@ class OpsContext:
             except ValidationError as exc:
                 print(f"roost: invalid settings:\n{exc}", file=sys.stderr)
                 raise SystemExit(2) from None
-            configure_logging(self._settings.log_level)
+            # A one-shot command prints its answer and nothing else: its progress (embedded server
+            # starts and stops) is logged only when LOG_LEVEL asks for it. `serve` logs at
+            # LOG_LEVEL (its default, INFO) and reconfigures (serve.py).
+            explicit = "log_level" in self._settings.model_fields_set
+            configure_logging(self._settings.log_level if explicit else "WARNING")
         return self._settings
 
     def embedded(self, *, redis: bool = True, create_database: bool = True) -> EmbeddedServices:

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,12 +116,25 @@ def _die_with_parent() -> None:
         pass  # not Linux: reap_dead_run covers it at the next start
 
 
+def _pgserver() -> Any:
+    """pgserver, imported on first use (it costs a CLI command that needs no database)."""
+    with warnings.catch_warnings():
+        # platformdirs warns on every import where XDG_RUNTIME_DIR is unset (containers, CI, ssh
+        # sessions) and falls back to /tmp/runtime-<uid>: that fallback is what every process then
+        # agrees on for pgserver's lock file, so the warning is only noise on stderr
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import pgserver
+        import pgserver.postgres_server
+
+    return pgserver
+
+
 def _prune_dead_handles(pgdata: Path) -> None:
     """pgserver counts the processes using a data folder in .handle_pids.json and stops the
     server when the last one leaves. A process killed without its atexit hook stays in that list
     for good, and then no clean shutdown ever stops PostgreSQL again: drop the dead ones (under
     pgserver's own lock) before taking a handle."""
-    from pgserver.postgres_server import PostgresServer
+    PostgresServer = _pgserver().postgres_server.PostgresServer  # noqa: N806
 
     path = pgdata / ".handle_pids.json"
     with PostgresServer._lock:
@@ -211,7 +225,7 @@ class EmbeddedServices:
         self.stop()
 
     def _start_postgres(self) -> str:
-        import pgserver
+        pgserver = _pgserver()
 
         pgdata = (self.data_dir / "pg").resolve()
         if not self.create_database and not has_database(self.data_dir):

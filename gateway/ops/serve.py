@@ -29,7 +29,10 @@ def serve(ops: OpsContext, host: str, port: int) -> int:
     # imported here: Ray and the whole app load in seconds, which no other command should pay
     from actors.runtime import connect_ray, disconnect_ray
     from gateway.app import create_app
-    from gateway.kernel.logs import JsonAccessLogger
+    from gateway.kernel.logs import JsonAccessLogger, configure_logging, route_to_root
+
+    configure_logging(ops.settings.log_level)  # the server narrates at LOG_LEVEL (context.py)
+    route_to_root("ray")  # stderr stays one JSON object per line (Ray's start-up notices included)
 
     ops.reap_dead_run()
     services = ops.embedded()

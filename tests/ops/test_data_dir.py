@@ -39,6 +39,8 @@ def test_read_command_refuses_where_there_is_no_database(tmp_path):
         assert f"no Roost database at {data}" in proc.stderr, (args, proc.stderr)
         assert "roost serve" in proc.stderr
         assert proc.stdout == ""
+        # the refusal is all it says: no log lines, no third-party warnings (issue 16, point 7)
+        assert len(proc.stderr.splitlines()) == 1, proc.stderr
     assert not data.exists(), "a read command must not create the data folder"
 
 
@@ -54,3 +56,17 @@ def test_check_fails_when_nothing_serves_the_data_folder(tmp_path):
     )
     assert "redis: embedded, not running" in proc.stdout
     assert "not configured" not in proc.stdout
+    assert proc.stderr == ""
+
+
+def test_a_command_prints_only_its_answer(tmp_path):
+    """A one-shot command on a real embedded database: its answer on stdout, nothing on stderr
+    (no embedded server narration, no platformdirs warning)."""
+    env = _env(ROOST_DATA_DIR=str(tmp_path / "var"))
+    migrated = subprocess.run([str(ROOST), "migrate"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert migrated.returncode == 0, migrated.stderr
+    assert migrated.stderr == ""
+    listed = subprocess.run([str(ROOST), "packages", "list"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stderr == ""
+    assert "free" in listed.stdout

@@ -69,6 +69,11 @@ async def test_serve_on_embedded_defaults_then_stop_on_sigterm(tmp_path):
             async with http.get(f"http://127.0.0.1:{port}/api/ping") as resp:
                 assert resp.status == 200
             # APP_URL unset: the links it writes point at the port it is bound to, and it says so
+            # its output is one JSON object per line, third-party notices included (issue 16, point 7)
+            lines = (tmp_path / "serve.log").read_text().splitlines()
+            assert len(_json_lines(tmp_path / "serve.log")) == len(lines), [
+                line for line in lines if not line.startswith("{")
+            ]
             serving = [entry for entry in _json_lines(tmp_path / "serve.log") if entry.get("msg") == "serving"]
             assert len(serving) == 1, (tmp_path / "serve.log").read_text()[-3000:]
             announced = serving[0]

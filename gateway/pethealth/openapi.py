@@ -34,8 +34,9 @@ SPEC = ContractSpec(
         "tokens and the GPT bridge. Served at /api beside the accounts API (003), in one envelope "
         "that is the union of both documents'. Every route counts against the per-minute throttle "
         "and the daily quota (X-RateLimit-* on every answer, 429 with Retry-After past a limit; 503 "
-        "when the quota service cannot be reached). A browser session's state-changing request "
-        "without its XSRF token is a 403 on any route."
+        "when the quota service cannot be reached). On any route, a query parameter with a control "
+        "character is a 422, and a browser session's state-changing request without its XSRF token "
+        "is a 403."
     ),
     server="/api",
     envelope=api_envelope.envelope_schema,
@@ -48,7 +49,8 @@ SPEC = ContractSpec(
         "api_token": security.API_TOKEN,
         "connector": CONNECTOR_KEY,
     },
-    common_errors=(429, 503),
+    # 422: the root middleware refuses a query with a control character on any route
+    common_errors=(422, 429, 503),
     common_headers=api_envelope.RATE_LIMIT_HEADERS,
     throttle_headers=api_envelope.THROTTLE_HEADERS,
 )

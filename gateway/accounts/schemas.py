@@ -21,29 +21,35 @@ from gateway.pethealth.error_schemas import QuotaExceeded
 Provider = Literal["google", "github"]
 
 
+class _Exact(BaseModel):
+    """A body with exactly its fields (additionalProperties: false in the document)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 def render(model: BaseModel) -> dict[str, Any]:
     """A model as the JSON-ready dict `api_envelope.success` takes."""
     return model.model_dump(mode="json")
 
 
-class UserToken(BaseModel):
+class UserToken(_Exact):
     """A sign-in's answer: the account and a new personal access token for it."""
 
     user: UserPublic
     token: str = Field(description="A personal access token, `<id>|<secret>`: send it as `Authorization: Bearer`.")
 
 
-class VerifiedUser(BaseModel):
+class VerifiedUser(_Exact):
     """The account whose address a verification link just confirmed."""
 
     user: UserPublic
 
 
-class AvatarUploaded(BaseModel):
+class AvatarUploaded(_Exact):
     avatar_url: str = Field(description="Absolute URL of the stored avatar image.")
 
 
-class ProviderLinks(BaseModel):
+class ProviderLinks(_Exact):
     """The account after a provider was linked or unlinked, with the providers still linked."""
 
     user: UserPublic

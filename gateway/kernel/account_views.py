@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import asyncpg
-from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from domain.accounts import display_name
 from domain.settings import Settings
@@ -34,6 +34,8 @@ IsoZ = Annotated[
 class PublicProfile(BaseModel):
     """003's public profile of any user: exactly these six fields."""
 
+    model_config = ConfigDict(extra="forbid")  # exactly these fields (additionalProperties: false)
+
     id: int
     username: str | None
     first_name: str | None
@@ -44,6 +46,8 @@ class PublicProfile(BaseModel):
 
 class UserPublic(BaseModel):
     """The signed-in user's own profile (003's user, with 000's `name`); never any password field."""
+
+    model_config = ConfigDict(extra="forbid")  # exactly these fields (additionalProperties: false)
 
     id: int
     username: str | None
@@ -61,6 +65,8 @@ class UserPublic(BaseModel):
 
 class ApiTokenPublic(BaseModel):
     """A personal access token as its owner sees it (never the secret)."""
+
+    model_config = ConfigDict(extra="forbid")  # exactly these fields (additionalProperties: false)
 
     id: int
     name: str

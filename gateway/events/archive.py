@@ -28,6 +28,7 @@ from domain.tenant_abilities import PHOTOS_EXPORT
 from gateway.events.guards import require_tenant
 from gateway.events.openapi import TENANT_READ
 from gateway.kernel.keys import media_store_key, pool_key
+from gateway.kernel.middlewares import stream_headers
 from gateway.kernel.openapi.operation import Body, documented
 from gateway.kernel.validation import path_id
 from storage import events as events_sql
@@ -169,6 +170,8 @@ async def download_archive(request: web.Request) -> web.StreamResponse:
             "Content-Type": "application/zip",
             "Content-Disposition": f'attachment; filename="{event["slug"]}-photos.zip"',
             "Cache-Control": "no-store",
+            # sent before the middleware sees the answer, so it cannot add the request id itself
+            **stream_headers(request),
         }
     )
     response.enable_chunked_encoding()

@@ -32,6 +32,7 @@ from gateway.events.guest_events import guest_event_row
 from gateway.events.openapi import GUEST_TOKEN
 from gateway.events.photo_views import PhotoPublic
 from gateway.kernel.keys import media_store_key, pool_key, settings_key
+from gateway.kernel.middlewares import stream_headers
 from gateway.kernel.openapi.operation import Body, documented
 from gateway.kernel.timeutil import iso_z, utc_now
 from gateway.kernel.validation import path_id
@@ -184,6 +185,8 @@ async def download_photo(request: web.Request) -> web.StreamResponse:
             "Content-Disposition": f'attachment; filename="photo-{photo["id"]}{suffix}"',
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, max-age=3600",
+            # sent before the middleware sees the answer, so it cannot add the request id itself
+            **stream_headers(request),
         }
     )
     if size is not None:

@@ -18,6 +18,7 @@ from gateway.kernel.auth.identity import identity_key
 from gateway.kernel.auth.middleware import resolve as resolve_identity
 from gateway.kernel.errors_render import ErrorRenderer
 from gateway.kernel.keys import request_id_key
+from gateway.kernel.logs import current_request_id
 from gateway.kernel.metrics import Metrics
 from gateway.kernel.throttle import add_ratelimit_headers, verdict_key
 from gateway.kernel.validation import refuse_hostile_query
@@ -61,6 +62,12 @@ def _render(request: web.Request, exc: BaseException, render_error: ErrorRendere
     return render_error(request, RoostError())
 
 
+def stream_headers(request: web.Request) -> dict[str, str]:
+    """Headers the middleware would add, for a handler that prepares (sends) its own answer before
+    returning it (a streamed download): once prepared, headers can no longer be set."""
+    return {REQUEST_ID_HEADER: request[request_id_key]}
+
+
 def gateway_middleware(metrics: Metrics, render_error: ErrorRenderer) -> Middleware:
     """The root app's one middleware: request id, metrics (into `metrics`), authentication and the
     error envelope in one layer (each layer costs every request, and the guest polls that dominate
@@ -78,6 +85,9 @@ def gateway_middleware(metrics: Metrics, render_error: ErrorRenderer) -> Middlew
         started = time.perf_counter()
         incoming = request.headers.get(REQUEST_ID_HEADER)
         request_id = request[request_id_key] = incoming if incoming and _SAFE_ID.match(incoming) else new_request_id()
+        # every log line while this request is served names it (logs.py); reset afterwards so the
+        # connection's next request, or a line between two, is never attributed to this one
+        logged_as = current_request_id.set(request_id)
         request[verdict_key] = None
         status = 500
         try:
@@ -98,10 +108,12 @@ def gateway_middleware(metrics: Metrics, render_error: ErrorRenderer) -> Middlew
             except Exception as exc:
                 response = _render(request, exc, render_error)
             status = response.status
-            response.headers[REQUEST_ID_HEADER] = request_id
+            if not response.prepared:  # a streamed answer carries it already (stream_headers)
+                response.headers[REQUEST_ID_HEADER] = request_id
             add_ratelimit_headers(request, response)
             return response
         finally:
+            current_request_id.reset(logged_as)
             observe(request, status, time.perf_counter() - started)
 
     return gateway

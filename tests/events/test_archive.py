@@ -38,8 +38,9 @@ async def test_archive_holds_exactly_the_approved_originals(client, monkeypatch)
     await make_photo(client.app, event, approved=False)
     rejected = await make_photo(client.app, event)
     await client.app[pool_key].execute("update photos set moderation = 'rejected' where id = $1", rejected["id"])
-    resp = await client.get(_url(event["id"]), headers=auth)
+    resp = await client.get(_url(event["id"]), headers={**auth, "X-Request-ID": "zip-1"})
     assert resp.status == 200, await resp.text()
+    assert resp.headers["X-Request-ID"] == "zip-1"  # streamed, yet carries the request id
     assert resp.headers["Content-Type"] == "application/zip"
     assert resp.headers["Content-Disposition"] == f'attachment; filename="{event["slug"]}-photos.zip"'
     with zipfile.ZipFile(io.BytesIO(await resp.read())) as zf:

@@ -221,8 +221,11 @@ async def test_download_streams_the_original(client):
     event = await _event(client)
     data = jpeg_bytes(320, 240, (10, 200, 30))
     photo = await make_photo(client.app, event, data=data)
-    resp = await client.get(f"/api/v1/gallery/{event['guest_token']}/photos/{photo['id']}/download")
+    resp = await client.get(
+        f"/api/v1/gallery/{event['guest_token']}/photos/{photo['id']}/download", headers={"X-Request-ID": "dl-1"}
+    )
     assert resp.status == 200
+    assert resp.headers["X-Request-ID"] == "dl-1"  # streamed, yet carries the request id (issue 16, point 9)
     assert resp.headers["Content-Type"] == "image/jpeg"
     assert resp.headers["Content-Disposition"] == f'attachment; filename="photo-{photo["id"]}.jpg"'
     assert await resp.read() == data

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+
 import pytest
 from aiohttp import web
 
@@ -9,6 +13,7 @@ from domain.errors import Conflict, Invalid
 from gateway.app import create_app
 from gateway.kernel.contracts import Contract
 from gateway.kernel.json_io import read_json
+from gateway.kernel.logs import JsonFormatter
 
 # where each contract's test routes are mounted, seen from outside
 MOUNTS = {Contract.API: "/api", Contract.EVENTS: "/api/v1", Contract.PETCARE: ""}
@@ -27,6 +32,11 @@ async def _invalid(request: web.Request) -> web.Response:
     raise Invalid(fields={"name": ["The name field is required."]})
 
 
+async def _logs(request: web.Request) -> web.Response:
+    logging.getLogger("tests.handler").warning("something worth a line")
+    return web.json_response({})
+
+
 async def _conflict(request: web.Request) -> web.Response:
     raise Conflict("Slug taken.", code="slug_taken", meta={"slug": "x"})
 
@@ -41,6 +51,7 @@ async def app_client(aiohttp_client, settings, ray_session):
         sub.router.add_get("/_t/boom", _boom)
         sub.router.add_post("/_t/invalid", _invalid)
         sub.router.add_get("/_t/conflict", _conflict)
+        sub.router.add_get("/_t/logs", _logs)
 
     app = create_app(small, add_routes=add_routes)
     return await aiohttp_client(app)
@@ -179,6 +190,25 @@ async def test_request_id_is_echoed_or_generated(app_client):
     assert generated != "bad id with spaces" and len(generated) == 32
     resp = await app_client.get("/api/nope")
     assert len(resp.headers["X-Request-ID"]) == 32
+
+
+async def test_every_line_logged_while_serving_names_the_request(app_client):
+    """Not only the middleware's own error lines: whatever a handler (or the domain below it) logs
+    carries the request id (issue 16, point 9)."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("tests.handler")
+    logger.addHandler(handler)
+    try:
+        resp = await app_client.get("/api/_t/logs", headers={"X-Request-ID": "log-7"})
+        assert resp.status == 200
+        logger.warning("outside any request")
+    finally:
+        logger.removeHandler(handler)
+    inside, outside = (json.loads(line) for line in out.getvalue().splitlines())
+    assert inside["msg"] == "something worth a line" and inside["request_id"] == "log-7"
+    assert outside["msg"] == "outside any request" and "request_id" not in outside
 
 
 async def test_ping_uses_union_envelope(app_client):

@@ -12,11 +12,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.kernel.account_views import UserPublic
-from gateway.kernel.api_envelope import ApiError
+from gateway.kernel.api_envelope import ApiError, QuotaExceeded
 
 # The /api mount's daily quota (000's, gateway/pethealth/quota.py) counts 003's signed-in requests
 # too, so its 429 body is one of 003's answers as well.
-from gateway.pethealth.error_schemas import QuotaExceeded
 
 Provider = Literal["google", "github"]
 

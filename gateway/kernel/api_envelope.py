@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.errors import RoostError
 from gateway.kernel.json_io import json_response
@@ -41,6 +41,27 @@ def error(err: RoostError, request: web.Request) -> web.Response:
         **err.extra,
     }
     return json_response(body, status=err.status, headers=err.headers)
+
+
+# `data.error_code` of the daily quota's 429: the quota counts every signed-in request on /api,
+# 000's and 003's alike (gateway/pethealth/quota.py enforces it on the mount)
+QUOTA_EXCEEDED_CODE = "API_DAILY_QUOTA_EXCEEDED"
+
+
+class QuotaState(BaseModel):
+    limit: int = Field(description="Requests a day for this user.")
+    used: int
+    remaining: int
+    reset_at_utc: str = Field(
+        description="The next UTC midnight, `YYYY-MM-DDT00:00:00+00:00`.", json_schema_extra={"format": "date-time"}
+    )
+
+
+class QuotaExceeded(BaseModel):
+    """`data` of the daily quota's 429, on any /api route."""
+
+    error_code: Literal["API_DAILY_QUOTA_EXCEEDED"]
+    quota: QuotaState
 
 
 class ApiError(BaseModel):

@@ -9,30 +9,15 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from gateway.kernel.api_envelope import ApiError
+from gateway.kernel.api_envelope import QUOTA_EXCEEDED_CODE, ApiError, QuotaExceeded
 
 
 class PetHealthErrorCode(StrEnum):
     FEATURE_NOT_AVAILABLE_FOR_PET_TYPE = "FEATURE_NOT_AVAILABLE_FOR_PET_TYPE"
-    API_DAILY_QUOTA_EXCEEDED = "API_DAILY_QUOTA_EXCEEDED"
-
-
-class QuotaState(BaseModel):
-    limit: int = Field(description="Requests a day for this user.")
-    used: int
-    remaining: int
-    reset_at_utc: str = Field(
-        description="The next UTC midnight, `YYYY-MM-DDT00:00:00+00:00`.", json_schema_extra={"format": "date-time"}
-    )
-
-
-class QuotaExceeded(BaseModel):
-    """`data` of the daily quota's 429."""
-
-    error_code: Literal[PetHealthErrorCode.API_DAILY_QUOTA_EXCEEDED]
-    quota: QuotaState
+    # the /api mount's daily quota (the kernel's, since 003's routes count against it too)
+    API_DAILY_QUOTA_EXCEEDED = QUOTA_EXCEEDED_CODE
 
 
 class PetHealthError(ApiError):

@@ -26,7 +26,11 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gateway.pethealth.pet_views import pet_view, summary_view  # noqa: E402  (the same JSON shapes)
+from domain.settings import Settings  # noqa: E402
+from gateway.petcare.user_views import user_view  # noqa: E402  (the same JSON shape)
+from storage import groups as groups_sql  # noqa: E402  (the same SQL)
 from storage import pets as pets_sql  # noqa: E402  (the same SQL)
+from storage import users as users_sql  # noqa: E402
 from storage.pool import init_connection  # noqa: E402  (same codecs: decoding is part of the work)
 
 pool_key = web.AppKey("pool", asyncpg.Pool)
@@ -83,6 +87,20 @@ async def my_pets(request: web.Request) -> web.Response:
     )
 
 
+_VIEW_SETTINGS = Settings(_env_file=None)
+
+
+async def user_me(request: web.Request) -> web.Response:
+    """002's GET /user/me without the gateway: the same two statements on one connection (the user,
+    their personal group) and the same JSON, for a user id from the path instead of a JWT."""
+    user_id = int(request.match_info["user_id"])
+    async with request.app[pool_key].acquire() as conn:
+        user = await users_sql.get_or_404(conn, user_id)
+        group_id = await groups_sql.personal_group_id(conn, user_id)
+    data = user_view(user, group_id, _VIEW_SETTINGS)
+    return _json({"status": 1, "data": data, "message": f"Welcome, {user['name'] or ''}!"})
+
+
 async def remember(request: web.Request) -> web.Response:
     """POST /memory/{name}: a scenario's setup hands over a body (and its ETag) to serve as is."""
     request.app[memory_key][request.match_info["name"]] = (await request.read(), request.headers["ETag"])
@@ -103,6 +121,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/ready", ready)
     app.router.add_get("/ping", ping)
     app.router.add_get("/my-pets/{user_id}", my_pets)
+    app.router.add_get("/user-me/{user_id}", user_me)
     app.router.add_post("/memory/{name}", remember)
     app.router.add_get("/memory/{name}", recall)
 

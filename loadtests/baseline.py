@@ -25,9 +25,9 @@ from aiohttp import web
 # Run as a script, this file's folder is on sys.path but the repository root is not.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.pethealth.pet_views import pet_view, summary_view  # noqa: E402  (the same JSON shapes)
 from domain.settings import Settings  # noqa: E402
 from gateway.petcare.user_views import user_view  # noqa: E402  (the same JSON shape)
+from gateway.pethealth.pet_views import pet_view, summary_view  # noqa: E402  (the same JSON shapes)
 from storage import groups as groups_sql  # noqa: E402  (the same SQL)
 from storage import pets as pets_sql  # noqa: E402  (the same SQL)
 from storage import users as users_sql  # noqa: E402

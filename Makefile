@@ -5,7 +5,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 BIN := $(VENV)/bin
 
-.PHONY: serve test install install-dev bench clean
+.PHONY: serve test install install-dev bench clean schemathesis
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ serve: install
 test: install-dev
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) || true
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# schemathesis over every documented operation of the four OpenAPI documents, against the app on
+# the same services as `make test` (tests/openapi/test_schemathesis.py says how it is bounded);
+# a few minutes, so `make test` skips it and .ci/run runs it after the suite.
+schemathesis: install-dev
+	ROOST_SCHEMATHESIS=1 $(BIN)/python -m pytest -q -p no:cacheprovider -s --show-capture=no --tb=short \
+		tests/openapi/test_schemathesis.py $(PYTEST_ARGS)
 
 # wrk drives the HTTP benchmarks; it comes from Debian when missing.
 bench: install-dev

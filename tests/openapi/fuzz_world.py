@@ -1,0 +1,181 @@
+"""What the schemathesis run (test_schemathesis.py) stands on: callers holding every kind of
+credential the four documents declare, and real objects for the ids in their paths.
+
+Everything is made through the same builders and endpoints the contract tests use: users and
+tokens through the domain (tests/builders.py), a browser session through the real `POST /login`,
+a 001 tenant token through the real `POST /api/v1/tenant-auth/login`, a 002 JWT as its logins mint
+it, pets and health records, a tenant with published and draft events, photos, tasks and emotions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from domain import api_keys
+from gateway.kernel.keys import accounts_key, pool_key
+from tests.builders import DEFAULT_PASSWORD, make_token, make_user
+from tests.event_builders import make_event, make_photo, make_tenant
+from tests.health_builders import insert_pet, make_medical_record, make_weight
+from tests.web.session_helpers import SESSION_COOKIE, XSRF_COOKIE, sign_in
+
+DEVICE_ID = "schemathesis-device-0001"
+# sets of objects for the DELETE cases: each DELETE that succeeds uses one up
+SPARE = 3
+
+
+@dataclass
+class Caller:
+    """One account and every credential it can present, by the name the documents' security
+    schemes carry (test_schemathesis.CREDENTIALS says which scheme takes which)."""
+
+    user_id: int
+    email: str
+    pat: str  # a personal access token with every ability ("*")
+    pat_id: int
+    jwt: str
+    session: str  # the roost_session cookie
+    xsrf: str  # the XSRF-TOKEN cookie, echoed in X-XSRF-TOKEN
+    tenant: str | None = None  # a 001 tenant-app token from /tenant-auth/login (tenant admins only)
+
+
+@dataclass
+class World:
+    """The seeded state: `owner` owns the pets and administers the tenant; `admin` is a super admin
+    (001's /tenants); `api_key` is 002's `X-API-Key`."""
+
+    owner: Caller
+    admin: Caller
+    api_key: str
+    device_id: str = DEVICE_ID
+    # document key -> "keep" (for every operation but DELETE) or "spend" -> path parameter name ->
+    # real values; a name can depend on the path (000's `record` is a medical record under
+    # /medical-records, a vaccination under /vaccinations)
+    ids: dict[str, dict[str, dict[str, list[Any]]]] = field(default_factory=dict)
+
+    def real_values(self, document: str, method: str, path: str, name: str) -> list[Any]:
+        pools = self.ids.get(document, {})
+        by_name = pools.get("spend" if method == "DELETE" else "keep") or pools.get("keep", {})
+        for key in (f"{path}:{name}", name):
+            if key in by_name:
+                return by_name[key]
+        return []
+
+
+async def _caller(client: Any, *, tenant_id: int | None = None, admin: bool = False) -> Caller:
+    app = client.app
+    user = await make_user(app, verified=True)
+    if admin:
+        await app[pool_key].execute("update users set is_admin = true where id = $1", user["id"])
+    token = await make_token(app, user["id"])
+    signed = await sign_in(client, user["email"], DEFAULT_PASSWORD)
+    user = await app[pool_key].fetchrow("select * from users where id = $1", user["id"])
+    caller = Caller(
+        user_id=user["id"],
+        email=user["email"],
+        pat=token.plain_text,
+        pat_id=token.record["id"],
+        jwt=app[accounts_key].issue_jwt(user),
+        session=signed.cookies[SESSION_COOKIE],
+        xsrf=signed.cookies[XSRF_COOKIE],
+    )
+    if tenant_id is not None:
+        await app[pool_key].execute(
+            "insert into tenant_users (user_id, tenant_id, role) values ($1, $2, 'admin')", user["id"], tenant_id
+        )
+        login = {"email": user["email"], "password": DEFAULT_PASSWORD}
+        resp = await client.post("/api/v1/tenant-auth/login", json=login)
+        assert resp.status == 200, await resp.text()
+        caller.tenant = (await resp.json())["data"]["token"]
+    return caller
+
+
+async def fresh_caller(client: Any, like: Caller) -> Caller:
+    """A new account with the same standing as `like` (tenant admin or not), for the operations
+    that spend their caller's credentials (logout, account deletion, token revocation)."""
+    tenant_id = None
+    if like.tenant is not None:
+        tenant_id = await client.app[pool_key].fetchval(
+            "select tenant_id from tenant_users where user_id = $1 limit 1", like.user_id
+        )
+    return await _caller(client, tenant_id=tenant_id)
+
+
+async def _pet_family(pool: Any, owner_id: int, n: int) -> dict[str, Any]:
+    """One pet with one of each health record, as path ids."""
+    pet = await insert_pet(pool, owner_id, name=f"Fuzz {n}")
+    vaccination = await pool.fetchval(
+        "insert into vaccinations (pet_id, vaccine_name, administered_at) values ($1, 'Rabies', $2) returning id",
+        pet,
+        date(2024, 3, 1),
+    )
+    microchip = await pool.fetchval(
+        "insert into microchips (pet_id, chip_number) values ($1, $2) returning id",
+        pet,
+        f"9851{uuid.uuid4().int % 10**11:011d}",
+    )
+    return {
+        "pet": pet,
+        "weight": await make_weight(pool, pet, 4.2, date(2024, 1, 1)),
+        "/pets/{pet}/medical-records/{record}:record": await make_medical_record(pool, pet, date(2024, 2, 1)),
+        "/pets/{pet}/vaccinations/{record}:record": vaccination,
+        "/pets/{pet}/vaccinations/{record}/renew:record": vaccination,
+        "microchip": microchip,
+    }
+
+
+async def _seed_pethealth(client: Any, owner: Caller, n: int) -> dict[str, Any]:
+    ids = await _pet_family(client.app[pool_key], owner.user_id, n)
+    # a token the fuzzer may update and revoke (never the owner's own: that would sign it out)
+    ids["token_id"] = (await make_token(client.app, owner.user_id, name=f"spare-{n}")).record["id"]
+    return ids
+
+
+async def _seed_events(client: Any, tenant: Mapping[str, Any], n: int) -> dict[str, Any]:
+    app = client.app
+    pool = app[pool_key]
+    published = await make_event(app, tenant["id"])
+    photo = await make_photo(app, published, approved=n % 2 == 0)
+    task = await pool.fetchval(
+        "insert into tasks (tenant_id, title) values ($1, $2) returning id", tenant["id"], f"Find the cake {n}"
+    )
+    emotion = await pool.fetchval(
+        "insert into emotions (tenant_id, slug, name, emoji) values ($1, $2, 'Cheer', '🎉') returning id",
+        tenant["id"],
+        f"cheer-{n}",
+    )
+    return {
+        "token": published["guest_token"],
+        "event": (await make_event(app, tenant["id"], status="draft"))["id"] if n % 2 else published["id"],
+        "photo": photo["id"],
+        "task": task,
+        "emotion": emotion,
+        "tenant": tenant["id"],
+    }
+
+
+def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Objects side by side: the same index in every list is one consistent set (a pet and its
+    records), so a path with several ids names things that belong together."""
+    return {key: [row[key] for row in rows] for key in rows[0]}
+
+
+async def seed_world(client: Any) -> World:
+    app = client.app
+    tenant = await make_tenant(app)
+    owner = await _caller(client, tenant_id=tenant["id"])
+    admin = await _caller(client, admin=True)
+    key = await api_keys.issue(app[pool_key], f"schemathesis-{uuid.uuid4().hex[:8]}")
+    world = World(owner=owner, admin=admin, api_key=key.plain_text)
+    # DELETE cases get objects of their own (SPARE sets), so the other operations keep theirs
+    for pool_name, sets in (("keep", range(2)), ("spend", range(2, 2 + SPARE))):
+        pets = [await _seed_pethealth(client, owner, n) for n in sets]
+        events = [await _seed_events(client, tenant, n) for n in sets]
+        world.ids.setdefault("pethealth", {})[pool_name] = _columns(pets)
+        world.ids.setdefault("events", {})[pool_name] = _columns(events)
+    world.ids["accounts"] = {"keep": {"id": [owner.user_id, admin.user_id]}}
+    return world
+

@@ -26,6 +26,7 @@ from gateway.kernel import api_envelope
 from gateway.kernel.contracts import Contract
 from gateway.kernel.errors_render import error_renderer
 from gateway.kernel.health import healthz, readyz
+from gateway.kernel.keys import landing_page_key
 from gateway.kernel.metrics import Metrics, metrics_handler
 from gateway.kernel.middlewares import gateway_middleware
 from gateway.kernel.openapi.builder import build_document
@@ -38,6 +39,7 @@ from gateway.pethealth import openapi as pethealth_openapi
 from gateway.pethealth.request_log import request_log_middleware
 from gateway.pethealth.routes import setup_routes as setup_pethealth_routes
 from gateway.pethealth.throttles import usage_limits_middleware
+from gateway.web.landing import landing_page
 from gateway.web.routes import setup_routes as setup_web_routes
 
 RouteHook = Callable[[Contract, web.Application], None]
@@ -154,4 +156,9 @@ def create_app(
     app.add_subapp("/api", api_app)
     setup_petcare_routes(app.router, settings.petcare_prefix)
     setup_web_routes(app.router)
+    # 002's `/` hands browsers to the landing page outside production; with 002 under a prefix,
+    # the root serves the page itself
+    app[landing_page_key] = landing_page
+    if settings.petcare_prefix:
+        app.router.add_get("/", landing_page)
     return app

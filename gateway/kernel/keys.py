@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncpg
 import redis.asyncio as aioredis
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from actors.client import ShardClient
 from domain.accounts import Accounts
@@ -45,3 +46,7 @@ request_id_key = web.RequestKey("request_id", str)
 media_store_key = web.AppKey("media_store", LocalMediaStore)
 # which event photos guests may fetch under /storage, cached briefly (gateway/web/media.py)
 media_visibility_key = web.AppKey("media_visibility", VisibilityCache)
+
+# the development landing page (gateway/web/landing.py), set by the composition root: 002's `/`
+# hands a browser to it there, since a contract package cannot import the pages
+landing_page_key: web.AppKey[Handler] = web.AppKey("landing_page")

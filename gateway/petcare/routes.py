@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.petcare import accounts, google_login
+from gateway.petcare import accounts, google_login, status
 
 
 def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
+    # the document's status endpoint "at `/`": under a prefix, `{prefix}/` (the root keeps the landing page)
+    router.add_get(prefix + "/", status.api_status)
     router.add_post(prefix + "/user/create", accounts.create_user)
     router.add_get(prefix + "/user/me", accounts.me)
     router.add_post(prefix + "/user/update", accounts.update_user)

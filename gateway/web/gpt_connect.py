@@ -4,6 +4,11 @@ A person arrives from ChatGPT with the connector's signed session. Signed out, t
 ordinary `POST /login`, which brings them back here through `next`) or register
 (`POST /api/gpt-auth/register`, which signs them in); signed in, they confirm, and the page
 follows the bridge's redirect back to the connector. A bad signature gets an error page (400).
+
+Cancel goes back to the connector's callback with OAuth's denial instead of a code
+(`?session_id=…&error=access_denied`, RFC 6749 §4.1.2.1), so the GPT learns the person said no
+rather than waiting on a session that never completes. Nothing is consumed: had they changed their
+mind, the same link from ChatGPT still works while the session lives.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from domain.accounts import display_name
-from domain.gpt_sessions import BAD_SIGNATURE, NOT_CONFIGURED, ConnectorMisconfigured, signature_ok
+from domain.gpt_sessions import BAD_SIGNATURE, NOT_CONFIGURED, ConnectorMisconfigured, configured, signature_ok
+from domain.settings import Settings
 from gateway.kernel.auth.identity import identity_of
 from gateway.kernel.auth.sessions import XSRF_COOKIE
 from gateway.kernel.keys import pool_key, sessions_key, settings_key
@@ -22,6 +28,19 @@ from gateway.web.responses import html_response, new_nonce
 from storage import users as users_sql
 
 PATH = "/gpt-connect"
+DENIED = "access_denied"
+DENIED_DESCRIPTION = "The user declined to connect their account."
+# where Cancel leads when no connector URL is set (Confirm fails there too, saying so)
+NO_CONNECTOR_CANCEL = "/"
+
+
+def cancel_url(settings: Settings, session_id: str) -> str:
+    """The connector's callback (the URL confirm redirects to) carrying a denial instead of a code."""
+    connector_url = settings.gpt_connector_url
+    if not configured(connector_url):
+        return NO_CONNECTOR_CANCEL
+    query = urlencode({"session_id": session_id, "error": DENIED, "error_description": DENIED_DESCRIPTION})
+    return f"{connector_url.strip().rstrip('/')}/oauth/callback?{query}"
 
 
 def _error(title: str, message: str, status: int) -> web.Response:
@@ -66,6 +85,7 @@ async def gpt_connect_page(request: web.Request) -> web.Response:
         name=display_name(user) or user["email"],
         email=user["email"],
         verified=user["email_verified_at"] is not None,
+        cancel_url=cancel_url(request.config_dict[settings_key], session_id),
     )
     response = html_response(text, nonce=nonce)
     sessions.set_cookies(response, session)

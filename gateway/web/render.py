@@ -15,8 +15,10 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
+from gateway.kernel.openapi.serve import Published
+
 TEMPLATE_DIR = Path(__file__).with_name("templates")
-PAGES = ("login.html", "developer.html", "gpt_sign_in.html", "gpt_consent.html", "gpt_error.html")
+PAGES = ("landing.html", "login.html", "developer.html", "gpt_sign_in.html", "gpt_consent.html", "gpt_error.html")
 
 environment = Environment(
     loader=FileSystemLoader(TEMPLATE_DIR),
@@ -35,6 +37,19 @@ _templates: dict[str, Template] = {name: environment.get_template(name) for name
 def render(template: str, /, **context: Any) -> str:
     # positional-only: `name` is a value some pages show
     return _templates[template].render(context)
+
+
+def landing_page(
+    *, nonce: str, environment: str, documents: Sequence[Published], status_path: str, status_url: str
+) -> str:
+    return render(
+        "landing.html",
+        nonce=nonce,
+        environment=environment,
+        documents=documents,
+        status_path=status_path,
+        status_url=status_url,
+    )
 
 
 def login_page(*, nonce: str, next_url: str, email: str = "", error: str | None = None, xsrf: str | None = None) -> str:
@@ -70,10 +85,19 @@ def gpt_sign_in_page(*, nonce: str, session_id: str, session_sig: str, next_url:
 
 
 def gpt_consent_page(
-    *, nonce: str, session_id: str, session_sig: str, xsrf: str, name: str, email: str, verified: bool
+    *,
+    nonce: str,
+    session_id: str,
+    session_sig: str,
+    xsrf: str,
+    name: str,
+    email: str,
+    verified: bool,
+    cancel_url: str,
 ) -> str:
     return render(
         "gpt_consent.html",
+        cancel_url=cancel_url,
         nonce=nonce,
         session_id=session_id,
         session_sig=session_sig,

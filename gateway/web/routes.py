@@ -1,5 +1,6 @@
 """Every URL of the browser pages at the root: 000's sign-in, sign-out and /developer, the GPT
-connect page, and /storage (avatars and the event photos guests may see).
+connect page, /storage (avatars and the event photos guests may see) and the favicon. The landing
+page at `/` is not here: `/` is 002's, whose handler hands browsers to it (landing.py).
 
 Their errors use the /api envelope (gateway/kernel/contracts.py lists these paths as WEB).
 """
@@ -10,6 +11,7 @@ from aiohttp import web
 
 from gateway.web import gpt_connect, media
 from gateway.web.developer import developer_page, revoke_sign_in, sign_out_everywhere
+from gateway.web.favicon import favicon
 from gateway.web.login import login, login_form, logout
 
 
@@ -22,3 +24,4 @@ def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
     router.add_post(prefix + "/developer/sign-out-everywhere", sign_out_everywhere)
     router.add_get(prefix + gpt_connect.PATH, gpt_connect.gpt_connect_page)
     router.add_get(prefix + "/storage/{path:.+}", media.serve)
+    router.add_get(prefix + "/favicon.ico", favicon)

@@ -29,6 +29,8 @@
   var copyButton = document.getElementById("copy-token");
   var download = document.getElementById("download-token");
   var confirmButton = document.getElementById("confirm-saved");
+  var saved = false;  // copied or downloaded: closing loses nothing
+  var UNSAVED = "Close without saving the token? It is shown only once and cannot be retrieved later.";
 
   form.addEventListener("submit", async function (ev) {
     ev.preventDefault();
@@ -42,17 +44,28 @@
       download.href = "data:text/plain;charset=utf-8," + encodeURIComponent(secret + "\n");
       download.download = (res.data.token.name.replace(/[^A-Za-z0-9._-]+/g, "-") || "api-token") + ".txt";
       copyButton.textContent = "Copy";
+      saved = false;
       if (dialog.showModal) { dialog.showModal(); } else { dialog.setAttribute("open", ""); }
     } catch (err) {
       createError.textContent = err.message;
     }
   });
-  // The token is shown once: the dialog stays until the person says it is saved.
-  dialog.addEventListener("cancel", function (ev) { ev.preventDefault(); });
+  // The token is shown once: Escape closes the dialog once it is saved, or when the person says
+  // so; the browser may also close it without asking (a second Escape), so "close" does the rest.
+  dialog.addEventListener("cancel", function (ev) {
+    if (!saved && !window.confirm(UNSAVED)) { ev.preventDefault(); }
+  });
+  dialog.addEventListener("close", function () {
+    value.textContent = "";
+    download.removeAttribute("href");
+    window.location.reload();
+  });
+  download.addEventListener("click", function () { saved = true; });
   copyButton.addEventListener("click", async function () {
     try {
       await navigator.clipboard.writeText(value.textContent);
       copyButton.textContent = "Copied";
+      saved = true;
     } catch (err) {
       var range = document.createRange();
       range.selectNodeContents(value);
@@ -61,9 +74,9 @@
     }
   });
   confirmButton.addEventListener("click", function () {
+    if (dialog.close) { dialog.close(); return; }  // the "close" listener clears and reloads
+    dialog.removeAttribute("open");
     value.textContent = "";
-    download.removeAttribute("href");
-    if (dialog.close) { dialog.close(); } else { dialog.removeAttribute("open"); }
     window.location.reload();
   });
   document.querySelectorAll("button[data-revoke]").forEach(function (button) {

@@ -87,7 +87,8 @@ async def my_pets(request: web.Request) -> web.Response:
     )
 
 
-_VIEW_SETTINGS = Settings(_env_file=None)
+# only app_url is read (absolute avatar links): the defaults, not this process's environment
+_VIEW_SETTINGS = Settings.model_construct()
 
 
 async def user_me(request: web.Request) -> web.Response:

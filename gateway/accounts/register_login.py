@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from domain.errors import Invalid, Unauthenticated
 from domain.tokens import looks_like_jwt, parse_pat
-from gateway.accounts.browser import prefers_html, redirect
+from gateway.accounts.browser import redirect
 from gateway.accounts.credentials import (
     VALIDATION_FAILED,
     PasswordHash,
@@ -26,6 +26,7 @@ from gateway.kernel.auth.limits import throttle_auth, throttle_register
 from gateway.kernel.auth.middleware import API_TOKEN_COOKIE
 from gateway.kernel.fields import FORM_CONFIG, Email, raw_field
 from gateway.kernel.keys import accounts_key, pool_key, settings_key
+from gateway.kernel.negotiation import prefers_html
 from gateway.kernel.openapi.operation import NO_BODY, documented
 from gateway.kernel.validation import parse, read_body, validate
 from storage import users as users_sql
@@ -131,7 +132,7 @@ async def logout(request: web.Request) -> web.Response:
     accounts = request.config_dict[accounts_key]
     for token_hash in hashes:
         await accounts.revoke_token_hash(token_hash)
-    if prefers_html(request):
+    if prefers_html(request.headers.get("Accept", "")):
         response = redirect(f"{request.config_dict[settings_key].frontend_url.rstrip('/')}/auth/logout")
     else:
         response = success(None, "Logged out")

@@ -19,7 +19,7 @@ from aiohttp import web
 from domain.errors import BadRequest, Invalid, NotFound
 from domain.mailer import Mailer
 from domain.tokens import sha256_hex
-from gateway.accounts.browser import prefers_html, redirect
+from gateway.accounts.browser import redirect
 from gateway.accounts.openapi import WRITE_AUTH, WRITE_ERRORS
 from gateway.accounts.schemas import VerifiedUser, render
 from gateway.kernel.account_views import user_public
@@ -28,6 +28,7 @@ from gateway.kernel.auth.identity import SignedIn, identity_of
 from gateway.kernel.auth.limits import throttle_mail
 from gateway.kernel.fields import FORM_CONFIG, BlankIsAbsent, Email, raw_field
 from gateway.kernel.keys import accounts_key, jobs_key, pool_key, settings_key
+from gateway.kernel.negotiation import prefers_html
 from gateway.kernel.openapi.operation import NO_BODY, documented
 from gateway.kernel.validation import read_body, validate
 from storage import users as users_sql
@@ -105,6 +106,6 @@ async def verify(request: web.Request) -> web.Response:
     if user is None:
         raise BadRequest("Invalid verification token", code="invalid_verification_token")
     settings = request.config_dict[settings_key]
-    if prefers_html(request):
+    if prefers_html(request.headers.get("Accept", "")):
         return redirect(f"{settings.frontend_url.rstrip('/')}/auth/verified")
     return success(render(VerifiedUser(user=user_public(user, settings))), "Email verified")

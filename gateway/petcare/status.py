@@ -16,14 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.kernel.json_io import json_response
 from gateway.kernel.keys import landing_page_key, settings_key
+from gateway.kernel.negotiation import prefers_html
 from gateway.kernel.openapi.operation import documented
 from gateway.petcare.openapi import SPEC
 
 WELCOME: Final = "Welcome to PetCare API!"  # the reference's words; its clients may compare them
 TAG_STATUS = "Status"
-_HTML = frozenset({"text/html", "application/xhtml+xml"})
-# A browser's Accept is a handful of types; more than this is not a browser worth parsing for.
-_MAX_ACCEPT_ITEMS = 32
 
 Environment = Literal["development", "testing", "production"]
 
@@ -47,33 +45,6 @@ class ApiStatus(BaseModel):
     environment: Environment = Field(description="As `data.environment` (the reference's place).")
     version: str = Field(description="As `data.version`.")
     debug: bool = Field(description="As `data.debug`.")
-
-
-def _q(params: list[str]) -> float:
-    for param in params:
-        name, _, value = param.strip().partition("=")
-        if name.strip().lower() == "q":
-            try:
-                return max(0.0, min(1.0, float(value)))
-            except ValueError:
-                return 0.0
-    return 1.0
-
-
-def prefers_html(accept: str) -> bool:
-    """True when `accept` ranks an HTML type above JSON. A bare `*/*` (curl, fetch) and a missing
-    header are API clients: they get the JSON. (gateway/accounts/browser.py has the same rule for
-    003; a contract package cannot import another's, and the kernel has no copy yet.)"""
-    html_q = json_q = 0.0
-    for item in accept.split(",")[:_MAX_ACCEPT_ITEMS]:
-        media, *params = item.split(";")
-        media = media.strip().lower()
-        q = _q(params)
-        if media in _HTML:
-            html_q = max(html_q, q)
-        elif media == "application/json" or media.endswith("+json") or media == "*/*":
-            json_q = max(json_q, q)
-    return html_q > json_q
 
 
 @documented(

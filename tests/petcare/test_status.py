@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from gateway.app import create_app
+from gateway.kernel.negotiation import prefers_html
 from gateway.kernel.openapi.serve import documents_key
-from gateway.petcare.status import prefers_html
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 

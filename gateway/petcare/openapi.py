@@ -78,6 +78,21 @@ class PetcareErrorCode(StrEnum):
     ACCOUNT_EXISTS_UNVERIFIED = "account_exists_unverified"
     PROVIDER_ACCOUNT_MISMATCH = "provider_account_mismatch"
     ACCOUNT_INACTIVE = "account_inactive"
+    # pets (domain/care_pets.py)
+    PET_NOT_FOUND = "pet_not_found"
+    PET_FORBIDDEN = "pet_forbidden"
+    GROUP_NOT_FOUND = "group_not_found"
+    # groups (domain/groups.py)
+    NOT_GROUP_MEMBER = "not_group_member"
+    NOT_GROUP_CREATOR = "not_group_creator"
+    GROUP_LIMIT_REACHED = "group_limit_reached"
+    INVALID_INVITATION = "invalid_invitation"
+    ALREADY_MEMBER = "already_member"
+    GROUP_MEMBERS_FORBIDDEN = "group_members_forbidden"
+    TARGET_NOT_MEMBER = "target_not_member"
+    CREATOR_ROLE_UNASSIGNABLE = "creator_role_unassignable"
+    CREATOR_ROLE_FIXED = "creator_role_fixed"
+    CREATOR_NOT_REMOVABLE = "creator_not_removable"
 
 
 class ErrorDetails(BaseModel):
@@ -152,6 +167,8 @@ def _security_schemes(prefix: str) -> dict[str, dict[str, Any]]:
 
 TAG_AUTH = "Authentication"
 TAG_USERS = "User management"
+TAG_PETS = "Pets"
+TAG_GROUPS = "Groups"
 
 # the counters on the answers of 002's throttled routes (sign-in and registration)
 THROTTLED_HEADERS = {name: str(header["description"]) for name, header in RATE_LIMIT_HEADERS.items()}
@@ -173,6 +190,8 @@ SPEC = ContractSpec(
     tags=(
         {"name": TAG_AUTH, "description": "Sign-in: email and password, Google, and OAuth2's password grant."},
         {"name": TAG_USERS, "description": "Registration (API key), the profile and the password."},
+        {"name": TAG_PETS, "description": "Pets (the same pets 000 serves), their group and the caller's relation."},
+        {"name": TAG_GROUPS, "description": "Groups, invitation codes, members and roles, a group's pets."},
     ),
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.petcare import accounts, google_login, status
+from gateway.petcare import accounts, google_login, groups, pets, status
 
 
 def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
@@ -18,3 +18,18 @@ def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
     router.add_post(prefix + "/auth/email/login", accounts.email_login)
     router.add_post(prefix + "/auth/access_token", accounts.access_token)
     router.add_post(prefix + "/auth/google/login", google_login.google_login)
+    router.add_post(prefix + "/pets/create", pets.create_pet)
+    router.add_get(prefix + "/pets/accessible", pets.accessible_pets)
+    router.add_get(prefix + "/pets/{pet_id}/details", pets.pet_details)
+    router.add_post(prefix + "/pets/{pet_id}/update", pets.update_pet)
+    router.add_post(prefix + "/pets/{pet_id}/delete", pets.delete_pet)
+    router.add_post(prefix + "/pets/{pet_id}/assign_group", pets.assign_group)
+    router.add_get(prefix + "/pets/{pet_id}/current_group", pets.current_group)
+    router.add_post(prefix + "/groups/create", groups.create_group)
+    router.add_post(prefix + "/groups/join", groups.join)
+    router.add_get(prefix + "/groups/my_groups", groups.my_groups)
+    router.add_post(prefix + "/groups/{group_id}/invite", groups.invite)
+    router.add_get(prefix + "/groups/{group_id}/members", groups.members)
+    router.add_post(prefix + "/groups/{group_id}/update_role", groups.update_role)
+    router.add_post(prefix + "/groups/{group_id}/remove", groups.remove)
+    router.add_get(prefix + "/groups/{group_id}/pets", groups.group_pets)

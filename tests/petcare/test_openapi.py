@@ -15,7 +15,7 @@ from gateway.petcare.openapi import PetcareError, PetcareErrorCode
 
 ROOT = Path(__file__).resolve().parents[2]
 # the modules whose errors 002's URLs answer (its handlers, the request boundary, the auth
-# middleware, the database safety net, the user rows and Google sign-in)
+# middleware, the database safety net, the user rows, Google sign-in, pets and groups)
 SOURCES = (
     *sorted((ROOT / "gateway/petcare").glob("*.py")),
     ROOT / "gateway/kernel/validation.py",
@@ -24,6 +24,9 @@ SOURCES = (
     ROOT / "storage/users.py",
     ROOT / "domain/oauth/provider.py",
     ROOT / "domain/oauth/google.py",
+    # pets and groups (the rules and their words)
+    ROOT / "domain/care_pets.py",
+    ROOT / "domain/groups.py",
 )
 # what SocialAccounts.sign_in raises (its link/unlink codes belong to 003's profile routes)
 SIGN_IN_CODES = {"account_exists_unverified", "provider_account_mismatch", "account_inactive"}

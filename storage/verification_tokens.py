@@ -29,3 +29,13 @@ async def take(conn: asyncpg.Connection, token_hash: str) -> int | None:
     if row is None or not row["live"]:
         return None
     return row["user_id"]
+
+
+async def has_pending(conn: asyncpg.Connection, user_id: int) -> bool:
+    """Whether a verification link sent to the user still works (so a page may say one was sent)."""
+    return bool(
+        await conn.fetchval(
+            "select exists (select 1 from email_verification_tokens where user_id = $1 and expires_at > now())",
+            user_id,
+        )
+    )

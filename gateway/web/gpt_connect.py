@@ -26,6 +26,7 @@ from gateway.kernel.keys import pool_key, sessions_key, settings_key
 from gateway.web import render
 from gateway.web.responses import html_response, new_nonce
 from storage import users as users_sql
+from storage import verification_tokens as verification_sql
 
 PATH = "/gpt-connect"
 DENIED = "access_denied"
@@ -62,9 +63,14 @@ async def gpt_connect_page(request: web.Request) -> web.Response:
     sessions = request.config_dict[sessions_key]
     session = await sessions.load(identity.session_id) if identity.mode == "session" and identity.session_id else None
     user = None
+    link_sent = False
     if session is not None:
         async with request.config_dict[pool_key].acquire() as conn:
             user = await users_sql.get(conn, session.user_id)
+            if user is not None and user["email_verified_at"] is None:
+                # say "we sent a link" only when one was sent and still works (registering here
+                # sends one; signing in to an older unverified account does not)
+                link_sent = await verification_sql.has_pending(conn, user["id"])
     nonce = new_nonce()
     if session is None or user is None:
         # Back here after signing in: /login's `next` takes same-site paths only, which this is.
@@ -85,6 +91,7 @@ async def gpt_connect_page(request: web.Request) -> web.Response:
         name=display_name(user) or user["email"],
         email=user["email"],
         verified=user["email_verified_at"] is not None,
+        link_sent=link_sent,
         cancel_url=cancel_url(request.config_dict[settings_key], session_id),
     )
     response = html_response(text, nonce=nonce)

@@ -94,9 +94,13 @@ def gpt_consent_page(
     email: str,
     verified: bool,
     cancel_url: str,
+    link_sent: bool = False,
 ) -> str:
+    """`link_sent`: an unverified account has a working verification link out (the page says so
+    only then)."""
     return render(
         "gpt_consent.html",
+        link_sent=link_sent,
         cancel_url=cancel_url,
         nonce=nonce,
         session_id=session_id,

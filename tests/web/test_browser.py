@@ -282,9 +282,11 @@ async def test_gpt_connect_sign_in_then_confirm(page, live):
     assert parse_qs(urlsplit(page.url).query) == {k: [v] for k, v in session.items()}
 
     assert await page.inner_text("h1") == "Connect Khanh's account to ChatGPT?"
-    # make_user's accounts have not verified their email yet
+    # make_user's accounts have not verified their email, and no link was sent to this one: the page
+    # must not claim one was (issue 16, point 4)
     assert await page.inner_text(".warning") == (
-        f"We sent a verification link to {user['email']}. You can connect now and verify later."
+        f"{user['email']} is not verified yet. You can connect now, and ask for a verification link from "
+        "your profile later."
     )
     await page.click("#confirm")
     await page.wait_for_url(CONNECTOR_URL + "/oauth/callback?*")

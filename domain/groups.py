@@ -42,11 +42,9 @@ def not_member() -> Forbidden:
 
 
 def parse_group_id(raw: str | int) -> int:
-    """A group id from a path or body: anything that names no group is "not a member" (403)."""
-    value = parse_positive_int(str(raw))
-    if value is None:
-        raise not_member()
-    return value
+    """A group id from a path: one that cannot name a group is 0, which no group has, so each
+    route refuses it as it refuses any group the caller is not in."""
+    return parse_positive_int(str(raw)) or 0
 
 
 def target_user_id(raw: str | int) -> int | None:

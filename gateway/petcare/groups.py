@@ -1,5 +1,7 @@
 """002's group endpoints: create, invite, join, my_groups, members, update_role, remove, and a
-group's pets. The rules and their messages are domain/groups.py's."""
+group's pets. The rules and their messages are domain/groups.py's. A personal access token needs
+an ability for the act, in 000's names: `read` to look, `create` to make a group, an invitation or
+a membership, `update` to change a role, `delete` to remove a member."""
 
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ from gateway.petcare.group_models import (
     my_group,
     role_updated,
 )
-from gateway.petcare.guards import require_petcare_user
+from gateway.petcare.guards import require_petcare_abilities
 from gateway.petcare.openapi import TAG_GROUPS
 from gateway.petcare.pet_models import PetListed, pet_listed
 from gateway.petcare.pets import READERS, WRITERS
@@ -64,7 +66,7 @@ def _group_id(request: web.Request) -> int:
     errors=(403,),
 )
 async def create_group(request: web.Request) -> web.Response:
-    identity = require_petcare_user(request)
+    identity = require_petcare_abilities(request, "create")
     body = await parse(request, GroupCreateIn)
     group = await groups.create(_pool(request), identity.user_id, body.name)
     return success(group_public(group, identity.user_id), "Group created successfully")
@@ -80,7 +82,7 @@ async def create_group(request: web.Request) -> web.Response:
     path_params=GROUP,
 )
 async def invite(request: web.Request) -> web.Response:
-    identity = require_petcare_user(request)
+    identity = require_petcare_abilities(request, "create")
     invitation = await groups.invite(_pool(request), _group_id(request), identity.user_id, _now(request))
     return success(invitation_public(invitation), "Invitation created successfully")
 
@@ -96,7 +98,7 @@ async def invite(request: web.Request) -> web.Response:
     errors=(403, 404),
 )
 async def join(request: web.Request) -> web.Response:
-    identity = require_petcare_user(request)
+    identity = require_petcare_abilities(request, "create")
     body = await parse(request, JoinIn)
     group = await groups.join(_pool(request), body.invite_code, identity.user_id, _now(request))
     return success(group_joined(group, identity.user_id), "Successfully joined group")
@@ -108,9 +110,10 @@ async def join(request: web.Request) -> web.Response:
     description="Every group the caller belongs to, with their role in it; oldest membership first.",
     response=list[MyGroup],
     auth=READERS,
+    errors=(403,),
 )
 async def my_groups(request: web.Request) -> web.Response:
-    identity = require_petcare_user(request)
+    identity = require_petcare_abilities(request, "read")
     rows = await groups.my_groups(_pool(request), identity.user_id)
     return success([my_group(row) for row in rows], f"Found {len(rows)} groups")
 
@@ -125,7 +128,7 @@ async def my_groups(request: web.Request) -> web.Response:
     path_params=GROUP,
 )
 async def members(request: web.Request) -> web.Response:
-    identity = require_petcare_user(request)
+    identity = require_petcare_abilities(request, "read")
     rows = await groups.members(_pool(request), _group_id(request), identity.user_id)
     return success([membership(row) for row in rows], f"Found {len(rows)} members")
 
@@ -142,7 +145,7 @@ async def members(request: web.Request) -> web.Response:
     path_params=GROUP,
 )
 async def update_role(request: web.Request) -> web.Response:
-    identity = require_petcare_user(request)
+    identity = require_petcare_abilities(request, "update")
     body = await parse(request, RoleUpdateIn)
     group_id = _group_id(request)
     target = await groups.update_role(_pool(request), group_id, identity.user_id, body.user_id, body.new_role)
@@ -160,7 +163,7 @@ async def update_role(request: web.Request) -> web.Response:
     path_params=GROUP,
 )
 async def remove(request: web.Request) -> web.Response:
-    identity = require_petcare_user(request)
+    identity = require_petcare_abilities(request, "delete")
     body = await parse(request, MemberRemoveIn)
     group_id = _group_id(request)
     target = await groups.remove(_pool(request), group_id, identity.user_id, body.user_id)
@@ -177,6 +180,6 @@ async def remove(request: web.Request) -> web.Response:
     path_params=GROUP,
 )
 async def group_pets(request: web.Request) -> web.Response:
-    identity = require_petcare_user(request)
+    identity = require_petcare_abilities(request, "read")
     pets = await groups.pets(_pool(request), _group_id(request), identity.user_id)
     return success([pet_listed(pet) for pet in pets], f"Found {len(pets)} pets in group")

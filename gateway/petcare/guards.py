@@ -46,6 +46,20 @@ def require_petcare_account_writer(request: web.Request) -> SignedIn:
     return identity
 
 
+def require_petcare_abilities(request: web.Request, ability: str) -> SignedIn:
+    """A caller whose credential covers `ability` (000's names, `read`, `create`, `update`,
+    `delete`, since both contracts serve the same pets): JWTs and sessions always do; a token needs
+    it (or `*`), else a 403 in 002's envelope."""
+    identity = require_petcare_user(request)
+    if not has_ability(identity, ability):
+        raise Forbidden(
+            f"This token does not have the required {ability} ability.",
+            code="missing_ability",
+            meta={"required": [ability]},
+        )
+    return identity
+
+
 def presented_api_key(request: web.Request) -> str | None:
     """`X-API-Key: <key_id>:<secret>` (the document) or `Authorization: Bearer <key_id>:<secret>`
     (the reference). The document's header wins when both are sent."""

@@ -3,7 +3,8 @@
 The pets are the one `pets` table 000 serves too (domain/care_pets.py has the rules and the
 mapping between the two contracts). Order of checks, as the reference (FastAPI) answers: the
 caller (401), the body (422: validated before any handler runs there), the pet (404 missing or
-deleted), the caller's relation to it (403).
+deleted), the caller's relation to it (403). A personal access token needs 000's ability for the
+same act on the same pets (`read`, `create`, `update`, `delete`; 403 without it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from gateway.kernel.keys import clock_key, pool_key
 from gateway.kernel.openapi.operation import documented
 from gateway.kernel.validation import parse
 from gateway.petcare.envelope import success
-from gateway.petcare.guards import require_petcare_user
+from gateway.petcare.guards import require_petcare_abilities
 from gateway.petcare.openapi import TAG_PETS
 from gateway.petcare.pet_models import (
     AssignGroupIn,
@@ -64,7 +65,7 @@ def _pet_id(request: web.Request) -> int:
     errors=(403,),
 )
 async def create_pet(request: web.Request) -> web.Response:
-    identity = require_petcare_user(request)
+    identity = require_petcare_abilities(request, "create")
     body = await parse(request, PetCreateIn)
     pet = await care_pets.create(_pool(request), identity.user_id, body.changes(), _today(request))
     return success(pet_detail(pet, _today(request)), f"Pet '{pet.row['name']}' created successfully")
@@ -76,9 +77,10 @@ async def create_pet(request: web.Request) -> web.Response:
     description="Owned pets, pets of the caller's groups, and pets shared with them through 000; newest first.",
     response=list[PetListed],
     auth=READERS,
+    errors=(403,),
 )
 async def accessible_pets(request: web.Request) -> web.Response:
-    identity = require_petcare_user(request)
+    identity = require_petcare_abilities(request, "read")
     pets = await care_pets.accessible(_pool(request), identity.user_id)
     return success([pet_listed(pet) for pet in pets], f"Found {len(pets)} accessible pets")
 
@@ -93,7 +95,7 @@ async def accessible_pets(request: web.Request) -> web.Response:
     path_params=PET,
 )
 async def pet_details(request: web.Request) -> web.Response:
-    identity = require_petcare_user(request)
+    identity = require_petcare_abilities(request, "read")
     pet = await care_pets.details(_pool(request), _pet_id(request), identity.user_id)
     return success(pet_detail(pet, _today(request)), f"Details for pet '{pet.row['name']}' retrieved successfully")
 
@@ -109,7 +111,7 @@ async def pet_details(request: web.Request) -> web.Response:
     path_params=PET,
 )
 async def update_pet(request: web.Request) -> web.Response:
-    identity = require_petcare_user(request)
+    identity = require_petcare_abilities(request, "update")
     body = await parse(request, PetUpdateIn)
     pet = await care_pets.update(_pool(request), _pet_id(request), identity.user_id, body.changes(), _today(request))
     return success(pet_detail(pet, _today(request)), f"Pet '{pet.row['name']}' updated successfully")
@@ -125,7 +127,7 @@ async def update_pet(request: web.Request) -> web.Response:
     path_params=PET,
 )
 async def delete_pet(request: web.Request) -> web.Response:
-    identity = require_petcare_user(request)
+    identity = require_petcare_abilities(request, "delete")
     pet = await care_pets.delete(_pool(request), _pet_id(request), identity.user_id)
     return success(pet_deleted(pet), "Pet deleted successfully")
 
@@ -142,7 +144,7 @@ async def delete_pet(request: web.Request) -> web.Response:
     path_params=PET,
 )
 async def assign_group(request: web.Request) -> web.Response:
-    identity = require_petcare_user(request)
+    identity = require_petcare_abilities(request, "update")
     body = await parse(request, AssignGroupIn)
     group_id = parse_positive_int(str(body.group_id))
     info = await care_pets.assign_group(_pool(request), _pet_id(request), identity.user_id, group_id)
@@ -160,6 +162,6 @@ async def assign_group(request: web.Request) -> web.Response:
     path_params=PET,
 )
 async def current_group(request: web.Request) -> web.Response:
-    identity = require_petcare_user(request)
+    identity = require_petcare_abilities(request, "read")
     info = await care_pets.current_group(_pool(request), _pet_id(request), identity.user_id)
     return success(assignment(info, identity.user_id), "Group assignment information retrieved")

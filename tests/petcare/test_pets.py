@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.kernel.keys import pool_key
+from tests.builders import bearer, make_token
 from tests.petcare.care_builders import (
     Caller,
     assert_422,
@@ -367,3 +368,25 @@ async def test_current_group_for_every_role(client, family, shared):
     status, body = await call(client, "GET", f"/pets/{pet['id']}/current_group", family["stranger"])
     assert status == 403
     assert_error(body, NO_ACCESS)
+
+
+async def test_a_personal_access_token_needs_the_ability_for_the_act(client):
+    owner = await caller(client)
+    pet = await new_pet(client, owner)
+    read_only = bearer(await make_token(client.app, owner.id, abilities=("read",)))
+    assert (await client.get("/pets/accessible", headers=read_only)).status == 200
+    assert (await client.get(f"/pets/{pet['id']}/details", headers=read_only)).status == 200
+    for path, body in [
+        ("/pets/create", {"name": "No", "pet_type": "cat"}),
+        (f"/pets/{pet['id']}/update", {"notes": "no"}),
+        (f"/pets/{pet['id']}/delete", {}),
+        ("/groups/create", {"name": "No"}),
+    ]:
+        resp = await client.post(path, json=body, headers=read_only)
+        assert resp.status == 403, path
+        data = await resp.json()
+        assert data["details"]["error_type"] == "missing_ability"
+    creator = bearer(await make_token(client.app, owner.id, abilities=("create",)))
+    assert (await client.post("/pets/create", json={"name": "Yes", "pet_type": "cat"}, headers=creator)).status == 200
+    resp = await client.get("/pets/accessible", headers=creator)
+    assert resp.status == 403

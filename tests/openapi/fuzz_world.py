@@ -23,8 +23,13 @@ from tests.health_builders import insert_pet, make_medical_record, make_weight
 from tests.web.session_helpers import SESSION_COOKIE, XSRF_COOKIE, sign_in
 
 DEVICE_ID = "schemathesis-device-0001"
-# sets of objects for the DELETE cases: each DELETE that succeeds uses one up
+# sets of objects for the deleting cases: each one that succeeds uses one up
 SPARE = 3
+
+
+def destroys(method: str, path: str) -> bool:
+    """Whether an operation deletes what its path names (002 deletes with POST .../delete)."""
+    return method == "DELETE" or path.rsplit("/", 1)[-1] in ("delete", "remove")
 
 
 @dataclass
@@ -51,14 +56,14 @@ class World:
     admin: Caller
     api_key: str
     device_id: str = DEVICE_ID
-    # document key -> "keep" (for every operation but DELETE) or "spend" -> path parameter name ->
-    # real values; a name can depend on the path (000's `record` is a medical record under
-    # /medical-records, a vaccination under /vaccinations)
+    # document key -> "keep" (every operation but those that delete) or "spend" -> path parameter
+    # name -> real values; a name can depend on the path (000's `record` is a medical record
+    # under /medical-records, a vaccination under /vaccinations)
     ids: dict[str, dict[str, dict[str, list[Any]]]] = field(default_factory=dict)
 
     def real_values(self, document: str, method: str, path: str, name: str) -> list[Any]:
         pools = self.ids.get(document, {})
-        by_name = pools.get("spend" if method == "DELETE" else "keep") or pools.get("keep", {})
+        by_name = pools.get("spend" if destroys(method, path) else "keep") or pools.get("keep", {})
         for key in (f"{path}:{name}", name):
             if key in by_name:
                 return by_name[key]
@@ -157,6 +162,18 @@ async def _seed_events(client: Any, tenant: Mapping[str, Any], n: int) -> dict[s
     }
 
 
+async def _seed_petcare(client: Any, owner: Caller, n: int) -> dict[str, Any]:
+    """002's ids: a pet of the owner's and a group the owner created."""
+    pool = client.app[pool_key]
+    group = await pool.fetchval(
+        "insert into groups (name, creator_id) values ($1, $2) returning id", f"Fuzz group {n}", owner.user_id
+    )
+    await pool.execute(
+        "insert into group_members (group_id, user_id, role) values ($1, $2, 'creator')", group, owner.user_id
+    )
+    return {"pet_id": await insert_pet(pool, owner.user_id, name=f"Care {n}"), "group_id": group}
+
+
 def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
     """Objects side by side: the same index in every list is one consistent set (a pet and its
     records), so a path with several ids names things that belong together."""
@@ -170,12 +187,14 @@ async def seed_world(client: Any) -> World:
     admin = await _caller(client, admin=True)
     key = await api_keys.issue(app[pool_key], f"schemathesis-{uuid.uuid4().hex[:8]}")
     world = World(owner=owner, admin=admin, api_key=key.plain_text)
-    # DELETE cases get objects of their own (SPARE sets), so the other operations keep theirs
+    # deleting cases get objects of their own (SPARE sets), so the other operations keep theirs
     for pool_name, sets in (("keep", range(2)), ("spend", range(2, 2 + SPARE))):
         pets = [await _seed_pethealth(client, owner, n) for n in sets]
         events = [await _seed_events(client, tenant, n) for n in sets]
         world.ids.setdefault("pethealth", {})[pool_name] = _columns(pets)
         world.ids.setdefault("events", {})[pool_name] = _columns(events)
+        care = [await _seed_petcare(client, owner, n) for n in sets]
+        world.ids.setdefault("petcare", {})[pool_name] = _columns(care)
     world.ids["accounts"] = {"keep": {"id": [owner.user_id, admin.user_id]}}
     return world
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from domain import photo_pipeline
 from domain.errors import Invalid, PayloadTooLarge
@@ -93,8 +94,9 @@ async def read_upload(request: web.Request, hard_limit: int) -> tuple[bytes, str
         form = await request.post()
     except web.HTTPRequestEntityTooLarge as exc:
         raise PayloadTooLarge(meta={"max_bytes": hard_limit}) from exc
-    # a malformed multipart body (RuntimeError: a part's unknown Content-Transfer-Encoding)
-    except (ValueError, AssertionError, LookupError, RuntimeError) as exc:
+    # a malformed multipart body (RuntimeError: a part's unknown Content-Transfer-Encoding;
+    # BadHttpMessage: a part header aiohttp cannot parse, e.g. a control character in a name)
+    except (ValueError, AssertionError, LookupError, RuntimeError, BadHttpMessage) as exc:
         raise _invalid("The avatar failed to upload.") from exc
     part = form.get(FIELD)
     if part is None:

@@ -312,6 +312,22 @@ async def test_avatar_malformed_multipart_is_a_422(client):
     assert resp.status == 422
 
 
+async def test_avatar_part_header_aiohttp_cannot_parse_is_a_422(client):
+    """A control character in a part's field name: aiohttp raises BadHttpMessage, which was a 500
+    (found by schemathesis)."""
+    reg = await register(client)
+    body = (
+        b"--b0\r\nContent-Disposition: form-data; name=\"\xc3\x94\x193\"\r\n\r\nx\r\n--b0--\r\n"
+    )
+    resp = await client.post(
+        "/api/user/avatar",
+        headers={**auth(reg["token"]), "Content-Type": "multipart/form-data; boundary=b0"},
+        data=body,
+    )
+    assert resp.status == 422
+    assert list(assert_err(await resp.json(), 422, INVALID)) == ["avatar"]
+
+
 async def test_avatar_needs_a_token(client):
     resp = await client.post("/api/user/avatar", headers=JSON, data=avatar_form(tiny_png()))
     assert resp.status == 401

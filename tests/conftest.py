@@ -131,6 +131,7 @@ def ray_session(settings: Settings) -> Iterator[None]:
 def aiohttp_client(aiohttp_client):
     """pytest-aiohttp's `aiohttp_client`, whose clients check every answer against the app's
     OpenAPI documents (tests/contract_validation.py)."""
+    from gateway.kernel.keys import settings_key
     from gateway.kernel.openapi.serve import documents_key
     from tests.contract_validation import ContractIndex, check_response
 
@@ -139,11 +140,12 @@ def aiohttp_client(aiohttp_client):
         app = test_client.app
         if app is not None and documents_key in app:
             index = ContractIndex(app[documents_key])
+            api_domain = app[settings_key].api_domain
             unchecked = test_client._request
 
             async def checked(method, path, **kw):
                 resp = await unchecked(method, path, **kw)
-                await check_response(index, method, resp)
+                await check_response(index, method, resp, api_domain)
                 return resp
 
             test_client._request = checked  # type: ignore[method-assign]

@@ -2,7 +2,8 @@
 
 `take_up_to(key, n, limit)` grants at most what is left under `limit` and records the grant
 before it is acknowledged, which is what quota leases need: a crash can lose granted-but-unused
-units, never grant more than the limit.
+units, never grant more than the limit. `take_counted` is the same grant answered as
+`[granted, total granted so far]`, so a lease holder can tell its callers how much is left.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class CounterState(ShardState):
             self._values[key] += delta
             self._dirty.add(key)
             return self._values[key]
-        if method == "take_up_to":
+        if method in ("take_up_to", "take_counted"):
             want, limit = args
             if not isinstance(want, int) or want < 0:
                 raise Invalid("want must be a non-negative integer", code="invalid_want")
@@ -51,7 +52,7 @@ class CounterState(ShardState):
             if granted:
                 self._values[key] += granted
                 self._dirty.add(key)
-            return granted
+            return granted if method == "take_up_to" else [granted, self._values[key]]
         raise NotFound(f"counters has no method {method!r}", code="unknown_method")
 
     def take_writes(self) -> list[tuple[str, int]]:

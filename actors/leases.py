@@ -29,6 +29,9 @@ class _Lease:
     refill: asyncio.Task | None = None
     # monotonic time until which an exhausted budget is believed exhausted without asking again
     exhausted_until: float = 0.0
+    # with a counting method (`take_counted`): everything the actor had granted for the key, to
+    # every holder, as of this lease's last refill
+    granted_total: int | None = None
 
 
 class LeaseClient:
@@ -62,6 +65,15 @@ class LeaseClient:
     def local_remaining(self, key: str) -> int:
         lease = self._leases.get(key)
         return lease.remaining if lease else 0
+
+    def estimated_left(self, key: str, limit: int) -> int | None:
+        """What is left of `limit` for `key` as far as this holder can tell: what the actor has not
+        granted yet plus what this lease still holds. A lower bound: other holders' unspent units
+        count as spent. None until a counting refill has answered."""
+        lease = self._leases.get(key)
+        if lease is None or lease.granted_total is None:
+            return None
+        return max(0, min(limit, limit - lease.granted_total + lease.remaining))
 
     async def take(self, key: str, *args: Any) -> bool:
         """Spend one unit of `key`'s budget; False when the budget is spent. `args` go to the actor."""
@@ -105,7 +117,11 @@ class LeaseClient:
         lease.size = min(self.max_lease_size, max(self._lease_size, int(rate * self._target_s)))
         lease.taken, lease.since = 0, now
         want = max(1, lease.size - lease.remaining)
-        granted = await self._client.call(self._method, key, want, *args)
+        answer = await self._client.call(self._method, key, want, *args)
+        if isinstance(answer, list | tuple):  # a counting method: [granted, total granted]
+            granted, lease.granted_total = answer
+        else:
+            granted = answer
         lease.remaining += granted
         if granted < want:
             # The budget ran dry; don't ask again on every request, but do look again soon in

@@ -101,6 +101,20 @@ RATE_LIMIT_HEADERS = {
     "X-RateLimit-Limit": {"description": "Requests allowed in the current window.", "schema": {"type": "integer"}},
     "X-RateLimit-Remaining": {"description": "Requests left in the current window.", "schema": {"type": "integer"}},
     "X-RateLimit-Reset": {"description": "Unix time at which the window resets.", "schema": {"type": "integer"}},
+    # beyond both documents: the daily quota's state, on the successes of signed-in regular callers
+    "X-Quota-Limit": {
+        "description": "Beyond the contract: requests a day for this caller (signed-in, not premium).",
+        "schema": {"type": "integer"},
+    },
+    "X-Quota-Remaining": {
+        "description": "Beyond the contract: requests left today as this gateway sees it (a lower bound "
+        "with several gateways).",
+        "schema": {"type": "integer"},
+    },
+    "X-Quota-Reset": {
+        "description": "Beyond the contract: Unix time of the next UTC midnight, when the quota resets.",
+        "schema": {"type": "integer"},
+    },
 }
 THROTTLE_HEADERS = {
     "Retry-After": {"description": "Seconds until a request may succeed again.", "schema": {"type": "integer"}},

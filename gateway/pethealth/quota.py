@@ -80,7 +80,7 @@ class DailyQuota:
         # the lease's "exhausted" belief lasts EXHAUSTED_TTL_S of the clock's monotonic time
         self._leases = LeaseClient(
             client,
-            "take_up_to",
+            "take_counted",  # grants answer with the day's total, for X-Quota-Remaining
             lease_size=lease_size,
             refill_below=refill_below,
             exhausted_ttl_s=exhausted_ttl_s,
@@ -92,6 +92,7 @@ class DailyQuota:
         # as this runs per request
         self._time = clock.time
         self._day: date | None = None
+        self._reset = ""  # X-Quota-Reset: the next UTC midnight of `_day`, as Unix time
         # today's key per user (formatting a date per request is measurable on this path)
         self._day_keys: dict[int, str] = {}
         self._sized_for: int | None = None
@@ -106,13 +107,15 @@ class DailyQuota:
             for stale in self._day_keys.values():
                 self._leases.forget(stale)
             self._day, self._day_keys = day, {}
+            self._reset = str(int(next_midnight(day).timestamp()))
         key = self._day_keys.get(user_id)
         if key is None:
             key = self._day_keys[user_id] = quota_key(user_id, day)
         return key
 
-    async def take(self, user_id: int) -> None:
-        """Spend one of today's units for `user_id`; RateLimited (429) when none are left."""
+    async def take(self, user_id: int) -> dict[str, str] | None:
+        """Spend one of today's units for `user_id`; RateLimited (429) when none are left. Returns
+        the X-Quota-* headers of the answer (None until this gateway has heard the day's total)."""
         now = datetime.fromtimestamp(self._time(), UTC)
         limit = self.limit
         if limit != self._sized_for:
@@ -136,6 +139,10 @@ class DailyQuota:
                 await asyncio.sleep(delay)
         if not allowed:
             raise exceeded(limit, now)
+        left = self._leases.estimated_left(key, limit)
+        if left is None:
+            return None
+        return {"X-Quota-Limit": str(limit), "X-Quota-Remaining": str(left), "X-Quota-Reset": self._reset}
 
 
 quota_key_app = web.AppKey("daily_quota", DailyQuota)

@@ -117,10 +117,15 @@ def usage_limits_middleware(s: Settings) -> Middleware:
                     per_route[route_key] = limits
                 for limit in limits:
                     await throttles.enforce(request, limit, caller)
+        quota_headers = None
         if quota_on and isinstance(identity, SignedIn) and not identity.is_premium:
             quota = request.config_dict.get(quota_key_app)
             if quota is not None:
-                await quota.take(identity.user_id)
-        return await handler(request)
+                quota_headers = await quota.take(identity.user_id)
+        response = await handler(request)
+        if quota_headers is not None and not response.prepared:
+            # beyond both documents: how close the caller is to the daily quota (README)
+            response.headers.update(quota_headers)
+        return response
 
     return usage_limits

@@ -67,6 +67,40 @@ async def test_third_call_over_a_limit_of_two_is_429_with_the_notes_body(clocked
         assert total == 2
 
 
+async def test_success_answers_say_how_much_quota_is_left(clocked, clock):
+    """X-Quota-Limit / -Remaining / -Reset on every counted success (issue 16, point 9; beyond
+    the documents). Remaining is this gateway's view: exact with one gateway."""
+    client = clocked
+    async with runtime_setting(client.app, LIMIT, 5):
+        clock.set_time(datetime(2031, 3, 4, 22, 0, 0, tzinfo=UTC))
+        _, token = await _user_token(client)
+        left = []
+        for _ in range(5):
+            resp = await client.get(ME, headers=bearer(token))
+            assert resp.status == 200
+            assert resp.headers["X-Quota-Limit"] == "5"
+            assert resp.headers["X-Quota-Reset"] == str(int(datetime(2031, 3, 5, tzinfo=UTC).timestamp()))
+            left.append(int(resp.headers["X-Quota-Remaining"]))
+        assert left == [4, 3, 2, 1, 0]
+        over = await client.get(ME, headers=bearer(token))
+        assert over.status == 429
+        assert "X-Quota-Remaining" not in over.headers  # the 429's body says it (quota.remaining)
+        # a new UTC day, a new allowance
+        clock.set_time(datetime(2031, 3, 5, 0, 0, 1, tzinfo=UTC))
+        resp = await client.get(ME, headers=bearer(token))
+        assert resp.status == 200 and resp.headers["X-Quota-Remaining"] == "4"
+        assert resp.headers["X-Quota-Reset"] == str(int(datetime(2031, 3, 6, tzinfo=UTC).timestamp()))
+
+
+async def test_premium_and_anonymous_answers_carry_no_quota_headers(client):
+    async with runtime_setting(client.app, LIMIT, 5):
+        _, token = await _user_token(client, premium=True)
+        resp = await client.get(ME, headers=bearer(token))
+        assert resp.status == 200 and "X-Quota-Limit" not in resp.headers
+        resp = await client.get("/api/pet-types")
+        assert resp.status == 200 and "X-Quota-Limit" not in resp.headers
+
+
 async def test_sessions_count_too(client):
     async with runtime_setting(client.app, LIMIT, 1):
         signed = await signed_in_user(client)

@@ -154,6 +154,28 @@ class Settings(BaseSettings):
     gorq_api_key: str | None = None
     gorq_base_url: str = "https://api.gorq.ai"
     gorq_default_model: str | None = None
+    # 003's AI generation (gateway/accounts/ai.py, jobs/ai.py). The dialect the provider speaks:
+    # the reference's Gorq (`POST /v1/generate`) or OpenAI-compatible chat completions.
+    ai_provider: Literal["gorq", "openai"] = "gorq"
+    # The provider's base URL; unset: GORQ_BASE_URL
+    ai_base_url: str | None = None
+    # The name of the variable in which the *workers* find the API key (never put in a job's
+    # payload, which the jobs table stores: jobs/ai.py). Workers need it in their environment.
+    ai_api_key_env: str = Field(default="GORQ_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,100}$")
+    # `throttle:ai`: generations per user (per IP when anonymous) per minute
+    ai_rate_limit_per_minute: int = Field(default=60, ge=1)
+    # How long a sync request waits for its generation before answering 202 with where to poll
+    ai_sync_timeout_s: float = Field(default=30.0, gt=0)
+    # One provider HTTP call's timeout, and how often a failed call is retried inside one attempt
+    ai_provider_timeout_s: float = Field(default=30.0, gt=0)
+    ai_provider_retries: int = Field(default=2, ge=0, le=10)
+    # Provider calls in flight at once across the whole Ray cluster (a burst queues behind it)
+    ai_provider_concurrency: int = Field(default=8, ge=1, le=10_000)
+    # Circuit breaker: this many failed calls in a row open it for the cooldown (503 + Retry-After)
+    ai_breaker_failures: int = Field(default=5, ge=1)
+    ai_breaker_cooldown_s: float = Field(default=30.0, gt=0)
+    # Job attempts per generation (each one does up to 1 + AI_PROVIDER_RETRIES calls)
+    ai_job_max_attempts: int = Field(default=3, ge=1, le=20)
     google_maps_api_key: str | None = None
 
     # GPT connector: its base URL (confirm redirects to <url>/oauth/callback)

@@ -30,8 +30,9 @@ RAY_TEST_CPUS = 2
 
 # Fixtures every test may name without importing them (an imported fixture trips pyflakes' F811
 # at every test that takes it): `cli_env` for the tests that run `roost` as the operator does,
-# `fake_google`/`fake_github` (the OAuth providers) and `smtp_inbox`/`mail_client` (a real SMTP server)
-pytest_plugins = ["tests.ops.cli_runs", "tests.oauth_fakes", "tests.smtp_inbox"]
+# `fake_google`/`fake_github` (the OAuth providers), `smtp_inbox`/`mail_client` (a real SMTP server)
+# and `fake_ai` (the AI provider)
+pytest_plugins = ["tests.ops.cli_runs", "tests.oauth_fakes", "tests.smtp_inbox", "tests.ai_fakes"]
 
 
 def _with_database(dsn: str, name: str) -> str:
@@ -121,7 +122,11 @@ async def redis_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
 def ray_session(settings: Settings) -> Iterator[None]:
     """One Ray instance (or connection) for the whole session; ray.init costs seconds."""
     from actors.runtime import connect_ray, disconnect_ray
+    from tests.ai_fakes import TEST_AI_KEY, TEST_AI_KEY_ENV
 
+    # AI workers read their provider key from their own environment (jobs/ai.py); a local Ray's
+    # workers inherit this process's, as it is when Ray starts
+    os.environ.setdefault(TEST_AI_KEY_ENV, TEST_AI_KEY)
     connect_ray(settings.ray_address, namespace=settings.roost_ray_namespace, num_cpus=RAY_TEST_CPUS)
     yield
     disconnect_ray()

@@ -1,5 +1,5 @@
 """Every URL of 003 (accounts) on the /api mount: register/login, OAuth, verification, password
-reset, profile, avatar, ping.
+reset, profile, avatar, ping, AI generation.
 
 The composition root (gateway/app.py) mounts these and 000's (gateway/pethealth/routes.py) on one
 /api sub-application, 003's first (the order they were always registered in).
@@ -12,7 +12,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel
 
-from gateway.accounts import avatar, oauth, password_reset, profile, register_login, verification
+from gateway.accounts import ai, avatar, oauth, password_reset, profile, register_login, verification
 from gateway.kernel import api_envelope
 from gateway.kernel.oauth_providers import PROVIDER_PATTERN
 from gateway.kernel.openapi.operation import documented
@@ -59,3 +59,6 @@ def setup_routes(router: web.UrlDispatcher) -> None:
     router.add_get(f"/auth/link/{PROVIDER}/redirect", oauth.link_redirect)
     router.add_get(f"/auth/link/{PROVIDER}/callback", oauth.link_callback)
     router.add_post("/auth/unlink", oauth.unlink)
+
+    router.add_post("/ai/generate", ai.generate)
+    router.add_get("/ai/jobs/{id}/status", ai.job_status)

@@ -16,7 +16,9 @@ from datetime import date
 from typing import Any
 
 from domain import api_keys
+from domain.ai import AiStatus
 from gateway.kernel.keys import accounts_key, pool_key
+from storage import ai_requests
 from tests.builders import DEFAULT_PASSWORD, make_token, make_user
 from tests.event_builders import make_event, make_photo, make_tenant
 from tests.health_builders import insert_pet, make_medical_record, make_weight
@@ -196,5 +198,35 @@ async def seed_world(client: Any) -> World:
         care = [await _seed_petcare(client, owner, n) for n in sets]
         world.ids.setdefault("petcare", {})[pool_name] = _columns(care)
     world.ids["accounts"] = {"keep": {"id": [owner.user_id, admin.user_id]}}
+    # 003's AI generations are the owner's (a finished one and one still pending); the admin's id
+    # beside them is another user's job: the 404 case
+    world.ids["accounts"]["keep"]["/ai/jobs/{id}/status:id"] = await _seed_ai_requests(app, owner, admin)
     return world
 
+
+async def _seed_ai_requests(app: Any, owner: Caller, other: Caller) -> list[int]:
+    ids = []
+    async with app[pool_key].acquire() as conn:
+        for user_id, done in ((owner.user_id, True), (owner.user_id, False), (other.user_id, True)):
+            request_id = await ai_requests.insert(
+                conn,
+                user_id=user_id,
+                prompt="seeded",
+                messages=None,
+                model=None,
+                max_tokens=16,
+                is_async=True,
+                meta={"provider": "gorq", "attempts": 0},
+            )
+            if done:
+                await ai_requests.move(
+                    conn,
+                    request_id,
+                    AiStatus.FINISHED.value,
+                    sources=["pending"],
+                    final=True,
+                    meta={"attempts": 1, "tokens": 7},
+                    result={"output": "seeded"},
+                )
+            ids.append(request_id)
+    return ids

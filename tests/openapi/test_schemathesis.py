@@ -34,6 +34,7 @@ import pytest
 
 from domain import system_settings
 from domain.settings import Settings
+from tests.ai_fakes import ai_settings
 from tests.oauth_fakes import settings_for
 from tests.openapi.fuzz_world import Caller, World, fresh_caller, seed_world
 from tests.pethealth.gpt_helpers import CONNECTOR_KEY, connector_settings
@@ -300,7 +301,9 @@ def report(tallies: list[Tally], elapsed: float) -> str:
 
 
 @pytest.fixture
-async def fuzz_client(aiohttp_client, settings: Settings, pool: asyncpg.Pool, ray_session, fake_google, fake_github):
+async def fuzz_client(
+    aiohttp_client, settings: Settings, pool: asyncpg.Pool, ray_session, fake_google, fake_github, fake_ai
+):
     """The whole app, configured as in production: the OAuth providers (the local fakes) and the
     GPT connector are set, so their routes answer rather than 503 "not configured". The /api
     limits are out of the way: thousands of requests from one owner would otherwise end at the
@@ -316,6 +319,9 @@ async def fuzz_client(aiohttp_client, settings: Settings, pool: asyncpg.Pool, ra
             "event_uploads_per_device_per_minute": 1_000_000,
             "event_uploads_per_ip_per_minute": 1_000_000,
             "event_uploads_per_tenant_per_minute": 1_000_000,
+            # 003's AI generation against the local fake provider (its key is in the workers'
+            # environment: tests/ai_fakes.py), and throttle:ai out of the way as the others are
+            **ai_settings(fake_ai.base_url, ai_rate_limit_per_minute=1_000_000),
         }
     )
     async with pool.acquire() as conn:

@@ -322,3 +322,46 @@ async def test_a_rerun_of_a_finished_generation_makes_no_second_provider_call(ma
     assert outcome["already_done"] is True
     assert len(fake_ai.calls) == 1
     assert (await row(client, stored["id"]))["result"] == stored["result"]
+
+
+async def test_the_key_never_reaches_the_jobs_table(make_client, fake_ai):
+    from tests.ai_fakes import TEST_AI_KEY
+
+    client = await make_client(fake_ai.base_url)
+    headers = await signed_in(client)
+    resp = await client.post("/api/ai/generate", json={"prompt": "secret?"}, headers=headers)
+    assert resp.status == 200
+    stored = await newest_row(client, headers)
+    async with client.app[pool_key].acquire() as conn:
+        payload = await conn.fetchval("select payload::text from jobs where id = $1", stored["job_id"])
+    assert TEST_AI_KEY not in payload
+    assert "secret?" not in payload  # the prompt lives in ai_requests only
+    assert fake_ai.calls[0]["auth"] == f"Bearer {TEST_AI_KEY}"
+
+
+async def test_a_job_the_runner_gave_up_on_shows_its_generation_failed(make_client, fake_ai):
+    """A worker that died on the last attempt never recorded the failure in the row: the job's
+    own status says it, and the status route believes the job."""
+    client = await make_client(fake_ai.base_url)
+    headers = await signed_in(client)
+    fake_ai.script(ok(latency_s=4.0))  # the task is still inside its call while the test looks
+    resp = await client.post("/api/ai/generate", json={"prompt": "doomed", "async": True}, headers=headers)
+    request_id = (await resp.json())["data"]["job_id"]
+    await eventually(lambda: _eq(lambda: _status_of(client, request_id), "running"), timeout=10)
+    async with client.app[pool_key].acquire() as conn:
+        # what storage/jobs.give_up leaves behind when the attempts are used up
+        await conn.execute(
+            "update jobs set status = 'failed', claimed_by = null, error = 'attempts used up' "
+            "where id = (select job_id from ai_requests where id = $1)",
+            request_id,
+        )
+    resp = await client.get(f"/api/ai/jobs/{request_id}/status", headers=headers)
+    data = assert_ok(await resp.json(), 200, "Job status")
+    assert (await row(client, request_id))["status"] == "running"
+    assert data["status"] == "failed"
+    assert data["error"] == "the generation's job failed"
+    assert data["result"] is None
+
+
+async def _status_of(client, request_id: int) -> str:
+    return (await row(client, request_id))["status"]

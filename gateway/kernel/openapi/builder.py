@@ -246,8 +246,10 @@ class _Builder:
                 self._error(status) if status == 304 and data is NO_BODY else self._success(op, status, data)
             )
         statuses = self._error_statuses(op)
-        if any(regex is not None for regex in params.values()):
-            # a segment outside its parameter's pattern matches no route: the mount's 404
+        if params:
+            # a segment outside its parameter's pattern matches no route, and the mount answers
+            # 404: a constrained one ({provider}: google|github), and any plain one too, since
+            # aiohttp's default segment pattern refuses `{` and `}`
             statuses.add(404)
         for status in sorted(statuses):
             responses.setdefault(str(status), self._error(status))

@@ -73,6 +73,11 @@ class Message:
     secrets: tuple[str, ...] = field(default=())
 
 
+def links_in(text: str) -> list[str]:
+    """The URLs in a message's text, in order (for people reading mail that was not delivered)."""
+    return _LINK.findall(text)
+
+
 def redact(text: str, secrets: list[str] | tuple[str, ...]) -> str:
     """`text` with each secret replaced by `REDACTED-` and the first 12 hex digits of its SHA-256:
     nothing that works as a link, enough to match the row (tokens are stored as their SHA-256)."""
@@ -170,7 +175,7 @@ class Mailer:
                     "mail_to": message.to,
                     "subject": message.subject,
                     "kind": message.kind,
-                    "links": _LINK.findall(message.text),
+                    "links": links_in(message.text),
                     "job_id": job_id,
                 },
             )

@@ -5,14 +5,11 @@ each message with its working links as it is sent."""
 
 from __future__ import annotations
 
-import re
-
 import click
 
+from domain.mailer import links_in
 from gateway.ops.context import OpsContext, pass_ops
 from storage import mail_outbox
-
-_LINK = re.compile(r"https?://\S+")
 
 
 @click.group("mail", help="mail written down instead of sent (MAIL_MAILER=log)")
@@ -28,7 +25,7 @@ def mail_tail(ops: OpsContext, limit: int) -> int:
         async with ops.pool(read_only=True) as pool, pool.acquire() as conn:
             rows = await mail_outbox.newest(conn, limit)
         for r in rows:
-            links = " ".join(_LINK.findall(r["body_text"])) or "-"
+            links = " ".join(links_in(r["body_text"])) or "-"
             print(f"{r['created_at'].isoformat()} to={r['to_address']} kind={r['kind']} subject={r['subject']!r}")
             print(f"    links: {links}")
         return 0

@@ -12,7 +12,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel
 
-from gateway.accounts import ai, avatar, oauth, password_reset, profile, register_login, verification
+from gateway.accounts import ai, avatar, maps, oauth, password_reset, profile, register_login, verification
 from gateway.kernel import api_envelope
 from gateway.kernel.oauth_providers import PROVIDER_PATTERN
 from gateway.kernel.openapi.operation import documented
@@ -62,3 +62,5 @@ def setup_routes(router: web.UrlDispatcher) -> None:
 
     router.add_post("/ai/generate", ai.generate)
     router.add_get("/ai/jobs/{id}/status", ai.job_status)
+
+    router.add_post("/maps/pin", maps.pin)

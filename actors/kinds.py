@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from actors.counters import CounterPersistence, CounterState
 from actors.event_feed import EventFeedPersistence, EventFeedState
+from actors.meal_aggregate import MealAggregatePersistence, MealAggregateState
 from actors.quota import QuotaState
 from actors.state import KindSpec
 
@@ -16,6 +17,8 @@ KINDS: dict[str, KindSpec] = {
         KindSpec("quota", QuotaState, CounterPersistence),
         # per-event live feed and guest presence (001), polled through gateway/events/feed.py
         KindSpec("event_feed", EventFeedState, EventFeedPersistence),
+        # per-pet and per-group meal totals of the day (002), read through gateway/petcare/meals.py
+        KindSpec("meal_aggregate", MealAggregateState, MealAggregatePersistence),
     )
 }
 

@@ -48,6 +48,23 @@ def _env_files() -> tuple[Path | str, ...]:
 APP_KEY_PLACEHOLDER = "change-me-development-only"
 
 
+# A webhook secret signs money movements: long enough not to be guessed, never an example value.
+WEBHOOK_SECRET_MIN = 24
+_WEBHOOK_PLACEHOLDERS = ("change-me", "changeme", "example", "placeholder", "your-")
+
+
+def webhook_secret_problem(secret: str | None) -> str | None:
+    """Why `secret` may not sign webhooks outside development (None: it may, or it is unset)."""
+    if secret is None:
+        return None
+    lowered = secret.lower()
+    if len(secret) < WEBHOOK_SECRET_MIN or secret == APP_KEY_PLACEHOLDER or any(
+        w in lowered for w in _WEBHOOK_PLACEHOLDERS
+    ):
+        return f"is shorter than {WEBHOOK_SECRET_MIN} characters or a placeholder"
+    return None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=_env_files(), env_file_encoding="utf-8", extra="ignore")
 
@@ -213,6 +230,21 @@ class Settings(BaseSettings):
     # rate limit for tenant apps; one busy tenant must not crowd out the others)
     event_tenant_api_per_minute: int = Field(default=1200, ge=1)
 
+    # 001 webhooks (domain/webhooks.py): one shared secret per provider, each signing its own path
+    # (unset: that path answers 503 and stores nothing; outside development each must be a real
+    # secret: at least WEBHOOK_SECRET_MIN characters and no example value)
+    webhook_secret_revenuecat: str | None = None
+    webhook_secret_media: str | None = None
+    webhook_secret_deletion: str | None = None
+    # How far a signed delivery timestamp (`t=` in X-Signature) may be from now, seconds (replays)
+    webhook_signature_tolerance_s: int = Field(default=300, ge=1, le=86_400)
+    # The older HMAC-SHA1 scheme (`sha1=`); turn it off once every provider signs with SHA-256
+    webhook_allow_sha1: bool = True
+    # Largest webhook body accepted, bytes (checked before the signature; RevenueCat's are ~2 KB)
+    webhook_max_bytes: int = Field(default=65_536, ge=1024, le=10 * 1024 * 1024)
+    # Credit RevenueCat SANDBOX events (unset: everywhere but production)
+    webhook_accept_sandbox: bool | None = None
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _cidr_list(cls, value: object) -> object:
@@ -225,6 +257,14 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `.env.example` lists them empty: an empty token must never be a token anyone can send
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator(
+        "webhook_secret_revenuecat", "webhook_secret_media", "webhook_secret_deletion", "webhook_accept_sandbox",
+        mode="before",
+    )
+    @classmethod
+    def _blank_secret_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("petcare_prefix")
@@ -245,9 +285,20 @@ class Settings(BaseSettings):
                     "APP_KEY is unset, too short or the example placeholder; "
                     "set a real secret outside development"
                 )
+        if self.app_env != "development":
+            for name in ("webhook_secret_revenuecat", "webhook_secret_media", "webhook_secret_deletion"):
+                problem = webhook_secret_problem(getattr(self, name))
+                if problem:
+                    raise ValueError(f"{name.upper()} {problem}; set a real secret outside development")
         if self.db_pool_min > self.db_pool_max:
             raise ValueError("DB_POOL_MIN may not exceed DB_POOL_MAX")
         return self
+
+    @property
+    def accepts_sandbox_purchases(self) -> bool:
+        if self.webhook_accept_sandbox is not None:
+            return self.webhook_accept_sandbox
+        return self.app_env != "production"
 
     @property
     def media_dir(self) -> Path:

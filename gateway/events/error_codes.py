@@ -87,3 +87,13 @@ class EventsErrorCode(StrEnum):
     PHOTO_NOT_FOUND = "photo_not_found"
     PHOTO_FAILED = "photo_failed"
     NO_PHOTOS = "no_photos"
+
+    # purchases and webhooks (domain/purchases.py, domain/webhooks.py)
+    PRODUCT_NOT_FOUND = "product_not_found"
+    IDEMPOTENCY_KEY_INVALID = "idempotency_key_invalid"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    WEBHOOK_SIGNATURE_MISSING = "webhook_signature_missing"
+    WEBHOOK_SIGNATURE_INVALID = "webhook_signature_invalid"
+    WEBHOOK_SIGNATURE_EXPIRED = "webhook_signature_expired"
+    WEBHOOK_PAYLOAD_INVALID = "webhook_payload_invalid"
+    WEBHOOK_NOT_CONFIGURED = "webhook_not_configured"

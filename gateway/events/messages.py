@@ -204,6 +204,41 @@ CATALOG: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Photo Failed", "This photo could not be processed."),
         "de": ("Foto fehlerhaft", "Dieses Foto konnte nicht verarbeitet werden."),
     },
+    "product_not_found": {
+        "en": ("Unknown Product", "This product cannot be bought."),
+        "de": ("Unbekanntes Produkt", "Dieses Produkt kann nicht gekauft werden."),
+    },
+    "idempotency_key_invalid": {
+        "en": ("Invalid Idempotency Key", "The Idempotency-Key must be 1 to 255 printable ASCII characters."),
+        "de": ("Ungültiger Idempotenzschlüssel", "Der Idempotency-Key muss 1 bis 255 druckbare ASCII-Zeichen haben."),
+    },
+    "idempotency_key_reused": {
+        "en": ("Idempotency Key Reused", "This Idempotency-Key was already used with a different request."),
+        "de": (
+            "Idempotenzschlüssel wiederverwendet",
+            "Dieser Idempotency-Key wurde bereits für eine andere Anfrage verwendet.",
+        ),
+    },
+    "webhook_signature_missing": {
+        "en": ("Signature Missing", "The webhook has no X-Signature header."),
+        "de": ("Signatur fehlt", "Dem Webhook fehlt der X-Signature-Header."),
+    },
+    "webhook_signature_invalid": {
+        "en": ("Invalid Signature", "The webhook signature is not valid."),
+        "de": ("Ungültige Signatur", "Die Signatur des Webhooks ist ungültig."),
+    },
+    "webhook_signature_expired": {
+        "en": ("Signature Expired", "The webhook's signed time is outside the tolerance window."),
+        "de": ("Signatur abgelaufen", "Die signierte Zeit des Webhooks liegt außerhalb des Toleranzfensters."),
+    },
+    "webhook_payload_invalid": {
+        "en": ("Invalid Webhook", "The webhook body is not a valid event."),
+        "de": ("Ungültiger Webhook", "Der Inhalt des Webhooks ist kein gültiges Ereignis."),
+    },
+    "webhook_not_configured": {
+        "en": ("Webhook Not Configured", "Webhooks from this provider are not configured."),
+        "de": ("Webhook nicht eingerichtet", "Webhooks dieses Anbieters sind nicht eingerichtet."),
+    },
 }
 
 

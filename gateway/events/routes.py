@@ -21,9 +21,12 @@ from gateway.events import (
     tasks,
     tenant_auth,
     tenant_events,
+    ledger,
+    purchases,
     tenant_media,
     tenants_admin,
     uploads,
+    webhooks,
 )
 
 
@@ -80,3 +83,13 @@ def setup_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/gallery/{token}/photos/{photo}/download", gallery.download_photo)
     router.add_get("/tenant/events/{event}/photos/archive", archive.download_archive)
     router.add_get(tenant_media.PATH + "/{token}/{key:.+}", tenant_media.serve)
+
+    router.add_get("/tenant/products", purchases.list_products)
+    router.add_post("/tenant/purchases", purchases.create_purchase)
+    router.add_get("/tenant/purchases", purchases.list_purchases)
+    router.add_get("/tenant/purchases/{purchase}", purchases.show_purchase)
+    router.add_get("/tenant/ledger", ledger.tenant_ledger)
+    router.add_get("/tenants/{tenant}/ledger", ledger.admin_ledger)
+    router.add_post("/webhooks/revenuecat", webhooks.revenuecat)
+    router.add_post("/webhooks/media", webhooks.media_status)
+    router.add_post("/webhooks/deletion", webhooks.deletion)

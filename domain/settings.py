@@ -48,6 +48,29 @@ def _env_files() -> tuple[Path | str, ...]:
 APP_KEY_PLACEHOLDER = "change-me-development-only"
 
 
+# POST /api/admin/migrate runs DDL for whoever holds RUN_MIG_TOKEN: outside development the token
+# must be long enough not to be guessed (32 characters: `openssl rand -hex 16` gives exactly that)
+# and not an example value copied from documentation.
+RUN_MIG_TOKEN_MIN = 32
+# words of example values ("change-me", "your-token-here", ...); a random token holds none of them
+_PLACEHOLDER_WORDS = ("change", "example", "placeholder", "secret", "your", "token")
+
+
+def run_mig_token_problem(app_env: str, token: str | None) -> str | None:
+    """Why RUN_MIG_TOKEN may not guard the migrate route in `app_env`, or None when it may."""
+    if not token:
+        return "ALLOW_RUN_MIG is on but RUN_MIG_TOKEN is unset"
+    if app_env == "development":
+        return None
+    lowered = token.lower()
+    if len(token) < RUN_MIG_TOKEN_MIN or len(set(token)) < 8 or any(w in lowered for w in _PLACEHOLDER_WORDS):
+        return (
+            f"RUN_MIG_TOKEN is shorter than {RUN_MIG_TOKEN_MIN} characters or a placeholder; "
+            "set a long random secret outside development, or ALLOW_RUN_MIG=false"
+        )
+    return None
+
+
 # A webhook secret signs money movements: long enough not to be guessed, never an example value.
 WEBHOOK_SECRET_MIN = 24
 _WEBHOOK_PLACEHOLDERS = ("change-me", "changeme", "example", "placeholder", "your-")
@@ -116,6 +139,9 @@ class Settings(BaseSettings):
     event_feed_presence_flush_s: float = Field(default=2.0, gt=0)
     # How long a gateway trusts its guest token -> event lookup (unknown tokens: a fifth of it), s
     event_feed_token_ttl_s: float = Field(default=30.0, ge=0)
+    # 002: where a group's day starts when the group set no zone of its own (an IANA name such as
+    # Asia/Ho_Chi_Minh); empty: the server's zone, whose local date the reference uses
+    meal_day_timezone: str = ""
 
     # Jobs: a job untouched this long while pending/running is presumed orphaned.
     job_stale_after_s: float = Field(default=300.0, gt=0)
@@ -208,8 +234,12 @@ class Settings(BaseSettings):
     api_prefix_fallback: bool = False
     # 002's routes live at the root by default; a prefix such as "/petcare" moves them.
     petcare_prefix: str = ""
+    # POST /api/admin/migrate: off unless ALLOW_RUN_MIG; outside development RUN_MIG_TOKEN must
+    # then be a real secret (run_mig_token_problem above), or Roost refuses to start
     allow_run_mig: bool = False
     run_mig_token: str | None = None
+    # 003's contact form and newsletter sign-ups, per client IP per hour (each sends a mail)
+    throttle_contact_per_hour: int = Field(default=10, ge=1)
 
     # 001 guest photos
     # Largest photo accepted, in bytes (declared when asking for an upload URL, and received)
@@ -253,6 +283,20 @@ class Settings(BaseSettings):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
+    @field_validator("meal_day_timezone")
+    @classmethod
+    def _meal_zone(cls, value: str) -> str:
+        # a name zoneinfo knows (PostgreSQL ships the same zone database); refused at startup
+        from zoneinfo import ZoneInfo
+
+        value = value.strip()
+        if value:
+            try:
+                ZoneInfo(value)
+            except (ValueError, KeyError, OSError) as exc:
+                raise ValueError(f"MEAL_DAY_TIMEZONE {value!r} is not a time zone name") from exc
+        return value
+
     @field_validator("metrics_token", "metrics_port", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -285,6 +329,10 @@ class Settings(BaseSettings):
                     "APP_KEY is unset, too short or the example placeholder; "
                     "set a real secret outside development"
                 )
+        if self.allow_run_mig and self.app_env != "development":
+            problem = run_mig_token_problem(self.app_env, self.run_mig_token)
+            if problem:
+                raise ValueError(problem)
         if self.app_env != "development":
             for name in ("webhook_secret_revenuecat", "webhook_secret_media", "webhook_secret_deletion"):
                 problem = webhook_secret_problem(getattr(self, name))

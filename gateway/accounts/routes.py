@@ -12,7 +12,17 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel
 
-from gateway.accounts import ai, avatar, maps, oauth, password_reset, profile, register_login, verification
+from gateway.accounts import (
+    admin_migrate,
+    ai,
+    avatar,
+    maps,
+    oauth,
+    password_reset,
+    profile,
+    register_login,
+    verification,
+)
 from gateway.kernel import api_envelope
 from gateway.kernel.oauth_providers import PROVIDER_PATTERN
 from gateway.kernel.openapi.operation import documented
@@ -64,3 +74,5 @@ def setup_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/ai/jobs/{id}/status", ai.job_status)
 
     router.add_post("/maps/pin", maps.pin)
+
+    router.add_post("/admin/migrate", admin_migrate.run)

@@ -93,6 +93,16 @@ class PetcareErrorCode(StrEnum):
     CREATOR_ROLE_UNASSIGNABLE = "creator_role_unassignable"
     CREATOR_ROLE_FIXED = "creator_role_fixed"
     CREATOR_NOT_REMOVABLE = "creator_not_removable"
+    # foods (domain/foods.py)
+    FOOD_NOT_FOUND = "food_not_found"
+    FOOD_FORBIDDEN = "food_forbidden"
+    NUTRITION_OVER_LIMIT = "nutrition_over_limit"
+    # pet and food photos (domain/care_photos.py)
+    PHOTO_NOT_FOUND = "photo_not_found"
+    FILE_EMPTY = "file_empty"
+    FILE_TOO_LARGE = "file_too_large"
+    INVALID_FILE_TYPE = "invalid_file_type"
+    INVALID_IMAGE = "invalid_image"
 
 
 class ErrorDetails(BaseModel):
@@ -169,6 +179,7 @@ TAG_AUTH = "Authentication"
 TAG_USERS = "User management"
 TAG_PETS = "Pets"
 TAG_GROUPS = "Groups"
+TAG_FOODS = "Foods"
 
 # the counters on the answers of 002's throttled routes (sign-in and registration)
 THROTTLED_HEADERS = {name: str(header["description"]) for name, header in RATE_LIMIT_HEADERS.items()}
@@ -194,6 +205,7 @@ SPEC = ContractSpec(
         {"name": TAG_USERS, "description": "Registration (API key), the profile and the password."},
         {"name": TAG_PETS, "description": "Pets (the same pets 000 serves), their group and the caller's relation."},
         {"name": TAG_GROUPS, "description": "Groups, invitation codes, members and roles, a group's pets."},
+        {"name": TAG_FOODS, "description": "Each group's shared food database, its keyword search, food photos."},
     ),
 )
 

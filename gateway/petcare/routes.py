@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.petcare import accounts, google_login, groups, pets, status
+from gateway.petcare import accounts, care_photos, foods, google_login, groups, pets, status
 
 
 def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
@@ -25,6 +25,9 @@ def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
     router.add_post(prefix + "/pets/{pet_id}/delete", pets.delete_pet)
     router.add_post(prefix + "/pets/{pet_id}/assign_group", pets.assign_group)
     router.add_get(prefix + "/pets/{pet_id}/current_group", pets.current_group)
+    router.add_post(prefix + "/pets/{pet_id}/photo/upload", care_photos.upload_pet_photo)
+    router.add_post(prefix + "/pets/{pet_id}/photo/delete", care_photos.delete_pet_photo)
+    router.add_get(prefix + "/pets/photos/{pet_id}", care_photos.pet_photo)
     router.add_post(prefix + "/groups/create", groups.create_group)
     router.add_post(prefix + "/groups/join", groups.join)
     router.add_get(prefix + "/groups/my_groups", groups.my_groups)
@@ -33,3 +36,15 @@ def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
     router.add_post(prefix + "/groups/{group_id}/update_role", groups.update_role)
     router.add_post(prefix + "/groups/{group_id}/remove", groups.remove)
     router.add_get(prefix + "/groups/{group_id}/pets", groups.group_pets)
+    router.add_post(prefix + "/foods/create", foods.create_food)
+    router.add_get(prefix + "/foods/list", foods.list_foods)
+    router.add_get(prefix + "/foods/info", foods.search_foods)
+    router.add_get(prefix + "/foods/{food_id}/details", foods.food_details)
+    router.add_post(prefix + "/foods/{food_id}/update", foods.update_food)
+    router.add_post(prefix + "/foods/{food_id}/delete", foods.delete_food)
+    router.add_post(prefix + "/foods/{food_id}/photo", care_photos.upload_food_photo)
+    router.add_post(prefix + "/foods/{food_id}/photo/delete", care_photos.delete_food_photo)
+    router.add_get(prefix + "/foods/photos/{food_id}", care_photos.food_photo)
+    # `photo_url` (the reference's /static/...): each upload's own file, behind the same checks
+    router.add_get(prefix + "/static/pet_photos/{pet_id}/{name}", care_photos.pet_photo_static)
+    router.add_get(prefix + "/static/food_photos/{food_id}/{name}", care_photos.food_photo_static)

@@ -5,7 +5,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 BIN := $(VENV)/bin
 
-.PHONY: serve test install install-dev bench clean schemathesis
+.PHONY: serve test install install-dev bench clean schemathesis k8s-scan
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,20 @@ test: install-dev
 schemathesis: install-dev
 	ROOST_SCHEMATHESIS=1 $(BIN)/python -m pytest -q -p no:cacheprovider -s --show-capture=no --tb=short \
 		tests/openapi/test_schemathesis.py $(PYTEST_ARGS)
+
+# checkov over the rendered Kustomize overlays and the Dockerfile (tests/k8s/checkov_scan.py; the
+# skipped checks are justified in k8s/checkov.yaml), then a control copy it must fail. checkov's
+# pins clash with ours, so it has a venv of its own inside .venv (`make clean` removes both).
+# The overlays' schemas and Roost's own manifest rules are pytest tests (tests/k8s, in `make test`).
+CHECKOV_VENV := $(VENV)/checkov
+$(CHECKOV_VENV)/.installed: k8s/checkov-requirements.txt | $(BIN)/python
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r k8s/checkov-requirements.txt
+	touch $@
+
+k8s-scan: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/python tests/k8s/checkov_scan.py
 
 # wrk drives the HTTP benchmarks; it comes from Debian when missing.
 bench: install-dev

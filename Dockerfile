@@ -28,7 +28,8 @@ COPY gateway ./gateway
 # --prefix: the final stage copies one tree into /usr/local, whose bin/ stays on PATH even under
 # KubeRay's `bash -l` (a login shell resets PATH, which would lose a venv's bin/).
 # ray[default]: the head's dashboard, Ray Client server and the in-tree autoscaler need its extras.
-RUN pip install --no-cache-dir --no-compile --prefix=/install . "ray[default]==${RAY_VERSION}"
+# Byte-compiled here (pip's default): the pods' root filesystem is read-only, nothing compiles later.
+RUN pip install --no-cache-dir --prefix=/install . "ray[default]==${RAY_VERSION}"
 
 FROM python:3.11.7-slim-bookworm AS runtime
 LABEL org.opencontainers.image.title="roost" \

@@ -48,12 +48,17 @@ def kubectl() -> str:
     return path
 
 
-def render(target: str) -> list[Obj]:
-    """Every object `kubectl kustomize k8s/<target>` renders (target: base or overlays/<name>)."""
-    out = subprocess.run(
+@cache
+def _rendered_text(target: str) -> str:
+    return subprocess.run(
         [kubectl(), "kustomize", str(K8S / target)], check=True, capture_output=True, text=True, timeout=60
     ).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def render(target: str) -> list[Obj]:
+    """Every object `kubectl kustomize k8s/<target>` renders (target: base or overlays/<name>),
+    freshly parsed on each call so a test may break its copy; rendered once per session."""
+    return [doc for doc in yaml.safe_load_all(_rendered_text(target)) if doc]
 
 
 def render_overlay(name: str) -> list[Obj]:

@@ -52,9 +52,9 @@ def test_every_overlay_has_every_object(rendered: tuple[str, list[Obj]]) -> None
     # an external PostgreSQL by default, the CNPG Cluster's Services in prod
     postgres = [s for s in by_kind(objs, "Service") if s["metadata"]["name"] == "roost-postgres"]
     assert len(postgres) == (0 if name == "prod" else 1)
-    assert {o["metadata"].get("namespace") for o in objs if o["kind"] != "Namespace"} == {
-        one(objs, "Namespace", by_kind(objs, "Namespace")[0]["metadata"]["name"])["metadata"]["name"]
-    }
+    # everything in the overlay's one namespace, which it creates
+    (namespace,) = by_kind(objs, "Namespace")
+    assert {o["metadata"].get("namespace") for o in objs if o["kind"] != "Namespace"} == {namespace["metadata"]["name"]}
 
 
 def test_every_object_validates(rendered: tuple[str, list[Obj]]) -> None:

@@ -153,11 +153,17 @@ class Settings(BaseSettings):
     throttle_auth_per_minute: int = Field(default=10, ge=1)
     throttle_register_per_hour: int = Field(default=5, ge=1)
     throttle_mail_per_hour: int = Field(default=6, ge=1)
+    # 002's hourly limits per signed-in user (its document's table; gateway/petcare/limits.py):
+    # every request, photo uploads, food searches
+    throttle_petcare_per_hour: int = Field(default=1000, ge=1)
+    throttle_petcare_photos_per_hour: int = Field(default=50, ge=1)
+    throttle_petcare_search_per_hour: int = Field(default=200, ge=1)
     # /api minute throttles (000): per user, and per caller on public listings; unset: 60 and 30 in
     # production, 300 elsewhere (000's figures)
     throttle_api_per_minute: int | None = Field(default=None, ge=1)
     throttle_public_api_per_minute: int | None = Field(default=None, ge=1)
-    # /api daily quota and minute throttles; off only to measure them or when the ingress enforces limits
+    # /api daily quota and minute throttles (the second also switches 002's hourly limits); off only
+    # to measure them or when the ingress enforces limits
     api_quota_enabled: bool = True
     api_throttles_enabled: bool = True
     # How often each gateway re-reads the runtime settings table (`roost settings set`), seconds

@@ -34,6 +34,7 @@ from gateway.kernel.openapi.serve import Published, add_document_routes, documen
 from gateway.kernel.openapi.ui import add_ui_routes
 from gateway.petcare import envelope as petcare_envelope
 from gateway.petcare import openapi as petcare_openapi
+from gateway.petcare.limits import petcare_limits_middleware
 from gateway.petcare.routes import setup_routes as setup_petcare_routes
 from gateway.pethealth import openapi as pethealth_openapi
 from gateway.pethealth.request_log import request_log_middleware
@@ -78,6 +79,11 @@ def create_api_app(settings: Settings) -> web.Application:
     setup_accounts_routes(app.router)
     setup_pethealth_routes(app.router)
     return app
+
+
+def _petcare_limits(settings: Settings) -> list[Middleware]:
+    # the /api throttles' switch covers 002's too (benchmarks pricing them, limits at the ingress)
+    return [petcare_limits_middleware(settings)] if settings.api_throttles_enabled else []
 
 
 def _api_domain_app(settings: Settings) -> web.Application:
@@ -132,7 +138,8 @@ def create_app(
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         # ids, metrics, authentication and envelopes in one layer (gateway/kernel/middlewares.py)
-        middlewares=[gateway_middleware(metrics, error_renderer(ERROR_RENDERERS))],
+        # 002's limits after it (the caller is known then); they pass other contracts straight by
+        middlewares=[gateway_middleware(metrics, error_renderer(ERROR_RENDERERS)), *_petcare_limits(settings)],
     )
     wiring.install(app, settings, metrics, clock)
     app[documents_key] = documents = build_documents(settings)

@@ -215,6 +215,9 @@ def roost_server(
         # throttle's work is done on every request but never answers 429.
         THROTTLE_API_PER_MINUTE="1000000000",
         THROTTLE_PUBLIC_API_PER_MINUTE="1000000000",
+        THROTTLE_PETCARE_PER_HOUR="1000000000",
+        THROTTLE_PETCARE_PHOTOS_PER_HOUR="1000000000",
+        THROTTLE_PETCARE_SEARCH_PER_HOUR="1000000000",
         ACCESS_LOG="false",
     )
     env.update(extra_env or {})

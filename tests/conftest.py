@@ -101,6 +101,9 @@ def settings(services: Endpoints, database_url: str, tmp_path_factory: pytest.Te
         throttle_auth_per_minute=10_000,
         throttle_register_per_hour=10_000,
         throttle_mail_per_hour=10_000,
+        throttle_petcare_per_hour=10_000,
+        throttle_petcare_photos_per_hour=10_000,
+        throttle_petcare_search_per_hour=10_000,
     )
 
 

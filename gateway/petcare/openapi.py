@@ -107,7 +107,8 @@ class PetcareErrorCode(StrEnum):
 
 class ErrorDetails(BaseModel):
     """The document's `details`, with the error's structured data beside the two named fields
-    (429: `limit`, `retry_after`, `window_s`; 413: `max_bytes`; 403 missing_ability: `required`)."""
+    (429: `limit`, `retry_after`, `window_s` and the document's `window` in words; 413: `max_bytes`;
+    403 missing_ability: `required`)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -198,8 +199,9 @@ SPEC = ContractSpec(
     error_model=PetcareError,
     security_schemes=_security_schemes(""),
     throttle_headers={**RATE_LIMIT_HEADERS, **THROTTLE_HEADERS},
-    # the root middleware refuses a query with a control character on every route, before any handler
-    common_errors=(422,),
+    # the root middleware refuses a query with a control character on every route, before any handler;
+    # every route is rate limited (gateway/petcare/limits.py: per user, or per IP on sign-in)
+    common_errors=(422, 429),
     tags=(
         {"name": TAG_AUTH, "description": "Sign-in: email and password, Google, and OAuth2's password grant."},
         {"name": TAG_USERS, "description": "Registration (API key), the profile and the password."},

@@ -319,6 +319,10 @@ async def fuzz_client(
             "event_uploads_per_device_per_minute": 1_000_000,
             "event_uploads_per_ip_per_minute": 1_000_000,
             "event_uploads_per_tenant_per_minute": 1_000_000,
+            # 002's hourly limits per user (general, photo uploads, searches)
+            "throttle_petcare_per_hour": 1_000_000,
+            "throttle_petcare_photos_per_hour": 1_000_000,
+            "throttle_petcare_search_per_hour": 1_000_000,
             # 003's AI generation against the local fake provider (its key is in the workers'
             # environment: tests/ai_fakes.py), and throttle:ai out of the way as the others are
             **ai_settings(fake_ai.base_url, ai_rate_limit_per_minute=1_000_000),

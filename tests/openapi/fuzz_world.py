@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from domain import api_keys
+from domain import api_keys, care_photos
 from domain.ai import AiStatus
-from gateway.kernel.keys import accounts_key, pool_key
+from gateway.kernel.keys import accounts_key, pool_key, settings_key
 from storage import ai_requests
 from tests.builders import DEFAULT_PASSWORD, make_token, make_user
 from tests.event_builders import make_event, make_photo, make_tenant
+from tests.events.photo_fixtures import jpeg
 from tests.health_builders import insert_pet, make_medical_record, make_weight
 from tests.web.session_helpers import SESSION_COOKIE, XSRF_COOKIE, sign_in
 
@@ -173,7 +174,36 @@ async def _seed_petcare(client: Any, owner: Caller, n: int) -> dict[str, Any]:
     await pool.execute(
         "insert into group_members (group_id, user_id, role) values ($1, $2, 'creator')", group, owner.user_id
     )
-    return {"pet_id": await insert_pet(pool, owner.user_id, name=f"Care {n}"), "group_id": group}
+    ids: dict[str, Any] = {"pet_id": await insert_pet(pool, owner.user_id, name=f"Care {n}"), "group_id": group}
+    ids.update(await _seed_foods_and_photos(client, ids["pet_id"], group, owner, n))
+    return ids
+
+
+async def _seed_foods_and_photos(client: Any, pet_id: int, group_id: int, owner: Caller, n: int) -> dict[str, Any]:
+    """A food in the group, and a stored photo for it and for the pet: the photo routes' ids, and
+    the `/static/...` file names photo_url gives."""
+    pool = client.app[pool_key]
+    food_id = await pool.fetchval(
+        """
+        insert into foods (group_id, created_by, brand, product_name, food_type, target_pet, unit_weight_g,
+                           calories_per_100g, protein_percentage, fat_percentage, moisture_percentage,
+                           carbohydrate_percentage)
+        values ($1, $2, 'Fuzz', $3, 'dry_food', 'cat', 10, 380, 30, 18, 8, 44) returning id
+        """,
+        group_id,
+        owner.user_id,
+        f"Food {n}",
+    )
+    store = care_photos.photo_store(client.app[settings_key].media_dir)
+    name = f"fuzz{n}.jpg"
+    ids: dict[str, Any] = {"food_id": food_id}
+    for table, folder, param, object_id in (("pets", "pet_photos", "pet_id", pet_id),
+                                            ("foods", "food_photos", "food_id", food_id)):
+        key = f"{folder}/{object_id}/{name}"
+        await store.put(key, jpeg())
+        await pool.execute(f"update {table} set photo_path = $2 where id = $1", object_id, key)
+        ids[f"/static/{folder}/{{{param}}}/{{name}}:name"] = name
+    return ids
 
 
 def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:

@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     event_feed_presence_flush_s: float = Field(default=2.0, gt=0)
     # How long a gateway trusts its guest token -> event lookup (unknown tokens: a fifth of it), s
     event_feed_token_ttl_s: float = Field(default=30.0, ge=0)
+    # 002: where a group's day starts when the group set no zone of its own (an IANA name such as
+    # Asia/Ho_Chi_Minh); empty: the server's zone, whose local date the reference uses
+    meal_day_timezone: str = ""
 
     # Jobs: a job untouched this long while pending/running is presumed orphaned.
     job_stale_after_s: float = Field(default=300.0, gt=0)
@@ -284,6 +287,20 @@ class Settings(BaseSettings):
         # TRUSTED_PROXIES=10.0.0.0/8,192.168.0.0/16 (a bare address is its /32 or /128)
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("meal_day_timezone")
+    @classmethod
+    def _meal_zone(cls, value: str) -> str:
+        # a name zoneinfo knows (PostgreSQL ships the same zone database); refused at startup
+        from zoneinfo import ZoneInfo
+
+        value = value.strip()
+        if value:
+            try:
+                ZoneInfo(value)
+            except (ValueError, KeyError, OSError) as exc:
+                raise ValueError(f"MEAL_DAY_TIMEZONE {value!r} is not a time zone name") from exc
         return value
 
     @field_validator("metrics_token", "metrics_port", mode="before")

@@ -36,6 +36,7 @@ from gateway.kernel.resources import (
     redis_ctx,
     runtime_settings_ctx,
 )
+from gateway.petcare.meals import meal_aggregates_ctx
 from gateway.pethealth.quota import quota_ctx
 from gateway.pethealth.request_log import request_log_ctx
 
@@ -65,6 +66,9 @@ CLEANUP_CONTEXTS: tuple[CleanupContext, ...] = (
     # 001's feed snapshots and presence (feeds_key, feed_notifier_key). Needs postgres_ctx and
     # actors_ctx; its cleanup flushes presence before they close.
     event_feeds_ctx,
+    # 002's today views, access cache and default day zone (meal_aggregates_key, meal_access_key,
+    # meal_zone_key). Needs actors_ctx; its cleanup sends the last changes to the aggregates.
+    meal_aggregates_ctx,
     # 001's sweep of abandoned uploads. Needs postgres_ctx (and the media folder from settings).
     upload_sweeper_ctx,
     # /metrics on METRICS_PORT when set (a private listener). Needs metrics_key.

@@ -290,9 +290,9 @@ async def summary(
             """,
             *args,
         )
-        days = None
+        target_days = None
         if target:
-            days = await conn.fetchrow(
+            target_days = await conn.fetchrow(
                 f"""
                 select count(*) as days_fed,
                        count(*) filter (where pct between 90 and 110) as days_on_target
@@ -303,7 +303,7 @@ async def summary(
                 """,
                 *args, zone, float(target),
             )
-    return {"totals": totals, "types": types, "feeders": feeders, "foods": foods, "days": days}
+    return {"totals": totals, "types": types, "feeders": feeders, "foods": foods, "target_days": target_days}
 
 
 # ---- the aggregates' reload ------------------------------------------------------------------

@@ -93,6 +93,11 @@ class PetcareErrorCode(StrEnum):
     CREATOR_ROLE_UNASSIGNABLE = "creator_role_unassignable"
     CREATOR_ROLE_FIXED = "creator_role_fixed"
     CREATOR_NOT_REMOVABLE = "creator_not_removable"
+    # meals (domain/meals.py)
+    MEAL_NOT_FOUND = "meal_not_found"
+    MEAL_FORBIDDEN = "meal_forbidden"
+    MEAL_FOOD_UNAVAILABLE = "meal_food_unavailable"
+    MEAL_SCOPE_REQUIRED = "meal_scope_required"
     # foods (domain/foods.py)
     FOOD_NOT_FOUND = "food_not_found"
     FOOD_FORBIDDEN = "food_forbidden"
@@ -180,6 +185,7 @@ TAG_AUTH = "Authentication"
 TAG_USERS = "User management"
 TAG_PETS = "Pets"
 TAG_GROUPS = "Groups"
+TAG_MEALS = "Meals"
 TAG_FOODS = "Foods"
 
 # the counters on the answers of 002's throttled routes (sign-in and registration)
@@ -207,6 +213,7 @@ SPEC = ContractSpec(
         {"name": TAG_USERS, "description": "Registration (API key), the profile and the password."},
         {"name": TAG_PETS, "description": "Pets (the same pets 000 serves), their group and the caller's relation."},
         {"name": TAG_GROUPS, "description": "Groups, invitation codes, members and roles, a group's pets."},
+        {"name": TAG_MEALS, "description": "Meals with their nutrition, today's totals (held by actors), statistics."},
         {"name": TAG_FOODS, "description": "Each group's shared food database, its keyword search, food photos."},
     ),
 )

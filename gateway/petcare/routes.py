@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.petcare import accounts, care_photos, foods, google_login, groups, pets, status
+from gateway.petcare import accounts, care_photos, foods, google_login, groups, meals, pets, status
 
 
 def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
@@ -36,6 +36,7 @@ def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
     router.add_post(prefix + "/groups/{group_id}/update_role", groups.update_role)
     router.add_post(prefix + "/groups/{group_id}/remove", groups.remove)
     router.add_get(prefix + "/groups/{group_id}/pets", groups.group_pets)
+    router.add_post(prefix + "/groups/{group_id}/timezone", meals.set_group_timezone)
     router.add_post(prefix + "/foods/create", foods.create_food)
     router.add_get(prefix + "/foods/list", foods.list_foods)
     router.add_get(prefix + "/foods/info", foods.search_foods)
@@ -48,3 +49,10 @@ def setup_routes(router: web.UrlDispatcher, prefix: str = "") -> None:
     # `photo_url` (the reference's /static/...): each upload's own file, behind the same checks
     router.add_get(prefix + "/static/pet_photos/{pet_id}/{name}", care_photos.pet_photo_static)
     router.add_get(prefix + "/static/food_photos/{food_id}/{name}", care_photos.food_photo_static)
+    router.add_post(prefix + "/meals", meals.create_meal)
+    router.add_get(prefix + "/meals", meals.list_meals)
+    router.add_get(prefix + "/meals/today", meals.today)
+    router.add_get(prefix + "/meals/summary", meals.summary)
+    router.add_get(prefix + "/meals/{meal_id}/details", meals.meal_details)
+    router.add_post(prefix + "/meals/{meal_id}/update", meals.update_meal)
+    router.add_post(prefix + "/meals/{meal_id}/delete", meals.delete_meal)

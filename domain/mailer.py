@@ -71,6 +71,9 @@ class Message:
     kind: str
     # one-time secrets inside text/html, redacted wherever the message is written down
     secrets: tuple[str, ...] = field(default=())
+    # extra headers, only those jobs/mail.py's EXTRA_HEADERS names (Reply-To of a contact
+    # message, List-Unsubscribe of a newsletter mail)
+    headers: tuple[tuple[str, str], ...] = field(default=())
 
 
 def links_in(text: str) -> list[str]:
@@ -192,7 +195,7 @@ def payload(message: Message, transport: MailTransport) -> dict[str, Any]:
         "kind": message.kind,
         "secrets": list(message.secrets),
         "transport": asdict(transport),
-    }
+    } | ({"headers": dict(message.headers)} if message.headers else {})
 
 
 def _greeting(name: str | None) -> str:

@@ -1,7 +1,7 @@
 """`mail.send`: deliver one message over SMTP, or write it down when MAIL_MAILER=log.
 
-Payload: `{to, subject, text, html?, kind, secrets?, transport: {mailer, host, port, encryption,
-username, from_address, from_name}}` (built by domain/mailer.py).
+Payload: `{to, subject, text, html?, kind, secrets?, headers?, transport: {mailer, host, port,
+encryption, username, from_address, from_name}}` (built by domain/mailer.py).
 
 MAIL_MAILER=log writes the message to the `mail_outbox` table and the log with its one-time
 secrets (`secrets`) redacted: both outlive the link's purpose and travel further than a mailbox
@@ -47,6 +47,9 @@ _REQUIRED = ("to", "subject", "text", "kind")
 # from the jobs table, whose rows outlive the links' purpose and end up in backups.
 BODY_KEYS = ["text", "html", "secrets"]
 _TRANSPORT = ("mailer", "host", "port", "encryption", "from_address")
+# The headers a payload may add (domain/mailer.py's Message.headers); no other header can be set,
+# so a payload never overrides From, To or Subject
+EXTRA_HEADERS = ("Reply-To", "List-Unsubscribe", "List-Unsubscribe-Post")
 
 
 def _check(payload: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -86,6 +89,13 @@ def build(payload: dict[str, Any], transport: dict[str, Any], msg_id: str) -> Em
         msg["Subject"] = payload["subject"]
         msg["Message-ID"] = msg_id
         msg["Date"] = formatdate(usegmt=True)
+        extra = payload.get("headers") or {}
+        if not isinstance(extra, dict):
+            raise TypeError("the mail payload's headers must be an object")
+        for name in EXTRA_HEADERS:
+            if name in extra:
+                # the email package refuses a value with a line break (ValueError below)
+                msg[name] = extra[name]
         msg.set_content(payload["text"])
         if payload.get("html"):
             msg.add_alternative(payload["html"], subtype="html")

@@ -1,5 +1,5 @@
 """Every URL of 003 (accounts) on the /api mount: register/login, OAuth, verification, password
-reset, profile, avatar, ping, AI generation.
+reset, profile, avatar, ping, AI generation, maps, mail, admin migrate.
 
 The composition root (gateway/app.py) mounts these and 000's (gateway/pethealth/routes.py) on one
 /api sub-application, 003's first (the order they were always registered in).
@@ -16,6 +16,7 @@ from gateway.accounts import (
     admin_migrate,
     ai,
     avatar,
+    mail_routes,
     maps,
     oauth,
     password_reset,
@@ -74,5 +75,12 @@ def setup_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/ai/jobs/{id}/status", ai.job_status)
 
     router.add_post("/maps/pin", maps.pin)
+
+    router.add_post("/mail/contact", mail_routes.contact)
+    router.add_post("/mail/newsletter", mail_routes.newsletter_sign_up)
+    router.add_get("/mail/newsletter/confirm/{token}", mail_routes.newsletter_confirm)
+    router.add_get("/mail/newsletter/unsubscribe/{token}", mail_routes.newsletter_unsubscribe)
+    router.add_post("/mail/newsletter/unsubscribe/{token}", mail_routes.newsletter_unsubscribe_post)
+    router.add_post("/mail/password-reset", mail_routes.password_reset_mail)
 
     router.add_post("/admin/migrate", admin_migrate.run)

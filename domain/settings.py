@@ -146,6 +146,12 @@ class Settings(BaseSettings):
     # Jobs: a job untouched this long while pending/running is presumed orphaned.
     job_stale_after_s: float = Field(default=300.0, gt=0)
     job_sweep_interval_s: float = Field(default=30.0, gt=0)
+    # Job modules whose kinds run on the JobWorker actors, many at once (jobs/pooled.py), instead
+    # of a Ray task (a CPU) each: the ones that mostly wait. JOB_POOLED_MODULES=ai,mail
+    job_pooled_modules: Annotated[tuple[str, ...], NoDecode] = ("ai",)
+    job_worker_actors: int = Field(default=1, ge=1, le=64)
+    # jobs in flight per worker actor (each holds a connection of the actor's pool while it runs)
+    job_worker_concurrency: int = Field(default=48, ge=1, le=1000)
 
     # Password hashing (argon2id): OWASP's baseline by default; tests lower it to stay quick.
     password_hash_time_cost: int = Field(default=2, ge=1)
@@ -280,6 +286,13 @@ class Settings(BaseSettings):
     webhook_max_bytes: int = Field(default=65_536, ge=1024, le=10 * 1024 * 1024)
     # Credit RevenueCat SANDBOX events (unset: everywhere but production)
     webhook_accept_sandbox: bool | None = None
+
+    @field_validator("job_pooled_modules", mode="before")
+    @classmethod
+    def _module_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

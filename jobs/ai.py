@@ -20,9 +20,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiohttp
+import ray
 from dotenv import dotenv_values
 
 from actors.ai_gate import gate_handle
@@ -31,6 +34,7 @@ from domain.ai_gate import GateConfig
 from jobs.ai_provider import Generation, ProviderConfig, ProviderFailed, generate
 from jobs.registry import JobContext, PermanentJobError, job
 from storage import ai_requests as ai_sql
+from storage.pool import connect
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,10 @@ def worker_key(name: str) -> str | None:
     if value is None:
         value = dotenv_values(".env").get(name) if os.path.isfile(".env") else None
     return value.strip() if value and value.strip() else None
+
+
+# (namespace, name) -> the gate actor's handle, per worker process
+_GATES: dict[tuple[str, str], Any] = {}
 
 
 class RayGate:
@@ -60,18 +68,36 @@ class RayGate:
 
     async def _actor(self) -> Any:
         if self._handle is None:
-            loop = asyncio.get_running_loop()
-            self._handle = await loop.run_in_executor(None, gate_handle, self._spec["namespace"], self._spec["name"])
+            where = (self._spec["namespace"], self._spec["name"])
+            # a JobWorker runs thousands of generations in one process: look the gate up once
+            self._handle = _GATES.get(where)
+            if self._handle is None:
+                loop = asyncio.get_running_loop()
+                self._handle = _GATES[where] = await loop.run_in_executor(None, gate_handle, *where)
         return self._handle
 
     async def enter(self, holder: str) -> tuple[str, float]:
         from jobs.ai_provider import PERMIT_WAIT_S
 
-        verdict, wait = await (await self._actor()).enter.remote(holder, self._config, PERMIT_WAIT_S)
+        try:
+            verdict, wait = await (await self._actor()).enter.remote(holder, self._config, PERMIT_WAIT_S)
+        except ray.exceptions.RayActorError:
+            self._forget()
+            raise
         return verdict, wait
 
     async def leave(self, holder: str, outcome: str) -> None:
-        await (await self._actor()).leave.remote(holder, outcome)
+        try:
+            await (await self._actor()).leave.remote(holder, outcome)
+        except ray.exceptions.RayActorError:
+            self._forget()
+            raise
+
+    def _forget(self) -> None:
+        """A gate that is gone for good (killed without restart): the next job looks it up again,
+        which creates a new one."""
+        _GATES.pop((self._spec["namespace"], self._spec["name"]), None)
+        self._handle = None
 
 
 async def _move(
@@ -178,3 +204,112 @@ async def generate_job(payload: Any, ctx: JobContext) -> dict[str, Any]:
     }
     stored = await _move(ctx, request_id, AiStatus.FINISHED, meta, result=reply.result)
     return {"request_id": request_id, "status": "finished" if stored is not None else "settled elsewhere"}
+
+
+# -- streaming ---------------------------------------------------------------------------------
+#
+# `"stream": true` (chat completions): the provider call still runs on the Ray worker pool, as a
+# *streaming generator task* (`num_returns="streaming"`): each chunk the provider sends is yielded
+# at once, Ray hands it to the caller in order, and the caller async-iterates the refs. Chosen over
+# an actor with a queue: no actor to own, name, find and clean up per stream (an abandoned queue
+# would need a reaper), no extra hop per token, and the stream's lifetime is the task's. The task
+# keeps going if its caller goes away, so the row always gets the full result. It is never
+# retried (`max_retries=0`): a replay would send tokens twice; a failure is recorded in the row.
+# Not a job-runner job: the jobs table's retries and sweeper re-dispatch exactly what a stream
+# must not have.
+
+STREAM_CHUNK = "chunk"  # {"type": "chunk", "chunk": <the provider's JSON, as sent>}
+STREAM_DONE = "done"  # {"type": "done", "request_id": ...}: the row is finished
+STREAM_ERROR = "error"  # {"type": "error", "message", "error_kind", "retry_after_s"?}: the row failed
+
+
+async def _stream_events(payload: dict[str, Any], dsn: str) -> AsyncIterator[dict[str, Any]]:
+    from jobs.ai_provider import ChatStream, stream_chat
+
+    request_id = payload["request_id"]
+    conn = await connect(dsn)
+    try:
+
+        async def move(target: AiStatus, meta: dict[str, Any], **kw: Any) -> Any:
+            return await ai_sql.move(
+                conn, request_id, target.value, sources=sources_of(target), final=target in FINAL, meta=meta, **kw
+            )
+
+        row = await ai_sql.get(conn, request_id)
+        if row is None or AiStatus(row["status"]) is not AiStatus.PENDING:
+            yield {"type": STREAM_ERROR, "message": "the generation is not pending", "error_kind": "settled"}
+            return
+        config = _provider(payload["provider"])
+        key_env = payload.get("key_env") or "GORQ_API_KEY"
+        key = worker_key(key_env)
+        if key is None:
+            log.error("AI misconfiguration: no API key in this worker's environment", extra={"variable": key_env})
+            await move(AiStatus.FAILED, {"error_kind": ErrorKind.MISCONFIGURED.value}, error=NOT_CONFIGURED)
+            yield {"type": STREAM_ERROR, "message": NOT_CONFIGURED, "error_kind": ErrorKind.MISCONFIGURED.value}
+            return
+        if await move(AiStatus.RUNNING, {"attempts": 1, "stream": True}) is None:
+            yield {"type": STREAM_ERROR, "message": "the generation is not pending", "error_kind": "settled"}
+            return
+        gen = Generation(
+            prompt=row["prompt"], max_tokens=row["max_tokens"], model=row["model"], messages=row["messages"]
+        )
+        acc = ChatStream(started=time.monotonic())
+        base_meta: dict[str, Any] = {"provider": config.dialect, "model": config.model_for(row["model"]), "attempts": 1}
+        try:
+            async with aiohttp.ClientSession() as session:
+                chunks = stream_chat(
+                    session, config, key, gen, acc, gate=RayGate(payload["gate"]), holder=f"stream-{request_id}"
+                )
+                async for chunk in chunks:
+                    yield {"type": STREAM_CHUNK, "chunk": chunk}
+        except ProviderFailed as exc:
+            meta = {**base_meta, "error_kind": exc.kind.value, "provider_status": exc.status, "chunks": acc.chunks}
+            if exc.retry_after is not None:
+                meta["retry_after_s"] = round(exc.retry_after, 3)
+            await move(AiStatus.FAILED, meta, error=str(exc))
+            event: dict[str, Any] = {"type": STREAM_ERROR, "message": str(exc), "error_kind": exc.kind.value}
+            if exc.retry_after is not None:
+                event["retry_after_s"] = meta["retry_after_s"]
+            yield event
+            return
+        result = acc.result()
+        meta = {
+            **base_meta,
+            "model": acc.model or base_meta["model"],
+            "tokens": tokens_used(result),
+            "latency_ms": acc.latency_ms,
+            "chunks": acc.chunks,
+        }
+        await move(AiStatus.FINISHED, meta, result=result)
+        yield {"type": STREAM_DONE, "request_id": request_id}
+    finally:
+        await conn.close()
+
+
+def stream_generation(payload: dict[str, Any], dsn: str) -> Iterator[dict[str, Any]]:
+    """The streaming task's body: a plain generator (what Ray streams from a task) driving the
+    async one on an event loop of its own, one event per yield."""
+    loop = asyncio.new_event_loop()
+    events = _stream_events(payload, dsn)
+    try:
+        while True:
+            try:
+                yield loop.run_until_complete(events.__anext__())
+            except StopAsyncIteration:
+                return
+    finally:
+        loop.run_until_complete(events.aclose())
+        loop.close()
+
+
+_STREAM_TASK: Any = None
+
+
+def start_stream(payload: dict[str, Any], dsn: str) -> Any:
+    """Start the streaming task; returns Ray's ObjectRefGenerator (`async for ref in it: await ref`)."""
+    global _STREAM_TASK
+    if _STREAM_TASK is None:
+        import ray
+
+        _STREAM_TASK = ray.remote(num_returns="streaming", max_retries=0)(stream_generation)
+    return _STREAM_TASK.remote(payload, dsn)

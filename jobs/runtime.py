@@ -14,9 +14,10 @@ Guarantees
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -24,6 +25,7 @@ import ray
 
 from domain.clock import SYSTEM_CLOCK, Clock
 from domain.periodic import Periodic
+from jobs.pooled import pooled, worker_handles
 from jobs.worker import Report, RunPolicy, run_job
 from storage import jobs as store
 from storage.jobs import Job
@@ -56,10 +58,20 @@ class JobRunner:
         default_max_attempts: int = 5,
         ray_max_retries: int = 3,
         task_num_cpus: float = 1.0,
+        pooled_modules: Iterable[str] = (),
+        worker_actors: int = 1,
+        worker_concurrency: int = 48,
+        namespace: str | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._pool = pool
         self._dsn = dsn
+        # kinds of these modules run on the JobWorker actors (jobs/pooled.py), the rest as tasks
+        self._pooled_modules = frozenset(pooled_modules)
+        self._worker_spec = dict(actors=worker_actors, concurrency=worker_concurrency, max_task_retries=ray_max_retries)
+        self._namespace = namespace
+        self._workers: list[Any] | None = None
+        self._next_worker = 0
         self._stale_after_s = stale_after_s
         self._default_max_attempts = default_max_attempts
         self._policy = RunPolicy(
@@ -69,9 +81,7 @@ class JobRunner:
         )
         # Ray retries only system failures (the worker died); handler errors are ours to retry
         # with backoff and a record in the row.
-        self._task = run_job.options(
-            max_retries=ray_max_retries, retry_exceptions=False, num_cpus=task_num_cpus
-        )
+        self._task = run_job.options(max_retries=ray_max_retries, retry_exceptions=False, num_cpus=task_num_cpus)
         self._background: set[asyncio.Task[Any]] = set()
         # The sweep is what rescues orphaned jobs; if it died on a database blip, jobs would
         # silently stop being retried, so a failed sweep is logged and the next interval retries.
@@ -80,7 +90,12 @@ class JobRunner:
     @classmethod
     def from_settings(cls, settings: Settings, pool: asyncpg.Pool, **overrides: Any) -> JobRunner:
         options: dict[str, Any] = dict(
-            stale_after_s=settings.job_stale_after_s, sweep_interval_s=settings.job_sweep_interval_s
+            stale_after_s=settings.job_stale_after_s,
+            sweep_interval_s=settings.job_sweep_interval_s,
+            pooled_modules=settings.job_pooled_modules,
+            worker_actors=settings.job_worker_actors,
+            worker_concurrency=settings.job_worker_concurrency,
+            namespace=settings.roost_ray_namespace,
         )
         options.update(overrides)
         if settings.database_url is None:
@@ -111,7 +126,7 @@ class JobRunner:
                 token=token,
             )
         if created:
-            await self._start(job_id, token)
+            await self._start(job_id, token, kind)
         return job_id
 
     async def get(self, job_id: int) -> Job | None:
@@ -139,10 +154,10 @@ class JobRunner:
         done, not yet due, or a live dispatch owns it: calling this is always safe."""
         token = _new_token()
         async with self._pool.acquire() as conn:
-            reserved = await store.reserve(conn, job_id, token, self._stale_after_s)
-        if reserved:
-            await self._start(job_id, token)
-        return reserved
+            kind = await store.reserve(conn, job_id, token, self._stale_after_s)
+        if kind is not None:
+            await self._start(job_id, token, kind)
+        return kind is not None
 
     async def sweep_once(self) -> int:
         """Dispatch every job that is due or orphaned; returns how many were dispatched."""
@@ -150,8 +165,8 @@ class JobRunner:
         while True:
             async with self._pool.acquire() as conn:
                 batch = await store.reserve_due(conn, self._stale_after_s, SWEEP_BATCH)
-            for job_id, token in batch:
-                await self._start(job_id, token)
+            for job_id, token, kind in batch:
+                await self._start(job_id, token, kind)
             total += len(batch)
             if len(batch) < SWEEP_BATCH:
                 break
@@ -159,10 +174,25 @@ class JobRunner:
             log.info("job sweep dispatched", extra={"count": total})
         return total
 
-    async def _start(self, job_id: int, token: str) -> None:
-        """Start the Ray task for a reserved dispatch and watch it."""
+    async def _worker(self) -> Any:
+        """The next job worker, round robin (handles fetched once, off the loop)."""
+        if self._workers is None:
+            loop = asyncio.get_running_loop()
+            self._workers = await loop.run_in_executor(
+                None, functools.partial(worker_handles, self._dsn, self._namespace, **self._worker_spec)
+            )
+        worker = self._workers[self._next_worker % len(self._workers)]
+        self._next_worker += 1
+        return worker
+
+    async def _start(self, job_id: int, token: str, kind: str) -> None:
+        """Start a reserved dispatch (on a job worker for pooled kinds, else as its own Ray task)
+        and watch it."""
         try:
-            ref = self._task.remote(job_id, token, self._dsn, self._policy)
+            if pooled(kind, self._pooled_modules):
+                ref = (await self._worker()).run.remote(job_id, token, self._policy)
+            else:
+                ref = self._task.remote(job_id, token, self._dsn, self._policy)
         except Exception:
             log.exception("job task could not be started", extra={"job_id": job_id})
             # Hand the job straight back to the sweep instead of waiting out the stale limit.

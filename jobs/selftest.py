@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from typing import Any
 
 from jobs.registry import JobContext, PermanentJobError, job
@@ -54,3 +55,11 @@ async def db_now(payload: Any, ctx: JobContext) -> dict:
 async def die_always(payload: Any, ctx: JobContext) -> None:
     """Every attempt kills its worker: the job must still end (failed), not loop forever."""
     os._exit(1)
+
+
+@job("selftest.span")
+async def span(payload: Any, ctx: JobContext) -> dict:
+    """Waits `sleep_s` and says when it ran and where: how many jobs overlap shows where they run."""
+    started = time.time()
+    await asyncio.sleep(float(payload.get("sleep_s", 0.5)))
+    return {"start": started, "end": time.time(), "pid": os.getpid()}

@@ -68,8 +68,34 @@ def _describe(exc: BaseException) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
 
 
+class Connections:
+    """Where an attempt gets its connections: its own, opened and closed here (a Ray task), or a
+    pool's (a JobWorker actor running many jobs at once; jobs/pooled.py)."""
+
+    def __init__(self, dsn: str, pool: asyncpg.Pool | None = None) -> None:
+        self._dsn, self._pool = dsn, pool
+
+    async def open(self) -> asyncpg.Connection:
+        if self._pool is not None:
+            return await self._pool.acquire()
+        return await connect(self._dsn)
+
+    async def close(self, conn: asyncpg.Connection) -> None:
+        if self._pool is not None:
+            await self._pool.release(conn)
+        else:
+            await conn.close()
+
+    async def reopen(self, conn: asyncpg.Connection) -> asyncpg.Connection:
+        """A live connection in place of one the handler's failure may have closed."""
+        if not conn.is_closed():
+            return conn
+        await self.close(conn)  # a pool takes a closed one back and replaces it
+        return await self.open()
+
+
 async def _run_with_heartbeat(
-    handler_call: asyncio.Task[Any], job_id: int, token: str, dsn: str, policy: RunPolicy
+    handler_call: asyncio.Task[Any], job_id: int, token: str, connections: Connections, policy: RunPolicy
 ) -> bool:
     """Wait for the handler, touching the row every `heartbeat_s`. False if the claim was lost
     (the handler is then cancelled). Its own connection: the handler owns the task's one."""
@@ -80,8 +106,10 @@ async def _run_with_heartbeat(
             if done:
                 return True
             try:
-                if hb_conn is None or hb_conn.is_closed():
-                    hb_conn = await connect(dsn)  # opened late: most jobs end before the first beat
+                if hb_conn is not None and hb_conn.is_closed():
+                    hb_conn = await connections.reopen(hb_conn)
+                if hb_conn is None:
+                    hb_conn = await connections.open()  # opened late: most jobs end before the first beat
                 alive = await store.heartbeat(hb_conn, job_id, token)
             except Exception:
                 # A database blip must not kill a job that is otherwise fine; the next beat retries
@@ -95,12 +123,16 @@ async def _run_with_heartbeat(
                 return False
     finally:
         if hb_conn is not None:
-            await hb_conn.close()
+            await connections.close(hb_conn)
 
 
-async def execute(job_id: int, token: str, dsn: str, policy: RunPolicy) -> Report:
-    """Claim the job for `token`, run its handler, record the outcome."""
-    conn = await connect(dsn)
+async def execute(
+    job_id: int, token: str, dsn: str, policy: RunPolicy, connections: Connections | None = None
+) -> Report:
+    """Claim the job for `token`, run its handler, record the outcome (on connections of its own
+    unless `connections` says where to get them)."""
+    connections = connections or Connections(dsn)
+    conn = await connections.open()
     try:
         claim = await store.claim(conn, job_id, token)
         if claim is None:
@@ -114,7 +146,7 @@ async def execute(job_id: int, token: str, dsn: str, policy: RunPolicy) -> Repor
         try:
             handler = lookup(claim.kind)
             call = asyncio.create_task(handler(claim.payload, ctx))
-            if not await _run_with_heartbeat(call, job_id, token, dsn, policy):
+            if not await _run_with_heartbeat(call, job_id, token, connections, policy):
                 log.warning("job lost its claim while running", extra={"job_id": job_id})
                 return Report(job_id=job_id, outcome="lost", retry_in_s=None)
             result = call.result()
@@ -126,8 +158,7 @@ async def execute(job_id: int, token: str, dsn: str, policy: RunPolicy) -> Repor
             if isinstance(exc, PermanentJobError):
                 retry_in = None
             log.warning("job attempt failed", exc_info=True, extra={"job_id": job_id, "attempt": claim.attempt})
-            if conn.is_closed():  # the handler's failure may have been this connection dying
-                conn = await connect(dsn)
+            conn = await connections.reopen(conn)  # the handler's failure may have been this connection dying
             status = await store.fail_attempt(conn, job_id, token, _describe(exc), retry_in)
             if status is None:
                 return Report(job_id=job_id, outcome="lost", retry_in_s=None)
@@ -135,13 +166,12 @@ async def execute(job_id: int, token: str, dsn: str, policy: RunPolicy) -> Repor
                 return Report(job_id=job_id, outcome="failed", retry_in_s=None)
             return Report(job_id=job_id, outcome="retry", retry_in_s=retry_in)
 
-        if conn.is_closed():
-            conn = await connect(dsn)
+        conn = await connections.reopen(conn)
         if not await store.finish(conn, job_id, token, result):
             return Report(job_id=job_id, outcome="lost", retry_in_s=None)
         return Report(job_id=job_id, outcome="finished", retry_in_s=None)
     finally:
-        await conn.close()
+        await connections.close(conn)
 
 
 @ray.remote

@@ -102,27 +102,27 @@ async def get(conn: asyncpg.Connection, job_id: int) -> Job | None:
     return Job(*row.values()) if row is not None else None
 
 
-async def reserve(conn: asyncpg.Connection, job_id: int, token: str, stale_after_s: float) -> bool:
-    """Make `token` the job's owner if it is due and unowned or its owner is stale. False if the
-    job is finished, failed, not yet due, or owned by a live dispatch."""
-    row = await conn.fetchval(
+async def reserve(conn: asyncpg.Connection, job_id: int, token: str, stale_after_s: float) -> str | None:
+    """Make `token` the job's owner if it is due and unowned or its owner is stale; answers the
+    job's kind (its dispatcher picks where it runs by it). None if the job is finished, failed, not
+    yet due, or owned by a live dispatch."""
+    return await conn.fetchval(
         f"""
         update jobs set claimed_by = $2, updated_at = now()
         where id = $1 and (
             (status = 'pending' and claimed_by is null and run_after <= now())
             or (status in ('pending', 'running') and claimed_by is not null and {_STALE.format("$3")})
         )
-        returning id
+        returning kind
         """,
         job_id,
         token,
         stale_after_s,
     )
-    return row is not None
 
 
-async def reserve_due(conn: asyncpg.Connection, stale_after_s: float, limit: int) -> list[tuple[int, str]]:
-    """Reserve up to `limit` jobs needing a dispatch; returns (id, token) pairs, tokens made here.
+async def reserve_due(conn: asyncpg.Connection, stale_after_s: float, limit: int) -> list[tuple[int, str, str]]:
+    """Reserve up to `limit` jobs needing a dispatch; returns (id, token, kind), tokens made here.
 
     `for update skip locked`: several gateways sweeping at once each take different rows instead
     of queueing behind (and then double-dispatching) the same ones.
@@ -139,12 +139,12 @@ async def reserve_due(conn: asyncpg.Connection, stale_after_s: float, limit: int
         )
         update jobs j set claimed_by = gen_random_uuid()::text, updated_at = now()
         from due where j.id = due.id
-        returning j.id, j.claimed_by
+        returning j.id, j.claimed_by, j.kind
         """,
         stale_after_s,
         limit,
     )
-    return [(r["id"], r["claimed_by"]) for r in rows]
+    return [(r["id"], r["claimed_by"], r["kind"]) for r in rows]
 
 
 async def release(conn: asyncpg.Connection, job_id: int, token: str) -> bool:

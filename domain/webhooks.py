@@ -272,7 +272,8 @@ async def apply_media_status(conn: asyncpg.Connection, payload: dict[str, Any]) 
     is freed, as when our own pipeline fails it); other statuses are recorded: the variants guests
     see are the ones our pipeline wrote, never a URL a callback names."""
     photo_id = _photo_id(payload)
-    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    raw_data = payload.get("data")
+    data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
     status = data.get("status")
     if photo_id is None or status not in MEDIA_STATUSES:
         return CallbackOutcome(EventStatus.IGNORED, "no photo_id or an unknown status", None)
@@ -280,8 +281,9 @@ async def apply_media_status(conn: asyncpg.Connection, payload: dict[str, Any]) 
     if photo is None:
         return CallbackOutcome(EventStatus.IGNORED, f"no photo {photo_id}", None)
     if status == "failed" and photo["status"] == "pending":
-        reason = data.get("reason") if isinstance(data.get("reason"), str) else "media_pipeline_failed"
-        await PhotoModeration(conn).processing_failed(photo_id, reason[:100])
+        raw_reason = data.get("reason")
+        reason = raw_reason[:100] if isinstance(raw_reason, str) and raw_reason else "media_pipeline_failed"
+        await PhotoModeration(conn).processing_failed(photo_id, reason)
         return CallbackOutcome(EventStatus.PROCESSED, f"photo {photo_id} failed", photo["tenant_id"])
     return CallbackOutcome(EventStatus.PROCESSED, f"photo {photo_id}: {status} recorded", photo["tenant_id"])
 

@@ -473,3 +473,18 @@ async def test_a_media_failure_fails_a_pending_photo_and_a_deletion_is_recorded(
     assert (await resp.json())["duplicate"] is False
     row = await processed(pool, "deletion", "m-1")
     assert (row["status"], row["outcome"]) == ("processed", f"deletion of photo {photo['id']} confirmed")
+
+
+@pytest.mark.parametrize("secret", ["short", "change-me-webhook-secret-value", "your-revenuecat-secret-here-please"])
+def test_placeholder_or_short_secrets_are_refused_outside_development(secret):
+    import secrets as random_secrets
+
+    from domain.settings import Settings
+
+    key = random_secrets.token_hex(32)
+    with pytest.raises(ValueError, match="WEBHOOK_SECRET_REVENUECAT"):
+        Settings(_env_file=None, app_env="production", app_key=key, webhook_secret_revenuecat=secret)
+    # development takes any value, and a real secret is taken everywhere
+    assert Settings(_env_file=None, app_env="development", webhook_secret_revenuecat=secret)
+    real = random_secrets.token_hex(32)
+    assert Settings(_env_file=None, app_env="production", app_key=key, webhook_secret_revenuecat=real)

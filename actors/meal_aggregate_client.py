@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.client import ShardClient
-from domain.errors import ServiceUnavailable
+from domain.errors import RoostError, ServiceUnavailable
 from domain.meal_totals import local_day
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,15 @@ class MealAggregates:
         # the second call reloads an aggregate the first found behind `need`
         for _ in range(2):
             self.fetches += 1
-            version, value = await self.client.call("read", key, now, zone, need)
+            try:
+                version, value = await self.client.call("read", key, now, zone, need)
+            except RoostError:
+                raise
+            except Exception as exc:  # the actor restarting, Ray unreachable: reads are safe to retry
+                log.warning("meal aggregate unreachable", extra={"key": key, "error": repr(exc)})
+                raise ServiceUnavailable(
+                    "Today's meals are temporarily unavailable; retry.", code="service_unavailable"
+                ) from exc
             if version != "stale":
                 view = _View(version, value["day"], zone, value, self._clock())
                 self._views[key] = view

@@ -21,7 +21,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 import aiohttp
@@ -223,7 +223,7 @@ STREAM_DONE = "done"  # {"type": "done", "request_id": ...}: the row is finished
 STREAM_ERROR = "error"  # {"type": "error", "message", "error_kind", "retry_after_s"?}: the row failed
 
 
-async def _stream_events(payload: dict[str, Any], dsn: str) -> AsyncIterator[dict[str, Any]]:
+async def _stream_events(payload: dict[str, Any], dsn: str) -> AsyncGenerator[dict[str, Any], None]:
     from jobs.ai_provider import ChatStream, stream_chat
 
     request_id = payload["request_id"]

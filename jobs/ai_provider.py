@@ -18,11 +18,13 @@ import asyncio
 import logging
 import random
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol
 
 import aiohttp
+import orjson
 
 from domain.ai import ErrorKind
 
@@ -254,3 +256,126 @@ async def generate(
             extra={"attempt": attempt, "status": failure.status, "retry_in_s": round(delay, 3)},
         )
         await asyncio.sleep(delay)
+
+
+# -- streaming (chat completions with `"stream": true`) ------------------------------------------
+
+# A stream that goes quiet this long is dead; the whole stream may take as long as it keeps talking.
+STREAM_IDLE_S = 30.0
+
+
+@dataclass(slots=True)
+class ChatStream:
+    """What a streamed chat completion said so far; `result()` is the one JSON answer the
+    unstreamed call would have given (what the `ai_requests` row keeps)."""
+
+    started: float
+    id: str | None = None
+    model: str | None = None
+    finish_reason: str | None = None
+    usage: Any = None
+    parts: list[str] = field(default_factory=list)
+    chunks: int = 0
+
+    def add(self, chunk: Any) -> None:
+        self.chunks += 1
+        if not isinstance(chunk, dict):
+            return
+        self.id = self.id or (chunk.get("id") if isinstance(chunk.get("id"), str) else None)
+        self.model = self.model or (chunk.get("model") if isinstance(chunk.get("model"), str) else None)
+        if chunk.get("usage") is not None:
+            self.usage = chunk["usage"]
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, dict):
+                continue
+            delta = choice.get("delta") or {}
+            if isinstance(delta, dict) and isinstance(delta.get("content"), str):
+                self.parts.append(delta["content"])
+            if isinstance(choice.get("finish_reason"), str):
+                self.finish_reason = choice["finish_reason"]
+
+    def result(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "chat.completion",
+            "model": self.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "".join(self.parts)},
+                    "finish_reason": self.finish_reason,
+                }
+            ],
+            "usage": self.usage,
+        }
+
+    @property
+    def latency_ms(self) -> int:
+        return int((time.monotonic() - self.started) * 1000)
+
+
+async def stream_chat(
+    session: aiohttp.ClientSession,
+    config: ProviderConfig,
+    key: str,
+    gen: Generation,
+    acc: ChatStream,
+    *,
+    gate: Gate,
+    holder: str,
+) -> AsyncIterator[Any]:
+    """One streamed chat completion: yields each server-sent chunk's JSON as the provider sends it,
+    adding it to `acc`. Raises ProviderFailed. One HTTP attempt only: once a token has gone to the
+    client it cannot be taken back, so a failed stream is the caller's to report, never replayed."""
+    if config.dialect != "openai":
+        raise ProviderFailed("streaming needs the chat-completions dialect (AI_PROVIDER=openai)", retryable=False)
+    verdict, wait = await gate.enter(holder)
+    if verdict == "open":
+        raise ProviderFailed(
+            "the AI provider is unavailable (circuit breaker open)",
+            kind=ErrorKind.PROVIDER_DOWN,
+            retryable=False,
+            retry_after=max(1.0, wait),
+        )
+    if verdict != "ok":
+        raise ProviderFailed("no provider permit came free in time (AI_PROVIDER_CONCURRENCY)")
+    body = request_body(config, gen) | {"stream": True}
+    headers = {"Authorization": f"Bearer {key}", "Accept": "text/event-stream"}
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=config.timeout_s, sock_read=STREAM_IDLE_S)
+    outcome = "neutral"
+    try:
+        async with session.post(config.url(), json=body, headers=headers, timeout=timeout) as resp:
+            if not 200 <= resp.status < 300:
+                text = await resp.text(errors="replace")
+                outcome = "failure" if resp.status >= 500 else "neutral"
+                raise ProviderFailed(
+                    f"the provider answered {resp.status}: {_excerpt(text)}",
+                    retry_after=retry_after_s(resp.headers.get("Retry-After")),
+                    status=resp.status,
+                    http_attempts=1,
+                )
+            async for raw in resp.content:  # one line at a time
+                line = raw.decode("utf-8", "replace").strip()
+                if not line.startswith("data:"):
+                    continue  # blank separators, comments (": keep-alive"), event names
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    break
+                try:
+                    chunk = orjson.loads(data)
+                except orjson.JSONDecodeError:
+                    outcome = "failure"
+                    raise ProviderFailed("the provider streamed a chunk that is not JSON", http_attempts=1) from None
+                acc.add(chunk)
+                yield chunk
+        outcome = "success"
+    except TimeoutError:
+        outcome = "failure"
+        raise ProviderFailed(f"the provider's stream was silent for {STREAM_IDLE_S:g} s", http_attempts=1) from None
+    except aiohttp.ClientError as exc:
+        outcome = "failure"
+        raise ProviderFailed(
+            f"the provider could not be reached: {type(exc).__name__}: {exc}", http_attempts=1
+        ) from exc
+    finally:
+        await gate.leave(holder, outcome)

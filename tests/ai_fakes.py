@@ -3,7 +3,9 @@ Gorq's `POST /v1/generate` and OpenAI's `POST /v1/chat/completions`, Bearer key 
 
 A test scripts what the next calls do (`fake_ai.script(...)`: answer after a latency, answer a
 status with `Retry-After`, hang past the client's timeout) and reads back what was sent
-(`calls`) and how many calls were in flight at once at most (`peak`). Calls beyond the script
+(`calls`) and how many calls were in flight at once at most (`peak`). A chat-completions call with
+`"stream": true` is answered as server-sent events, one chunk per word (`stream_hold` pauses it
+after the first, `streamed_chunks` counts what was sent). Calls beyond the script
 answer successfully. `dead_url()` is a base URL nobody listens on (a provider that is down).
 
 The key. Workers read it from their own environment (jobs/ai.py), so tests/conftest.py puts
@@ -14,6 +16,7 @@ variable. The fixture `fake_ai` reaches every test through tests/conftest.py's `
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -65,6 +68,9 @@ class FakeAi:
         self._script: list[Step] = []
         self.inflight = 0
         self.peak = 0
+        # streaming: when set, the stream pauses after its first chunk until the event is set
+        self.stream_hold: asyncio.Event | None = None
+        self.streamed_chunks = 0
 
     @property
     def base_url(self) -> str:
@@ -120,7 +126,9 @@ class FakeAi:
         served = await self._serve(request, "openai")
         if isinstance(served, web.Response):
             return served
-        _, body = served
+        step, body = served
+        if body.get("stream"):
+            return await self._openai_stream(request, body, step)
         return web.json_response(
             {
                 "id": f"chatcmpl-{len(self.calls)}",
@@ -136,6 +144,33 @@ class FakeAi:
                 "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7},
             }
         )
+
+    async def _openai_stream(self, request: web.Request, body: dict[str, Any], step: Step) -> web.StreamResponse:
+        """Chat completions with `"stream": true`: server-sent events, one chunk per word of the
+        echo, then a chunk with the finish reason and usage, then `[DONE]` (OpenAI's format)."""
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await resp.prepare(request)
+        words = f"echo: {body['messages'][-1]['content']}".split(" ")
+        base = {"id": f"chatcmpl-{len(self.calls)}", "object": "chat.completion.chunk", "model": body["model"]}
+
+        async def send(payload: str) -> None:
+            await resp.write(f"data: {payload}\n\n".encode())
+
+        await resp.write(b": keep-alive\n\n")
+        for i, word in enumerate(words):
+            delta = {"content": word if i == len(words) - 1 else word + " "}
+            if i == 0:
+                delta["role"] = "assistant"
+            await send(json.dumps(base | {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]}))
+            self.streamed_chunks += 1
+            if i == 0 and self.stream_hold is not None:
+                await self.stream_hold.wait()
+        usage = {"prompt_tokens": 3, "completion_tokens": len(words), "total_tokens": 3 + len(words)}
+        await send(json.dumps(base | {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage}))
+        self.streamed_chunks += 1
+        await send("[DONE]")
+        await resp.write_eof()
+        return resp
 
     async def start(self) -> None:
         self.server = TestServer(self.app(), host="127.0.0.1")

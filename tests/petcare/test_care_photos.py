@@ -11,7 +11,8 @@ from PIL import Image
 
 from domain import care_photos
 from domain.errors import BadRequest
-from gateway.kernel.keys import settings_key
+from gateway.kernel.keys import pool_key, settings_key
+from tests.builders import bearer, make_token
 from tests.events.photo_fixtures import (
     GPS_IFD,
     fake_jpeg_magic,
@@ -336,3 +337,25 @@ async def test_another_groups_food_photo_and_a_deleted_food_photo(client, home):
     assert (await upload(client, f"/foods/{theirs['id']}/photo", other.creator, jpeg()))[0] == 404
     for food_id in ("999999999", "abc"):
         assert (await call(client, "GET", f"/foods/photos/{food_id}", home.creator))[0] == 404
+
+
+async def test_a_members_pet_photo_is_changed_by_its_owner_and_the_groups_creator(client, home):
+    """The owner and the group's creator are two people here: both may change the photo."""
+    mine = await ok(client, "POST", "/pets/create", home.member, json={"name": "Bun", "pet_type": "rabbit"})
+    path = f"/pets/{mine['id']}/photo/upload"
+    assert (await upload(client, path, home.member, jpeg()))[0] == 200
+    status, body = await upload(client, path, home.creator, jpeg())
+    assert status == 403  # still in the member's personal group: the creator has no relation to it yet
+    assert_error(body, NO_ACCESS)
+    # into the shared group (only its creator may move pets in; the row says where the pet is)
+    async with client.app[pool_key].acquire() as conn:
+        await conn.execute("update pets set group_id = $2 where id = $1", int(mine["id"]), int(home.group_id))
+    status, body = await upload(client, path, home.creator, png())
+    assert status == 200, body
+    assert (await fetch(client, f"/pets/photos/{mine['id']}", home.viewer))[0] == 200
+    assert (await upload(client, path, home.viewer, jpeg()))[0] == 403
+    read_only = bearer(await make_token(client.app, int(home.member.sid), abilities=("read",)))
+    resp = await client.post(path, data=photo_form(jpeg()), headers=read_only)
+    assert resp.status == 403
+    assert (await resp.json())["details"]["error_type"] == "missing_ability"
+    assert (await client.get(f"/pets/photos/{mine['id']}", headers=read_only)).status == 200

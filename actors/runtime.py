@@ -22,7 +22,11 @@ def connect_ray(address: str | None, *, namespace: str, num_cpus: int | None = N
     if address:
         ray.init(address=address, **kwargs)
     else:
-        ray.init(num_cpus=num_cpus, **kwargs)
+        # "local": always a fresh instance of our own. Without it ray.init joins whatever cluster
+        # it finds on the machine (/tmp/ray/ray_current_cluster, the newest one started): an
+        # embedded server or a test session would land on someone else's Ray, or hang on one that
+        # is unreachable (seen: a head started in a network namespace).
+        ray.init(address="local", num_cpus=num_cpus, **kwargs)
     log.info("ray connected", extra={"address": address or "local", "namespace": namespace})
 
 

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,10 +26,14 @@ from aiohttp import web
 # Run as a script, this file's folder is on sys.path but the repository root is not.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from domain.meal_totals import FoodFacts, MealEntry, day_bounds, local_day, nutrition, server_zone  # noqa: E402
+from domain.meals import Scope, Today  # noqa: E402
 from domain.settings import Settings  # noqa: E402
+from gateway.petcare.meal_models import meal_public, today_summary  # noqa: E402  (the same JSON shapes)
 from gateway.petcare.user_views import user_view  # noqa: E402  (the same JSON shape)
 from gateway.pethealth.pet_views import pet_view, summary_view  # noqa: E402  (the same JSON shapes)
 from storage import groups as groups_sql  # noqa: E402  (the same SQL)
+from storage import meals as meals_sql  # noqa: E402  (the same SQL)
 from storage import pets as pets_sql  # noqa: E402  (the same SQL)
 from storage import users as users_sql  # noqa: E402
 from storage.pool import init_connection  # noqa: E402  (same codecs: decoding is part of the work)
@@ -102,6 +107,50 @@ async def user_me(request: web.Request) -> web.Response:
     return _json({"status": 1, "data": data, "message": f"Welcome, {user['name'] or ''}!"})
 
 
+async def meals_today(request: web.Request) -> web.Response:
+    """002's GET /meals/today for a pet without the gateway or the aggregates: its day's totals by
+    the aggregate SQL and its meals, two statements on one connection, and the same JSON; no JWT,
+    no access check, no actor, for a pet id from the path."""
+    pet_id = int(request.match_info["pet_id"])
+    async with request.app[pool_key].acquire() as conn:
+        zone = await conn.fetchval(
+            "select g.timezone from pets p left join groups g on g.id = p.group_id where p.id = $1", pet_id
+        ) or server_zone()
+        day = local_day(time.time(), zone)
+        start, end = day_bounds(day, zone)
+        t = await meals_sql.day_totals(conn, pet_id, start, end)
+        rows = await meals_sql.day_entries(conn, pet_id, start, end)
+    totals = {
+        "meals": t["meals"], "calories": round(t["calories"], 2), "weight_g": round(t["weight_g"], 2),
+        **{name: round(t[name], 2) for name in ("protein_g", "fat_g", "moisture_g", "carbohydrate_g")},
+        "by_type": {name: t[name] for name in ("breakfast", "lunch", "dinner", "snack")}, "pets_fed": t["pets_fed"],
+    }
+    scope = Scope("pet", t["id"], zone, 0, t["name"], t["daily_calorie_target"], t["group_id"])
+    data = today_summary(Today(scope, day.isoformat(), totals, [MealEntry.of(r) for r in rows]))
+    return _json({"status": 1, "data": data, "message": f"Today's meal summary retrieved for {day.isoformat()}"})
+
+
+async def meal_log(request: web.Request) -> web.Response:
+    """002's POST /meals without the gateway: the food's row, the same nutrition arithmetic, the
+    same INSERT and the same answer (the meal read back); no JWT, pet access, row lock, versions or
+    aggregates."""
+    body = orjson.loads(await request.read())
+    async with request.app[pool_key].acquire() as conn:
+        food = await conn.fetchrow("select * from foods where id = $1 and deleted_at is null", int(body["food_id"]))
+        n = nutrition(FoodFacts.of(food), body["serving_type"], float(body["serving_amount"]))
+        fields = {
+            "food_id": food["id"], "fed_at": datetime.now(UTC), "meal_type": body.get("meal_type"),
+            "serving_type": body["serving_type"], "serving_amount": float(body["serving_amount"]),
+            "notes": body.get("notes"), "actual_weight_g": n.actual_weight_g, "calories": n.calories,
+            "protein_g": n.protein_g, "fat_g": n.fat_g, "moisture_g": n.moisture_g, "carbohydrate_g": n.carbohydrate_g,
+        }
+        meal_id = await meals_sql.insert(conn, pet_id=int(body["pet_id"]), group_id=food["group_id"], fed_by=None,
+                                         fields=fields)
+        row = await meals_sql.meal_for(conn, meal_id, 0)
+    message = f"Meal recorded for {row['pet_name']} successfully"
+    return _json({"status": 1, "data": meal_public(row), "message": message})
+
+
 async def remember(request: web.Request) -> web.Response:
     """POST /memory/{name}: a scenario's setup hands over a body (and its ETag) to serve as is."""
     request.app[memory_key][request.match_info["name"]] = (await request.read(), request.headers["ETag"])
@@ -123,6 +172,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/ping", ping)
     app.router.add_get("/my-pets/{user_id}", my_pets)
     app.router.add_get("/user-me/{user_id}", user_me)
+    app.router.add_get("/meals-today/{pet_id}", meals_today)
+    app.router.add_post("/meal-log", meal_log)
     app.router.add_post("/memory/{name}", remember)
     app.router.add_get("/memory/{name}", recall)
 

@@ -16,7 +16,7 @@ from loadtests.progress import progress, warn
 from loadtests.registry import BenchContext, HttpScenario, HttpTarget, SetupContext
 from loadtests.results import http_line
 from loadtests.services import Cores, ServerProcess, baseline_server, roost_server
-from loadtests.wrk import WrkRun, run_wrk, wrk_command
+from loadtests.wrk import WrkRun, body_script, run_wrk, wrk_command
 
 
 @dataclass
@@ -45,12 +45,18 @@ def start_servers(stack: ExitStack, ctx: BenchContext, work_dir: Path, cores: Co
 
 
 def _wrk(server: ServerProcess, target: HttpTarget, ctx: BenchContext, cores: Cores, duration_s: int) -> WrkRun:
+    script = None
+    if target.bodies:
+        path = ctx.work_dir / f"wrk-{server.name}-{abs(hash(target.bodies))}.lua"
+        path.write_text(body_script(target.method, target.bodies))
+        script = str(path)
     cmd = wrk_command(
         server.url + target.path,
         connections=ctx.config.connections,
         duration_s=duration_s,
         headers=target.headers,
         core=cores.generator,
+        script=script,
     )
     run = run_wrk(cmd)
     report = run.report

@@ -71,11 +71,16 @@ class HttpTarget:
 
     path: str
     headers: Mapping[str, str] = field(default_factory=dict)
+    # a POST (or other method) sends these JSON bodies in turn, one per request (wrk's Lua hook)
+    method: str = "GET"
+    bodies: tuple[str, ...] = ()
 
     def resolve(self, values: Mapping[str, Any]) -> HttpTarget:
         return HttpTarget(
             path=self.path.format_map(values),
             headers={k: v.format_map(values) for k, v in self.headers.items()},
+            method=self.method,
+            bodies=tuple(b.format_map(values) for b in self.bodies),
         )
 
 

@@ -96,16 +96,37 @@ def wrk_command(
     duration_s: int,
     headers: Mapping[str, str] | None = None,
     core: int | None = None,
+    script: str | None = None,
 ) -> list[str]:
     # One wrk thread: it fits on one pinned core, and its CPU share then reads directly as
     # "fraction of the generator's capacity used".
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration_s}s", "--latency"]
+    if script is not None:
+        cmd += ["-s", script]
     for name, value in (headers or {}).items():
         cmd += ["-H", f"{name}: {value}"]
     cmd.append(url)
     if core is not None:
         cmd = ["taskset", "-c", str(core), *cmd]
     return cmd
+
+
+def body_script(method: str, bodies: Sequence[str]) -> str:
+    """A wrk Lua script sending `bodies` (JSON) in turn with `method`: each request a new one."""
+    for body in bodies:
+        if "]==]" in body:
+            raise ValueError("a body may not contain ]==]")
+    listed = ",\n".join(f"  [==[{body}]==]" for body in bodies)
+    return (
+        f'wrk.method = "{method}"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f"local bodies = {{\n{listed}\n}}\n"
+        "local i = 0\n"
+        "request = function()\n"
+        "  i = i % #bodies + 1\n"
+        "  return wrk.format(nil, nil, nil, bodies[i])\n"
+        "end\n"
+    )
 
 
 def run_wrk(cmd: Sequence[str]) -> WrkRun:

@@ -339,6 +339,49 @@ async def load_aggregates(
     )
 
 
+async def day_totals(conn: asyncpg.Connection, pet_id: int, start: datetime, end: datetime) -> asyncpg.Record:
+    """A pet's row and its meals' totals over [start, end) in one statement: what today's view
+    would cost without the aggregates (loadtests' `meals_today` baseline runs it per request)."""
+    with domain_errors():
+        return await conn.fetchrow(
+            """
+            select p.id, p.name, p.daily_calorie_target, p.group_id, g.timezone, t.*
+            from pets p
+            left join groups g on g.id = p.group_id
+            cross join lateral (
+                select count(m.id) as meals, coalesce(sum(m.calories), 0) as calories,
+                       coalesce(sum(m.actual_weight_g), 0) as weight_g, coalesce(sum(m.protein_g), 0) as protein_g,
+                       coalesce(sum(m.fat_g), 0) as fat_g, coalesce(sum(m.moisture_g), 0) as moisture_g,
+                       coalesce(sum(m.carbohydrate_g), 0) as carbohydrate_g,
+                       count(*) filter (where m.meal_type = 'breakfast') as breakfast,
+                       count(*) filter (where m.meal_type = 'lunch') as lunch,
+                       count(*) filter (where m.meal_type = 'dinner') as dinner,
+                       count(*) filter (where m.meal_type = 'snack') as snack,
+                       count(distinct m.pet_id) as pets_fed
+                from meals m
+                where m.pet_id = p.id and m.deleted_at is null and m.fed_at >= $2 and m.fed_at < $3
+            ) t
+            where p.id = $1
+            """,
+            pet_id,
+            start,
+            end,
+        )
+
+
+async def day_entries(conn: asyncpg.Connection, pet_id: int, start: datetime, end: datetime) -> list[asyncpg.Record]:
+    """A pet's meals over [start, end) as the aggregates hold them, in feeding order."""
+    with domain_errors():
+        return await conn.fetch(
+            f"""select {ENTRY_COLUMNS} {_ENTRY_FROM}
+                where m.pet_id = $1 and m.deleted_at is null and m.fed_at >= $2 and m.fed_at < $3
+                order by m.fed_at, m.id""",
+            pet_id,
+            start,
+            end,
+        )
+
+
 async def set_timezone(conn: asyncpg.Connection, group_id: int, zone: str | None) -> None:
     with domain_errors():
         await conn.execute("update groups set timezone = $2, updated_at = now() where id = $1", group_id, zone)

@@ -176,6 +176,17 @@ async def _seed_petcare(client: Any, owner: Caller, n: int) -> dict[str, Any]:
     )
     ids: dict[str, Any] = {"pet_id": await insert_pet(pool, owner.user_id, name=f"Care {n}"), "group_id": group}
     ids.update(await _seed_foods_and_photos(client, ids["pet_id"], group, owner, n))
+    # a meal of the pet from the group's food (the /meals/{meal_id}/... routes); the pet joins the
+    # group, as a fed pet is in the group whose food it eats
+    await pool.execute("update pets set group_id = $2 where id = $1", ids["pet_id"], group)
+    ids["meal_id"] = await pool.fetchval(
+        """
+        insert into meals (pet_id, food_id, group_id, fed_by, fed_at, meal_type, serving_type, serving_amount,
+                           actual_weight_g, calories, protein_g, fat_g, moisture_g, carbohydrate_g)
+        values ($1, $2, $3, $4, now(), 'breakfast', 'grams', 100, 100, 380, 30, 18, 8, 44) returning id
+        """,
+        ids["pet_id"], ids["food_id"], group, owner.user_id,
+    )
     return ids
 
 

@@ -229,8 +229,15 @@ class JobRunner:
 
     def start(self) -> None:
         """Start the background loop: a sweep now (jobs a previous process left behind), then one
-        every `sweep_interval_s`."""
+        every `sweep_interval_s`; and warm the job workers, so the first pooled job does not wait
+        for an actor process to start (seconds)."""
         self._sweeper.start()
+        if self._pooled_modules:
+            self._spawn(self._warm_workers())
+
+    async def _warm_workers(self) -> None:
+        await self._worker()
+        await asyncio.gather(*(w.ping.remote() for w in self._workers or ()))
 
     async def stop(self) -> None:
         """Stop the loop and this runner's watchers. Jobs themselves keep running in Ray; their

@@ -147,6 +147,7 @@ async def meal_log(request: web.Request) -> web.Response:
         meal_id = await meals_sql.insert(conn, pet_id=int(body["pet_id"]), group_id=food["group_id"], fed_by=None,
                                          fields=fields)
         row = await meals_sql.meal_for(conn, meal_id, 0)
+    assert row is not None  # just inserted, on this connection
     message = f"Meal recorded for {row['pet_name']} successfully"
     return _json({"status": 1, "data": meal_public(row), "message": message})
 

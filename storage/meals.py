@@ -123,7 +123,7 @@ def _checked(fields: Mapping[str, Any]) -> list[str]:
 
 
 async def insert(
-    conn: asyncpg.Connection, *, pet_id: int, group_id: int | None, fed_by: int, fields: Mapping[str, Any]
+    conn: asyncpg.Connection, *, pet_id: int, group_id: int | None, fed_by: int | None, fields: Mapping[str, Any]
 ) -> int:
     names = _checked(fields)
     columns = ", ".join(["pet_id", "group_id", "fed_by", *names])

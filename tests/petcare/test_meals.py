@@ -378,12 +378,17 @@ async def test_summary_of_nothing(client, fam):
     assert s["most_active_feeders"] == [] and s["most_used_foods"] == [] and s["meal_type_distribution"] == {}
 
 
-async def test_summary_is_one_grouped_query_per_section(client, fam):
+async def test_summary_is_one_grouped_query_per_section(aiohttp_client, settings, ray_session):
+    from gateway.app import create_app
+
+    # every connection exists from the start, so a logger on each sees the summary's queries
+    fixed = settings.model_copy(update={"db_pool_min": 3, "db_pool_max": 3})
+    client = await aiohttp_client(create_app(fixed))
+    fam = await family(client)
     await log_meal(client, fam.creator, fam.pet_id, fam.food, fed_at="2026-01-20T08:00:00Z")
     statements: list[str] = []
     pool = client.app[pool_key]
-    # every connection of the pool, so the logger sees the summary's queries whichever it uses
-    held = [await pool.acquire() for _ in range(pool.get_size())]
+    held = [await pool.acquire() for _ in range(3)]
     def log(record) -> None:
         statements.append(record.query)
 
@@ -393,7 +398,7 @@ async def test_summary_is_one_grouped_query_per_section(client, fam):
         await pool.release(conn)
     await ok(client, "GET", "/meals/summary", fam.creator,
              params={"pet_id": fam.pet_id, "date_from": "2026-01-01", "date_to": "2026-01-31"})
-    held = [await pool.acquire() for _ in range(pool.get_size())]
+    held = [await pool.acquire() for _ in range(3)]
     for conn in held:
         conn.remove_query_logger(log)
         await pool.release(conn)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from domain import maps
 from gateway.accounts.openapi import WRITE_ERRORS
@@ -28,6 +28,14 @@ class MapPinIn(BaseModel):
     width: int = Field(default=maps.WIDTH_DEFAULT, ge=maps.SIZE_MIN, le=maps.SIZE_MAX, description="Of the iframe.")
     height: int = Field(default=maps.HEIGHT_DEFAULT, ge=maps.SIZE_MIN, le=maps.SIZE_MAX, description="Of the iframe.")
     map_type: maps.MapType = maps.MapType.ROADMAP
+
+    @field_validator("zoom", "width", "height", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object, info: ValidationInfo) -> object:
+        # pydantic takes true/false as 1/0; Laravel's integer rule (the reference's) does not
+        if isinstance(value, bool):
+            raise ValueError(f"The {info.field_name} must be an integer.")
+        return value
 
 
 class MapPin(BaseModel):

@@ -119,6 +119,8 @@ async def test_validation(maps_client):
         ({"address": "x", "zoom": -1}, "zoom", "The zoom must be at least 0."),
         ({"address": "x", "zoom": "near"}, "zoom", "The zoom must be an integer."),
         ({"address": "x", "zoom": 1.5}, "zoom", "The zoom must be an integer."),
+        ({"address": "x", "zoom": False}, "zoom", "The zoom must be an integer."),
+        ({"address": "x", "width": True}, "width", "The width must be an integer."),
         ({"address": "x", "width": 0}, "width", "The width must be at least 1."),
         ({"address": "x", "height": 2049}, "height", "The height may not be greater than 2048."),
         ({"address": "x", "map_type": "terrain"}, "map_type", "The selected map type is invalid."),

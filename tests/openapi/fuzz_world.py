@@ -155,7 +155,15 @@ async def _seed_events(client: Any, tenant: Mapping[str, Any], n: int) -> dict[s
         tenant["id"],
         f"cheer-{n}",
     )
+    # 001 commerce: a purchase intent of the tenant's (the /tenant/purchases/{purchase} routes)
+    purchase = await pool.fetchval(
+        """insert into purchases (tenant_id, product_id, amount_cents, currency, expires_at)
+           select $1, id, amount_cents, currency, now() + interval '1 day' from commerce_products
+           where provider_product_id = 'roost.credits.10' returning id""",
+        tenant["id"],
+    )
     return {
+        "purchase": purchase,
         "token": published["guest_token"],
         "event": (await make_event(app, tenant["id"], status="draft"))["id"] if n % 2 else published["id"],
         "photo": photo["id"],

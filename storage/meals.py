@@ -164,14 +164,17 @@ async def bump_versions(conn: asyncpg.Connection, pet_id: int, group_id: int | N
     """Move the pet's and its group's meal versions on (call with the pet's row lock held, in the
     write's transaction); the new ones."""
     with domain_errors():
-        pet_version = await conn.fetchval(
-            "update pets set meal_version = meal_version + 1 where id = $1 returning meal_version", pet_id
+        # one statement, one round trip: every meal write pays it under the pet's row lock
+        row = await conn.fetchrow(
+            """
+            with p as (update pets set meal_version = meal_version + 1 where id = $1 returning meal_version),
+                 g as (update groups set meal_version = meal_version + 1 where id = $2 returning meal_version)
+            select (select meal_version from p) as pet_version, (select meal_version from g) as group_version
+            """,
+            pet_id,
+            group_id,
         )
-        group_version = None
-        if group_id is not None:
-            group_version = await conn.fetchval(
-                "update groups set meal_version = meal_version + 1 where id = $1 returning meal_version", group_id
-            )
+    pet_version, group_version = row["pet_version"], row["group_version"]
     return pet_version, group_version
 
 

@@ -469,3 +469,25 @@ async def test_a_000_editor_logs_like_a_member(client, fam):
     assert (await call(client, "POST", f"/meals/{own['id']}/update", editor, json={"notes": "mine"}))[0] == 200
     assert (await call(client, "POST", f"/meals/{theirs['id']}/delete", editor))[0] == 403
 
+
+
+async def test_a_personal_access_token_needs_the_acts_ability(client, fam):
+    """000's abilities over the same pets: a read-only token reads meals and writes none."""
+    from tests.builders import bearer, make_token
+
+    meal = await log_meal(client, fam.creator, fam.pet_id, fam.food)
+    read_only = bearer(await make_token(client.app, fam.creator.id, abilities=("read",)))
+    for path in (f"/meals?pet_id={fam.pet_id}", f"/meals/{meal['id']}/details", f"/meals/today?pet_id={fam.pet_id}",
+                 f"/meals/summary?pet_id={fam.pet_id}&date_from=2026-01-01&date_to=2026-01-02"):
+        assert (await client.get(path, headers=read_only)).status == 200, path
+    writes = (
+        ("/meals", {"pet_id": fam.pet_id, "food_id": str(fam.food), "serving_type": "grams", "serving_amount": 1}),
+        (f"/meals/{meal['id']}/update", {"notes": "x"}),
+        (f"/meals/{meal['id']}/delete", None),
+        (f"/groups/{fam.group_id}/timezone", {"timezone": "UTC"}),
+    )
+    for path, body in writes:
+        resp = await client.post(path, json=body, headers=read_only)
+        assert resp.status == 403, path
+        assert (await resp.json())["details"]["error_type"] == "missing_ability"
+    assert await ok(client, "GET", f"/meals/{meal['id']}/details", fam.creator) == meal

@@ -29,7 +29,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
@@ -47,6 +47,7 @@ WINDOW_S = 3 * 86_400.0
 MAX_AGGREGATES = 20_000
 # an aggregate nobody read or changed for this long is dropped; it reloads on its next use
 IDLE_EVICT_S = 15 * 60
+_DAY = timedelta(days=1)
 
 
 def pet_key(pet_id: int) -> str:
@@ -144,6 +145,11 @@ class MealAggregateState(ShardState):
         old = agg.entries.get(entry.id)
         if old is not None and agg.counts(old):
             agg.totals.remove(old)
+        if agg.zone is not None and agg.day is not None and local_day(entry.fed_at, agg.zone) < agg.day - _DAY:
+            # logged (or moved) days back: no zone (they differ by at most 26 hours) makes it today's,
+            # and holding it would let a back-filled history grow the aggregate without bound
+            agg.entries.pop(entry.id, None)
+            return
         agg.entries[entry.id] = entry
         if agg.counts(entry):
             agg.totals.add(entry)

@@ -169,6 +169,17 @@ def test_a_new_day_starts_from_zero_and_old_meals_leave_memory():
     assert s._aggs[KEY].entries.keys() == {2}  # the four-day-old meal is gone, yesterday's kept
 
 
+def test_meals_logged_days_back_are_not_held():
+    s = state(entry(1), version=1)
+    read(s)
+    assert s.apply("meal_added", KEY, (entry(2, NOON - 5 * 86_400), 2)) == "applied"
+    assert s.apply("meal_updated", KEY, (entry(1, NOON - 3 * 86_400), 3)) == "applied"
+    assert s._aggs[KEY].entries == {}
+    assert read(s)[1]["totals"]["meals"] == 0
+    assert s.apply("meal_added", KEY, (entry(3, NOON - 86_400), 4)) == "applied"  # yesterday stays
+    assert s._aggs[KEY].entries.keys() == {3}
+
+
 def test_running_totals_equal_a_fresh_sum_after_many_random_ops():
     rng = random.Random(12)
     s = state(version=0)

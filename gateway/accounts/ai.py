@@ -8,9 +8,11 @@ waits for the job up to AI_SYNC_TIMEOUT_S; a sync request still running then get
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Annotated, Any, Literal
 
+import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,10 +26,12 @@ from gateway.kernel.auth.identity import identity_of
 from gateway.kernel.client_address import client_ip
 from gateway.kernel.json_io import is_json_type, json_response, read_json
 from gateway.kernel.keys import jobs_key, pool_key, settings_key, throttles_key
-from gateway.kernel.openapi.operation import documented
+from gateway.kernel.middlewares import stream_headers
+from gateway.kernel.openapi.operation import Body, documented
 from gateway.kernel.throttle import Limit
 from gateway.kernel.timeutil import iso_z
 from gateway.kernel.validation import FORM_TYPES, path_id, read_form, validate
+from jobs.ai import STREAM_CHUNK, STREAM_DONE, start_stream
 from storage import ai_requests as ai_sql
 
 log = logging.getLogger(__name__)
@@ -67,6 +71,12 @@ class AiGenerateIn(BaseModel):
     model: str | None = Field(default=None, max_length=ai.MODEL_MAX)
     max_tokens: int = Field(default=ai.MAX_TOKENS_DEFAULT, ge=ai.MAX_TOKENS_MIN, le=ai.MAX_TOKENS_MAX)
     is_async: bool = Field(default=False, alias="async", description="Answer 202 at once and run in the background.")
+    stream: bool = Field(
+        default=False,
+        description="Beyond the document: answer `text/event-stream`, forwarding the provider's chunks as it "
+        "sends them (`data: <chunk>`), then `data: [DONE]`, or an `event: error`. Needs the chat-completions "
+        "provider (AI_PROVIDER=openai); not with `async`. The row records the whole result as for any generation.",
+    )
 
 
 # -- responses ------------------------------------------------------------------------------
@@ -147,7 +157,7 @@ async def read_generation(request: web.Request) -> AiGenerateIn:
     return validate(AiGenerateIn, body)
 
 
-_FIELDS = frozenset({"prompt", "messages", "model", "max_tokens", "async"})
+_FIELDS = frozenset({"prompt", "messages", "model", "max_tokens", "async", "stream"})
 
 
 def _clean_message(message: Any) -> Any:
@@ -231,9 +241,20 @@ def _failure(row: Any) -> RoostError:
     return AiProviderError()
 
 
+# the SSE answer's description (its events are the provider's own chunk objects)
+SSE_BODY = Body(
+    "text/event-stream",
+    {
+        "type": "string",
+        "description": "Server-sent events: `data: <the provider's chunk JSON>` per chunk, then `data: [DONE]`; "
+        "on failure `event: error` with `data: {message, error_kind, retry_after_s?}`.",
+    },
+)
+
+
 @documented(
     "Generate text with the AI provider",
-    response=AiGenerated,
+    response=(AiGenerated, SSE_BODY),
     also={202: AiAccepted},
     body=AiGenerateIn,
     errors=(*WRITE_ERRORS, 500),
@@ -241,7 +262,7 @@ def _failure(row: Any) -> RoostError:
     headers_out={"Location": "On 202: the status URL."},
     enveloped=False,
 )
-async def generate(request: web.Request) -> web.Response:
+async def generate(request: web.Request) -> web.StreamResponse:
     """POST /api/ai/generate → 200 "AI generation result" (sync), 202 "Request accepted, processing"
     (async, or a sync generation still running after AI_SYNC_TIMEOUT_S), 500 "AI provider error",
     503 with Retry-After while the provider's circuit breaker is open."""
@@ -250,6 +271,10 @@ async def generate(request: web.Request) -> web.Response:
     data = await read_generation(request)
     prompt, messages = _cleaned(data)
     s = request.config_dict[settings_key]
+    if data.stream and data.is_async:
+        raise Invalid(fields={"stream": ["A streamed generation cannot also be async."]})
+    if data.stream and s.ai_provider != "openai":
+        raise Invalid(fields={"stream": ["Streaming needs the chat-completions provider (AI_PROVIDER=openai)."]})
     model = data.model or None
     async with request.config_dict[pool_key].acquire() as conn:
         request_id = await ai_sql.insert(
@@ -262,6 +287,8 @@ async def generate(request: web.Request) -> web.Response:
             is_async=data.is_async,
             meta={"provider": s.ai_provider, "attempts": 0},
         )
+    if data.stream:
+        return await _stream(request, s, request_id)
     runner = request.config_dict[jobs_key]
     # one request is one job, also if this submit is retried
     job_id = await runner.submit(
@@ -298,6 +325,41 @@ async def generate(request: web.Request) -> web.Response:
     if status is ai.AiStatus.FAILED:
         raise _failure(row)
     return _accepted(url, request_id, STILL_RUNNING)  # the job is done but the row not yet: rare
+
+
+async def _stream(request: web.Request, s: Settings, request_id: int) -> web.StreamResponse:
+    """The generation as a streaming Ray task (jobs/ai.py `start_stream`), its events forwarded as
+    server-sent events while they come. A client that goes away stops the forwarding, not the
+    task: the row still gets the whole result."""
+    assert s.database_url is not None  # create_app refuses settings without it
+    events = start_stream(job_payload(s, request_id), s.database_url)
+    url = status_url(request, s, request_id)
+    response = web.StreamResponse(
+        headers={
+            **stream_headers(request),
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            # proxies (nginx) would otherwise buffer the stream into one late answer
+            "X-Accel-Buffering": "no",
+            "Location": url,
+        }
+    )
+    await response.prepare(request)
+    try:
+        async for ref in events:
+            event = await ref
+            if event["type"] == STREAM_CHUNK:
+                await response.write(b"data: " + orjson.dumps(event["chunk"]) + b"\n\n")
+            elif event["type"] == STREAM_DONE:
+                await response.write(b"data: [DONE]\n\n")
+            else:
+                error = {k: v for k, v in event.items() if k != "type"}
+                await response.write(b"event: error\ndata: " + orjson.dumps(error) + b"\n\n")
+        await response.write_eof()
+    except (ConnectionResetError, asyncio.CancelledError):
+        log.info("AI stream: the client went away; the generation goes on", extra={"request_id": request_id})
+        raise
+    return response
 
 
 def job_view(row: Any) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 fake provider's chat-completions stream: chunks reach the caller as the provider sends them, and
 the `ai_requests` row ends with the full result (or the failure).
 
-The HTTP side (`"stream": true` on POST /api/ai/generate answering text/event-stream) is not
-wired yet: see the README's AI section."""
+Over HTTP, `"stream": true` on POST /api/ai/generate answers text/event-stream: the provider's
+chunks as `data:` events while they come, then `data: [DONE]` (the tests at the end)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from gateway.accounts.ai import job_payload
 from gateway.kernel.keys import pool_key
 from jobs.ai import STREAM_CHUNK, STREAM_DONE, STREAM_ERROR, start_stream
 from storage import ai_requests as ai_sql
+from tests.accounts.account_helpers import assert_err
 from tests.ai_fakes import ai_settings, fail
-from tests.builders import make_user
+from tests.builders import bearer, make_token, make_user
 
 
 @pytest.fixture
@@ -108,3 +109,108 @@ async def test_a_generation_that_is_not_pending_is_not_streamed_again(client, se
     assert [e["type"] for e in again] == [STREAM_ERROR]
     assert again[0]["error_kind"] == "settled"
     assert len(fake_ai.calls) == 1
+
+
+# -- over HTTP ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def streaming_client(aiohttp_client, settings, fake_ai, ray_session):
+    from gateway.app import create_app
+
+    async def make(**overrides: Any):
+        app = create_app(settings.model_copy(update=ai_settings(fake_ai.base_url, **overrides)))
+        client = await aiohttp_client(app)
+        user = await make_user(client.app)
+        headers = bearer(await make_token(client.app, user["id"])) | {"Accept": "application/json"}
+        return client, headers
+
+    return make
+
+
+async def sse_events(resp) -> list[tuple[str, str]]:
+    """(event name, data) of every event, in order (`message` when unnamed)."""
+    text = (await resp.read()).decode()
+    out = []
+    for block in text.split("\n\n"):
+        if not block.strip():
+            continue
+        name, data = "message", []
+        for line in block.split("\n"):
+            if line.startswith("event: "):
+                name = line[len("event: ") :]
+            elif line.startswith("data: "):
+                data.append(line[len("data: ") :])
+        out.append((name, "\n".join(data)))
+    return out
+
+
+async def test_stream_over_http_forwards_chunks_as_they_come_and_records_the_whole(streaming_client, fake_ai):
+    import orjson
+
+    client, headers = await streaming_client(ai_provider="openai")
+    fake_ai.stream_hold = asyncio.Event()
+    resp = await client.post("/api/ai/generate", json={"prompt": "hi there", "stream": True}, headers=headers)
+    assert resp.status == 200
+    assert resp.content_type == "text/event-stream"
+    assert resp.headers["Cache-Control"] == "no-cache" and "X-Request-ID" in resp.headers
+    request_id = int(resp.headers["Location"].rsplit("/", 2)[-2])
+    # the provider holds all but its first chunk: that one is already readable
+    first = await asyncio.wait_for(resp.content.readuntil(b"\n\n"), 30)
+    assert orjson.loads(first.removeprefix(b"data: "))["choices"][0]["delta"]["content"] == "echo: "
+    fake_ai.stream_hold.set()
+    events = await sse_events(resp)
+    assert events[-1] == ("message", "[DONE]")
+    chunks = [orjson.loads(data) for _, data in events[:-1]]
+    text = "echo: " + "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert text == "echo: hi there"
+    stored = await row(client, request_id)
+    assert stored["status"] == "finished"
+    assert stored["result"]["choices"][0]["message"]["content"] == "echo: hi there"
+    # the status route agrees
+    status = await client.get(f"/api/ai/jobs/{request_id}/status", headers=headers)
+    assert (await status.json())["data"]["status"] == "finished"
+
+
+async def test_a_failing_provider_ends_the_stream_with_an_error_event(streaming_client, fake_ai):
+    import orjson
+
+    client, headers = await streaming_client(ai_provider="openai")
+    fake_ai.script(fail(500))
+    resp = await client.post("/api/ai/generate", json={"prompt": "hi", "stream": True}, headers=headers)
+    assert resp.status == 200 and resp.content_type == "text/event-stream"
+    events = await sse_events(resp)
+    assert [name for name, _ in events] == ["error"]
+    error = orjson.loads(events[0][1])
+    assert "the provider answered 500" in error["message"] and error["error_kind"]
+    request_id = int(resp.headers["Location"].rsplit("/", 2)[-2])
+    assert (await row(client, request_id))["status"] == "failed"
+
+
+NOT_CHAT = "Streaming needs the chat-completions provider (AI_PROVIDER=openai)."
+NOT_ASYNC = "A streamed generation cannot also be async."
+
+
+@pytest.mark.parametrize(
+    "provider,body,message",
+    [
+        ("gorq", {"prompt": "refused one", "stream": True}, NOT_CHAT),
+        ("openai", {"prompt": "refused two", "stream": True, "async": True}, NOT_ASYNC),
+    ],
+)
+async def test_stream_refusals_store_nothing(streaming_client, fake_ai, provider, body, message):
+    client, headers = await streaming_client(ai_provider=provider)
+    resp = await client.post("/api/ai/generate", json=body, headers=headers)
+    assert resp.status == 422
+    errors = assert_err(await resp.json(), 422, "The given data was invalid.")
+    assert errors == {"stream": [message]}
+    assert fake_ai.calls == []
+    async with client.app[pool_key].acquire() as conn:
+        assert await conn.fetchval("select count(*) from ai_requests where prompt = $1", body["prompt"]) == 0
+
+
+async def test_stream_needs_a_signed_in_caller(streaming_client, fake_ai):
+    client, _ = await streaming_client(ai_provider="openai")
+    resp = await client.post("/api/ai/generate", json={"prompt": "hi", "stream": True})
+    assert resp.status == 401
+    assert fake_ai.calls == []

@@ -125,6 +125,11 @@ class _Builder:
     def _content(self, data: Any, enveloped: bool) -> dict[str, Any] | None:
         if data is NO_BODY:
             return None
+        if isinstance(data, tuple):  # one status, several media types: (Model, Body("text/event-stream"))
+            merged: dict[str, Any] = {}
+            for alternative in data:
+                merged.update(self._content(alternative, enveloped) or {})
+            return merged or None
         if isinstance(data, Body):
             return {data.content_type: {"schema": dict(data.schema)}}
         inner: Schema = {"type": "null"} if data is None else self.components.schema_for(data)

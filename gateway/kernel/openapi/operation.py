@@ -35,7 +35,8 @@ class Operation:
     summary: str
     description: str | None = None
     # the success answer's data: a pydantic model, any type a TypeAdapter takes (list[PetPublic]),
-    # NO_BODY, a Body for non-JSON answers, or None for a `data: null` envelope
+    # NO_BODY, a Body for non-JSON answers, None for a `data: null` envelope, or a tuple of these
+    # when one status answers in more than one media type
     response: Any = None
     status: int = 200
     # extra success statuses with their own data (`{201: PetPublic}`, `{304: NO_BODY}`)

@@ -42,4 +42,8 @@ def fuzz_settings(settings: Any, *fakes: Any) -> Any:
         api_throttles_enabled=False, api_quota_enabled=False,
         event_tenant_api_per_minute=10**6, event_uploads_per_device_per_minute=10**6,
         event_uploads_per_tenant_per_minute=10**6,
+        # 003's maps/pin answers 500 without a key (the document's misconfiguration answer) and 001's
+        # webhooks 503 without their secrets: configured, so a hostile value reaches their checks
+        google_maps_api_key="fuzz-maps-key", throttle_contact_per_hour=10**6,
+        **{f"webhook_secret_{p}": f"fuzz-{p}-secret-0123456789abcdef" for p in ("revenuecat", "media", "deletion")},
     )

@@ -305,8 +305,10 @@ async def create(pool: asyncpg.Pool, sink: AggregateSink, user_id: int, inp: Mea
         }
         meal_id = await meals_sql.insert(conn, pet_id=pet["id"], group_id=pet["group_id"], fed_by=user_id,
                                          fields=fields)
-        versions = await meals_sql.bump_versions(conn, pet["id"], pet["group_id"])
         meal = _meal_of(await meals_sql.meal_for(conn, meal_id, user_id), user_id)
+        # last before COMMIT: the group's row lock it takes serialises every meal write of the group,
+        # so it is held for this statement and the commit only
+        versions = await meals_sql.bump_versions(conn, pet["id"], pet["group_id"])
     sink.changed(_changes_for(meal.row, *versions, "meal_added", MealEntry.of(meal.row)))
     return meal
 
@@ -360,8 +362,8 @@ async def update(pool: asyncpg.Pool, sink: AggregateSink, user_id: int, meal_raw
             return meal
         if not await meals_sql.update(conn, row["id"], fields):
             raise meal_not_found()
-        versions = await meals_sql.bump_versions(conn, row["pet_id"], row["pet_group_id"])
         meal = _meal_of(await meals_sql.meal_for(conn, row["id"], user_id), user_id)
+        versions = await meals_sql.bump_versions(conn, row["pet_id"], row["pet_group_id"])  # last: see create
     sink.changed(_changes_for(meal.row, *versions, "meal_updated", MealEntry.of(meal.row)))
     return meal
 

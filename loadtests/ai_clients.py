@@ -45,11 +45,12 @@ from locust.env import Environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from loadtests.locust_report import report  # noqa: E402
+
 log = logging.getLogger("ai_clients")
 
 POLL_S = 0.2
 POLL_LIMIT_S = 30.0
-QUOTA = 1_000_000_000
 
 
 @dataclass
@@ -80,33 +81,11 @@ def _parsed(environment: Environment) -> argparse.Namespace:
 
 
 async def _register(database_url: str, clients: list[Client]) -> None:
-    from domain.accounts import Accounts
-    from domain.passwords import PasswordHashing, prehash
-    from storage import system_settings as settings_sql
-    from storage.pool import create_pool
+    from loadtests.seeding import seed_accounts
 
-    class NoRevocations:
-        async def tokens_revoked(self, token_hashes: list[str]) -> None:
-            return None
-
-        async def user_changed(self, user_id: int) -> None:
-            return None
-
-    pool = await create_pool(database_url, min_size=1, max_size=2)
-    hashing = PasswordHashing(time_cost=1, memory_kib=8192, max_concurrent=1)
-    try:
-        # the app key signs JWTs only; API tokens are looked up by hash, so any key does here
-        accounts = Accounts(pool, hashing, NoRevocations(), app_key="locust", jwt_ttl_s=3600)
-        for client in clients:
-            user = await accounts.register(
-                email=client.email, password_hex=prehash("locust-ai-client-1"), name=client.email.split("@")[0]
-            )
-            client.token = (await accounts.issue_token(user["id"], name="locust-ai", kind="api")).plain_text
-        async with pool.acquire() as conn:
-            await settings_sql.put(conn, "api_daily_quota_regular", QUOTA)
-    finally:
-        hashing.close()
-        await pool.close()
+    seeded = await seed_accounts(database_url, [c.email for c in clients], token_name="locust-ai")
+    for client, account in zip(clients, seeded, strict=True):
+        client.token = account.token
 
 
 @events.test_start.add_listener
@@ -179,16 +158,10 @@ class AiClient(FastHttpUser):
 
 @events.quitting.add_listener
 def _report(environment: Environment, **_: Any) -> None:
-    opts = _parsed(environment)
-    total = environment.stats.total
-    p50 = total.get_response_time_percentile(0.5) or 0.0
-    p99 = total.get_response_time_percentile(0.99) or 0.0
-    print(
-        f"ai_clients: {total.num_requests} requests, {total.num_failures} failures, p50 {p50:.0f} ms, "
-        f"p99 {p99:.0f} ms; sync {_counts['sync']} (+{_counts['sync_fell_back']} polled after 202), "
-        f"async {_counts['async']}, status polls {_counts['polled']}",
-        file=sys.stderr,
+    report(
+        environment,
+        "ai_clients",
+        _parsed(environment).max_failures,
+        f"sync {_counts['sync']} (+{_counts['sync_fell_back']} polled after 202), async {_counts['async']}, "
+        f"status polls {_counts['polled']}",
     )
-    if total.num_failures > opts.max_failures:
-        print(f"ai_clients: FAILED: {total.num_failures} failures > {opts.max_failures}", file=sys.stderr)
-        environment.process_exit_code = 1

@@ -48,6 +48,8 @@ from locust.env import Environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from loadtests.locust_report import report  # noqa: E402
+
 log = logging.getLogger("families")
 
 PASSWORD = "locust-family-1"
@@ -279,17 +281,10 @@ class FamilyMember(FastHttpUser):
 
 @events.quitting.add_listener
 def _report(environment: Environment, **_: Any) -> None:
-    opts = _parsed(environment)
-    total = environment.stats.total
-    p50 = total.get_response_time_percentile(0.5) or 0.0
-    p99 = total.get_response_time_percentile(0.99) or 0.0
-    print(
-        f"families: {total.num_requests} requests, {total.num_failures} failures, p50 {p50:.0f} ms, "
-        f"p99 {p99:.0f} ms, {total.total_rps:.0f} req/s; meals logged {_counts['logged']}, updated "
-        f"{_counts['updated']}, deleted {_counts['deleted']}; today reads {_counts['today_reads']}, "
-        f"summaries {_counts['summaries']}",
-        file=sys.stderr,
+    report(
+        environment,
+        "families",
+        _parsed(environment).max_failures,
+        f"meals logged {_counts['logged']}, updated {_counts['updated']}, deleted {_counts['deleted']}; "
+        f"today reads {_counts['today_reads']}, summaries {_counts['summaries']}",
     )
-    if total.num_failures > opts.max_failures:
-        print(f"families: FAILED: {total.num_failures} failures > {opts.max_failures}", file=sys.stderr)
-        environment.process_exit_code = 1

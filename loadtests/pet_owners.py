@@ -41,9 +41,10 @@ from locust.env import Environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from loadtests.locust_report import report  # noqa: E402
+
 log = logging.getLogger("pet_owners")
 
-NO_QUOTA = 1_000_000_000
 ABILITIES = ["read", "create", "update"]
 
 
@@ -77,34 +78,14 @@ def _parsed(environment: Environment) -> argparse.Namespace:
 
 
 async def _register(database_url: str, owners: list[Owner], quota: int) -> None:
-    from domain.accounts import Accounts
-    from domain.passwords import PasswordHashing, prehash
-    from storage import system_settings as settings_sql
-    from storage.pool import create_pool
+    from loadtests.seeding import NO_QUOTA, seed_accounts
 
-    class NoRevocations:
-        async def tokens_revoked(self, token_hashes: list[str]) -> None:
-            return None
-
-        async def user_changed(self, user_id: int) -> None:
-            return None
-
-    pool = await create_pool(database_url, min_size=1, max_size=2)
-    hashing = PasswordHashing(time_cost=1, memory_kib=8192, max_concurrent=1)
-    try:
-        # the app key signs JWTs only; API tokens are looked up by hash, so any key does here
-        accounts = Accounts(pool, hashing, NoRevocations(), app_key="locust", jwt_ttl_s=3600)
-        for owner in owners:
-            user = await accounts.register(
-                email=owner.email, password_hex=prehash("locust-owner-1"), name=owner.email.split("@")[0]
-            )
-            issued = await accounts.issue_token(user["id"], name="locust-owner", kind="api", abilities=ABILITIES)
-            owner.token = issued.plain_text
-        async with pool.acquire() as conn:
-            await settings_sql.put(conn, "api_daily_quota_regular", quota or NO_QUOTA)
-    finally:
-        hashing.close()
-        await pool.close()
+    emails = [o.email for o in owners]
+    seeded = await seed_accounts(
+        database_url, emails, abilities=ABILITIES, token_name="locust-owner", daily_quota=quota or NO_QUOTA
+    )
+    for owner, account in zip(owners, seeded, strict=True):
+        owner.token = account.token
 
 
 @events.test_start.add_listener
@@ -201,16 +182,9 @@ class PetOwner(FastHttpUser):
 
 @events.quitting.add_listener
 def _report(environment: Environment, **_: Any) -> None:
-    opts = _parsed(environment)
-    total = environment.stats.total
-    p50 = total.get_response_time_percentile(0.5) or 0.0
-    p99 = total.get_response_time_percentile(0.99) or 0.0
-    print(
-        f"pet_owners: {total.num_requests} requests, {total.num_failures} failures, p50 {p50:.0f} ms, "
-        f"p99 {p99:.0f} ms; pets added {_counts['pets']}, weights {_counts['weights']}, "
-        f"daily-quota 429s {_counts['quota_429']}",
-        file=sys.stderr,
+    report(
+        environment,
+        "pet_owners",
+        _parsed(environment).max_failures,
+        f"pets added {_counts['pets']}, weights {_counts['weights']}, daily-quota 429s {_counts['quota_429']}",
     )
-    if total.num_failures > opts.max_failures:
-        print(f"pet_owners: FAILED: {total.num_failures} failures > {opts.max_failures}", file=sys.stderr)
-        environment.process_exit_code = 1

@@ -42,7 +42,6 @@ IDLE_PROBE_S = 5.0
 # the client's own limit on POSTs in flight (a burst from many clients, not 500 sockets at once)
 CLIENT_CONNECTIONS = 64
 KEY_ENV = "BENCH_AI_API_KEY"
-BENCH_QUOTA = 1_000_000_000
 
 
 def _generations(ctx: BenchContext) -> int:
@@ -50,33 +49,11 @@ def _generations(ctx: BenchContext) -> int:
 
 
 async def _seed(database_url: str) -> tuple[int, str]:
-    """A user and an API token through our own domain code; the daily quota out of the way."""
-    from domain.accounts import Accounts
-    from domain.passwords import PasswordHashing, prehash
-    from storage import system_settings as settings_sql
-    from storage.pool import create_pool
+    """A user and an API token; the daily quota out of the way."""
+    from loadtests.seeding import seed_accounts
 
-    class NoRevocations:
-        async def tokens_revoked(self, token_hashes: list[str]) -> None:
-            return None
-
-        async def user_changed(self, user_id: int) -> None:
-            return None
-
-    pool = await create_pool(database_url, min_size=1, max_size=2)
-    hashing = PasswordHashing(time_cost=1, memory_kib=8192, max_concurrent=1)
-    try:
-        accounts = Accounts(pool, hashing, NoRevocations(), app_key="bench", jwt_ttl_s=3600)
-        user = await accounts.register(
-            email=f"bench-ai-{uuid.uuid4().hex[:8]}@example.test", password_hex=prehash("bench-password-1"), name="AI"
-        )
-        token = await accounts.issue_token(user["id"], name="bench-ai", kind="api")
-        async with pool.acquire() as conn:
-            await settings_sql.put(conn, "api_daily_quota_regular", BENCH_QUOTA)
-    finally:
-        hashing.close()
-        await pool.close()
-    return user["id"], token.plain_text
+    (account,) = await seed_accounts(database_url, [f"bench-ai-{uuid.uuid4().hex[:8]}@example.test"])
+    return account.user_id, account.token
 
 
 class Prober:

@@ -13,41 +13,27 @@ import aiohttp
 
 from loadtests.registry import HttpScenario, HttpTarget, SetupContext, register
 
-PASSWORD = "bench-password-1"
-
 
 async def seed_user(ctx: SetupContext) -> dict[str, Any]:
-    """A user with their personal group, through our own domain code; a JWT from 002's login."""
-    from domain.accounts import Accounts
-    from domain.passwords import PasswordHashing, prehash
+    """A user with their personal group (loadtests/seeding.py); a JWT from 002's login."""
+    from loadtests.seeding import PASSWORD, seed_accounts
     from storage import groups as groups_sql
     from storage.pool import create_pool
 
-    class NoRevocations:
-        async def tokens_revoked(self, token_hashes: list[str]) -> None:
-            return None
-
-        async def user_changed(self, user_id: int) -> None:
-            return None
-
     email = f"bench-{uuid.uuid4().hex[:8]}@example.test"
-    pool = await create_pool(ctx.database_url, min_size=1, max_size=2)
-    hashing = PasswordHashing(time_cost=1, memory_kib=8192, max_concurrent=1)
+    (account,) = await seed_accounts(ctx.database_url, [email], daily_quota=None)
+    pool = await create_pool(ctx.database_url, min_size=1, max_size=1)
     try:
-        accounts = Accounts(pool, hashing, NoRevocations(), app_key="bench", jwt_ttl_s=3600)
-        user = await accounts.register(email=email, password_hex=prehash(PASSWORD), name="Bench")
         async with pool.acquire() as conn:
-            await groups_sql.create_personal(conn, user["id"])
+            await groups_sql.create_personal(conn, account.user_id)
     finally:
-        hashing.close()
         await pool.close()
     async with aiohttp.ClientSession() as http:
         login = {"email": email, "pwd": PASSWORD}
         async with http.post(f"{ctx.ours_url}/auth/email/login", json=login) as resp:
             body = await resp.json()
             assert resp.status == 200, body
-    return {"user_id": user["id"], "auth": f"Bearer {body['data']['access_token']}"}
-
+    return {"user_id": account.user_id, "auth": f"Bearer {body['data']['access_token']}"}
 
 register(
     HttpScenario(

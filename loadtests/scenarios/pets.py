@@ -22,37 +22,23 @@ BENCH_QUOTA = 1_000_000_000
 
 
 async def seed_user_with_pets(ctx: SetupContext) -> dict[str, Any]:
-    """A user, 10 cats with weights and vaccinations, a read token; through our own domain code."""
-    from domain.accounts import Accounts
-    from domain.passwords import PasswordHashing, prehash
+    """A user, 10 cats with weights and vaccinations, a read token (loadtests/seeding.py)."""
+    from loadtests.seeding import seed_accounts
     from storage import pets as pets_sql
-    from storage import system_settings as settings_sql
     from storage.pool import create_pool
 
-    class NoRevocations:
-        async def tokens_revoked(self, token_hashes: list[str]) -> None:
-            return None
-
-        async def user_changed(self, user_id: int) -> None:
-            return None
-
-    pool = await create_pool(ctx.database_url, min_size=1, max_size=2)
-    hashing = PasswordHashing(time_cost=1, memory_kib=8192, max_concurrent=1)
+    email = f"bench-{uuid.uuid4().hex[:8]}@example.test"
+    (account,) = await seed_accounts(ctx.database_url, [email], abilities=["read"], daily_quota=BENCH_QUOTA)
+    pool = await create_pool(ctx.database_url, min_size=1, max_size=1)
     try:
-        accounts = Accounts(pool, hashing, NoRevocations(), app_key="bench", jwt_ttl_s=3600)
-        user = await accounts.register(
-            email=f"bench-{uuid.uuid4().hex[:8]}@example.test", password_hex=prehash("bench-password-1"), name="Bench"
-        )
-        token = await accounts.issue_token(user["id"], name="bench", kind="api", abilities=["read"])
         today = date.today()
         async with pool.acquire() as conn, conn.transaction():
-            await settings_sql.put(conn, "api_daily_quota_regular", BENCH_QUOTA)
             cat_type = await pets_sql.type_by_slug(conn, "cat")
             assert cat_type is not None  # a seeded type (storage/migrations)
             cat = cat_type["id"]
             for i in range(PETS):
                 pet = await pets_sql.create(
-                    conn, owner_id=user["id"], pet_type_id=cat, name=f"Cat {i}", country="VN",
+                    conn, owner_id=account.user_id, pet_type_id=cat, name=f"Cat {i}", country="VN",
                     birthday=None, description=None, sex="not_specified",
                 )
                 for w in range(WEIGHTS_PER_PET):
@@ -66,12 +52,11 @@ async def seed_user_with_pets(ctx: SetupContext) -> dict[str, Any]:
                     pet["id"], today - timedelta(days=300), today + timedelta(days=10 * i),
                 )
     finally:
-        hashing.close()
         await pool.close()
     # Running gateways re-read runtime settings every RUNTIME_SETTINGS_POLL_S (2 s by default):
     # measuring before they see the raised quota would measure 429s.
     await asyncio.sleep(3)
-    return {"user_id": user["id"], "auth": f"Bearer {token.plain_text}"}
+    return {"user_id": account.user_id, "auth": f"Bearer {account.token}"}
 
 
 OURS = HttpTarget("/api/my-pets", headers={"Authorization": "{auth}"})

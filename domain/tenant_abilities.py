@@ -9,6 +9,8 @@ PHOTOS_READ = "photos:read"
 PHOTOS_WRITE = "photos:write"
 PHOTOS_MODERATE = "photos:moderate"
 PHOTOS_EXPORT = "photos:export"
+# theme, limits, logo and legal links (domain/tenant_settings.py); reading them is tenant:read
+SETTINGS_WRITE = "settings:write"
 
 TENANT_ABILITIES: tuple[str, ...] = (
     TENANT_READ,
@@ -18,4 +20,5 @@ TENANT_ABILITIES: tuple[str, ...] = (
     PHOTOS_WRITE,
     PHOTOS_MODERATE,
     PHOTOS_EXPORT,
+    SETTINGS_WRITE,
 )

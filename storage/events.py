@@ -1,8 +1,8 @@
 """Events (001): a tenant's CRUD, publish and archive, and the guests' lookup by token.
 
 Every tenant function takes the caller's tenant_id and filters on it, so another tenant's event
-is simply not found. Rows come back with the package figures the views need (`gallery_days`,
-`photo_limit`) and, for guests, the tenant's `theme`.
+is simply not found. Rows come back with the limits the views need (`gallery_days`, `photo_limit`:
+the package's, or the tenant's lower choice) and, for guests, the tenant's `theme`, logo and links.
 """
 
 from __future__ import annotations
@@ -26,11 +26,16 @@ SLUG_ALTERNATIVES = 50
 # the columns a PUT may change; anything else in `changes` is a caller bug
 UPDATABLE = frozenset({"name", "slug", "description", "starts_at", "ends_at", "moderation"})
 
+# The limits are the package's, or the tenant's lower choice (tenant_settings, 0016; least()
+# skips a null, so no choice is the package's figure). The logo and legal links are the guests'.
 _JOINED = """
-    select e.*, p.gallery_days, p.photo_limit, t.theme, t.name as tenant_name
+    select e.*, least(p.gallery_days, s.gallery_days) as gallery_days,
+           least(p.photo_limit, s.photo_limit) as photo_limit, t.theme, t.name as tenant_name,
+           s.logo_key, s.imprint_url, s.privacy_url, s.terms_url
     from {source} e
     join tenants t on t.id = e.tenant_id
     join packages p on p.id = t.package_id
+    left join tenant_settings s on s.tenant_id = t.id
 """
 
 

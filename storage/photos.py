@@ -65,13 +65,15 @@ async def reserve_slot(conn: asyncpg.Connection, event_id: int, limit: int) -> i
 
 
 async def photo_limit(conn: asyncpg.Connection, event_id: int) -> int:
-    """The photo limit of the event's package (its tenant's package, as it is now)."""
+    """The event's photo limit: its tenant's package's as it is now, or the tenant's lower choice
+    (tenant_settings; least() skips a null)."""
     with domain_errors():
         return await conn.fetchval(
             """
-            select p.photo_limit from events e
+            select least(p.photo_limit, s.photo_limit) from events e
             join tenants t on t.id = e.tenant_id
             join packages p on p.id = t.package_id
+            left join tenant_settings s on s.tenant_id = t.id
             where e.id = $1
             """,
             event_id,

@@ -97,3 +97,6 @@ class EventsErrorCode(StrEnum):
     WEBHOOK_SIGNATURE_EXPIRED = "webhook_signature_expired"
     WEBHOOK_PAYLOAD_INVALID = "webhook_payload_invalid"
     WEBHOOK_NOT_CONFIGURED = "webhook_not_configured"
+
+    # tenant settings (domain/tenant_settings.py)
+    LIMIT_ABOVE_PACKAGE = "limit_above_package"

@@ -1,6 +1,7 @@
 """Response models of an event: the tenant's full view (`EventPublic`), the guests' view
 (`GuestEventPublic`), the snapshot the public gallery shows and the branding both show. Rows come
-from storage/events.py (joined with the package's limits and the tenant's theme)."""
+from storage/events.py (joined with the limits, the tenant's theme, logo and legal links: its
+settings, domain/tenant_settings.py)."""
 
 from __future__ import annotations
 
@@ -24,27 +25,56 @@ DEFAULT_BRANDING: dict[str, str | None] = {
 }
 
 
+# the colours a tenant may add to the two every theme has; null until it sets them
+OPTIONAL_COLORS = ("accent_color", "background_color", "text_color")
+
+
+def logo_url(app_url: str, key: str | None) -> str | None:
+    """Logos are public, at /storage/logos/<key> (gateway/web/media.py), like avatars."""
+    return f"{app_url.rstrip('/')}/storage/logos/{key}" if key else None
+
+
 def gallery_expiry(row: Mapping[str, Any]) -> datetime | None:
     return rules.gallery_expires_at(row["ends_at"], row["published_at"], row["gallery_days"])
 
 
+class LegalLinks(BaseModel):
+    """The tenant's legal pages, absolute https URLs; null when it has not set one."""
+
+    imprint_url: str | None = Field(examples=["https://example.com/imprint"])
+    privacy_url: str | None = Field(examples=["https://example.com/privacy"])
+    terms_url: str | None = Field(examples=["https://example.com/terms"])
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> LegalLinks:
+        return cls(imprint_url=row["imprint_url"], privacy_url=row["privacy_url"], terms_url=row["terms_url"])
+
+
 class Branding(BaseModel):
-    """The tenant's theme over the defaults."""
+    """The tenant's theme over the defaults, its logo and its legal links (its settings)."""
 
     primary_color: str = Field(examples=["#E11D48"])
     secondary_color: str = Field(examples=["#FFF1F2"])
-    logo_url: str | None
+    logo_url: str | None = Field(description="The uploaded logo (a public JPEG), or null.")
+    accent_color: str | None = Field(default=None, examples=["#f59e0b"])
+    background_color: str | None = Field(default=None, examples=["#ffffff"])
+    text_color: str | None = Field(default=None, examples=["#111827"])
+    legal: LegalLinks
 
     @classmethod
-    def of(cls, theme: Any) -> Branding:
-        """Only string values count (the theme column is free JSON)."""
+    def of(cls, row: Mapping[str, Any], app_url: str) -> Branding:
+        """From an event row of storage/events.py. Only string values of the theme count (the
+        column was free JSON before settings validated it; a logo_url written there then still
+        shows until a logo is uploaded)."""
+        theme = row["theme"]
         given = theme if isinstance(theme, dict) else {}
-        return cls.model_validate(
-            {
-                name: given[name] if isinstance(given.get(name), str) else default
-                for name, default in DEFAULT_BRANDING.items()
-            }
-        )
+        values: dict[str, Any] = {
+            name: given[name] if isinstance(given.get(name), str) else default
+            for name, default in DEFAULT_BRANDING.items()
+        }
+        values.update({name: given[name] for name in OPTIONAL_COLORS if isinstance(given.get(name), str)})
+        values["logo_url"] = logo_url(app_url, row["logo_key"]) or values["logo_url"]
+        return cls.model_validate({**values, "legal": LegalLinks.from_row(row)})
 
 
 class EventPublic(BaseModel):
@@ -100,11 +130,12 @@ class GuestEventPublic(EventSnapshot):
     gallery_expires_at: Moment | None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> GuestEventPublic:
+    def from_event(cls, row: Mapping[str, Any], app_url: str) -> GuestEventPublic:
+        """`app_url` makes the logo's URL absolute, like every media URL of 001."""
         return cls.model_validate(
             {
                 **row,
-                "branding": Branding.of(row["theme"]),
+                "branding": Branding.of(row, app_url),
                 "limits": GuestLimits(
                     photo_limit=row["photo_limit"],
                     photos_remaining=max(row["photo_limit"] - row["photo_count"], 0),

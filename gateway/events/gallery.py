@@ -125,7 +125,8 @@ async def show_gallery(request: web.Request) -> web.Response:
     """GET /gallery/{token}: the event snapshot, its branding and when the gallery closes."""
     row = await open_gallery(request)
     expires_at = gallery_expiry(row)
-    data = GalleryPublic(event=EventSnapshot.from_row(row), branding=Branding.of(row["theme"]), expires_at=expires_at)
+    branding = Branding.of(row, request.config_dict[settings_key].app_url)
+    data = GalleryPublic(event=EventSnapshot.from_row(row), branding=branding, expires_at=expires_at)
     return success(Item(data=data))
 
 

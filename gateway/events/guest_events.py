@@ -17,7 +17,7 @@ from gateway.events.devices import device_id
 from gateway.events.envelope import success
 from gateway.events.event_views import GuestEventPublic
 from gateway.events.openapi import GUEST_DEVICE, GUEST_TOKEN
-from gateway.kernel.keys import pool_key
+from gateway.kernel.keys import pool_key, settings_key
 from gateway.kernel.openapi.operation import documented
 from storage import events as events_sql
 
@@ -54,4 +54,4 @@ async def show_guest_event(request: web.Request) -> web.Response:
     """GET /events/{token}; X-Device-Id is optional here but must be well-formed when sent."""
     device_id(request)
     row = await guest_event_row(request)
-    return success(Item(data=GuestEventPublic.from_row(row)))
+    return success(Item(data=GuestEventPublic.from_event(row, request.config_dict[settings_key].app_url)))

@@ -239,6 +239,10 @@ CATALOG: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Webhook Not Configured", "Webhooks from this provider are not configured."),
         "de": ("Webhook nicht eingerichtet", "Webhooks dieses Anbieters sind nicht eingerichtet."),
     },
+    "limit_above_package": {
+        "en": ("Above The Package Limit", "The {field} may not be greater than the package's {package_limit}."),
+        "de": ("Über dem Paketlimit", "{field} darf nicht größer sein als das Paketlimit von {package_limit}."),
+    },
 }
 
 

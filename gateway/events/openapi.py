@@ -51,7 +51,8 @@ TENANT = {
     "type": "http",
     "scheme": "bearer",
     "description": "A tenant-app token from POST /tenant-auth/login or /tenant-auth/exchange (`<id>|<secret>`); "
-    "its abilities (events:read, events:write, photos:read, photos:write, photos:moderate, photos:export) "
+    "its abilities (events:read, events:write, photos:read, photos:write, photos:moderate, photos:export, "
+    "settings:write) "
     "decide what it may do. Any Roost personal access token of the account works the same way, and a "
     "Roost JWT stands for the whole account. The account must administer a tenant.",
 }

@@ -20,6 +20,7 @@ from gateway.events import (
     photos,
     polling,
     purchases,
+    settings,
     tasks,
     tenant_auth,
     tenant_events,
@@ -90,6 +91,12 @@ def setup_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/tenant/purchases/{purchase}", purchases.show_purchase)
     router.add_get("/tenant/ledger", ledger.tenant_ledger)
     router.add_get("/tenants/{tenant}/ledger", ledger.admin_ledger)
+    router.add_get("/tenant/settings", settings.show_settings)
+    router.add_patch("/tenant/settings", settings.patch_settings)
+    router.add_put("/tenant/settings", settings.put_settings)
+    router.add_post("/tenant/settings/logo", settings.upload_logo)
+    router.add_delete("/tenant/settings/logo", settings.delete_logo)
+    router.add_get("/tenants/{tenant}/settings", settings.admin_settings)
     router.add_post("/webhooks/revenuecat", webhooks.revenuecat)
     router.add_post("/webhooks/media", webhooks.media_status)
     router.add_post("/webhooks/deletion", webhooks.deletion)

@@ -1,9 +1,10 @@
-"""GET /storage/{path}: avatars, and the variants of event photos guests may see.
+"""GET /storage/{path}: avatars, 001 tenants' logos, and the variants of event photos guests may see.
 
 003's avatar URLs are `${APP_URL}/storage/avatars/...` (Laravel's `storage:link` convention);
 avatars are public by design. Only regular files inside the avatar folder are served: `..`,
 absolute paths and symlinks that lead outside it are 404s, as are dotfiles (uploads in progress are
-written as `.name.part`).
+written as `.name.part`). 001 tenants' logos (`/storage/logos/<tenant>/<random>.jpg`) are served
+the same way: a guest page shows them to anyone.
 
 Event photos (`/storage/events/<event>/<photo>-<secret>/{web,thumb}.jpg`) are served only while
 guests see the photo (domain/media_access.py: approved and in the feed, event reachable, gallery
@@ -33,6 +34,8 @@ AVATAR_CACHE_CONTROL = "public, max-age=86400"
 EVENT_CACHE_CONTROL = f"public, max-age={GUEST_MAX_AGE_S}, must-revalidate"
 PATH_MAX = 1024
 AVATARS = "avatars/"
+# 001 tenants' logos (domain/tenant_settings.py): public like avatars, random names too
+LOGOS = "logos/"
 EVENTS = "events/"
 # the bytes are ours to vouch for only as images; never let a browser run them
 IMAGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"}
@@ -79,7 +82,7 @@ async def serve(request: web.Request) -> web.StreamResponse:
     if relative.startswith(EVENTS):
         return await _event_media(request, relative[len(EVENTS):])
     media_dir = request.config_dict[settings_key].media_dir
-    target = resolve_media(media_dir, relative) if relative.startswith(AVATARS) else None
+    target = resolve_media(media_dir, relative) if relative.startswith((AVATARS, LOGOS)) else None
     if target is None:
         raise NotFound()
     return web.FileResponse(target, headers={"Cache-Control": AVATAR_CACHE_CONTROL, **IMAGE_HEADERS})

@@ -5,6 +5,12 @@ concurrent callers that target the same shard share one `call_batch`. A batch is
 holds `max_batch` ops, else on the next loop turn when the shard has no batch in flight, else
 `max_wait_s` after its first op; results come back in order and each caller gets its own slot
 (value or exception).
+
+Two options per op. `route` names the key whose shard gets the op (default: the op's own key), so
+entities that change together (a pet and its group) live on one shard and one write is one call.
+`linger_s` lets an op nobody waits on (a notification after a commit) wait that long for company;
+any op without it that joins the batch sends it at once, so a read never waits behind a linger and
+sees every op queued before it.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ class _Pending:
     ops: list[tuple[str, str, tuple]] = field(default_factory=list)
     futures: list[asyncio.Future] = field(default_factory=list)
     timer: asyncio.TimerHandle | None = None
+    due: float = 0.0  # loop time the timer fires at
 
 
 @dataclass
@@ -75,6 +82,11 @@ class ShardClient:
                 get_if_exists=True,
                 # Shared by every gateway replica: it must outlive the process that created it.
                 lifetime="detached",
+                # Shard actors ask for no CPU, so Ray's default policy places them wherever it
+                # likes: seen on two nodes, 6 of 8 on one and a whole kind on one node. SPREAD
+                # deals them across the nodes, so losing a node costs each kind only part of
+                # its shards (tests/cluster shows placement and recovery on two nodes).
+                scheduling_strategy="SPREAD",
             ).remote(self.kind, shard, self._dsn)
             self._handles[shard] = h
         return h
@@ -84,10 +96,12 @@ class ShardClient:
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(None, self.handle, s) for s in range(self.shards)))
 
-    async def call(self, method: str, key: str, *args: Any) -> Any:
-        """One op on `key`'s entity, coalesced with concurrent ops bound for the same shard."""
+    async def call(self, method: str, key: str, *args: Any, route: str | None = None,
+                   linger_s: float | None = None) -> Any:
+        """One op on `key`'s entity, coalesced with concurrent ops bound for the same shard
+        (`route`'s shard when given); `linger_s` for an op whose caller is in no hurry."""
         loop = asyncio.get_running_loop()
-        shard = self.shard_for(key)
+        shard = self.shard_for(route or key)
         pending = self._pending.get(shard)
         if pending is None:
             pending = self._pending[shard] = _Pending()
@@ -97,11 +111,19 @@ class ShardClient:
         self.stats.ops += 1
         if len(pending.ops) >= self._max_batch:
             self._flush(shard)
-        elif pending.timer is None:
+        else:
             # An idle shard gets the batch on the next loop turn (everything queued in this turn
             # goes with it); while one is in flight, later ops wait up to max_wait_s to share one.
-            delay = self._max_wait_s if shard in self._busy else 0
-            pending.timer = loop.call_later(delay, self._flush, shard)
+            if linger_s is None:
+                delay = self._max_wait_s if shard in self._busy else 0
+            else:
+                delay = linger_s
+            due = loop.time() + delay
+            if pending.timer is None or due < pending.due:
+                if pending.timer is not None:
+                    pending.timer.cancel()
+                pending.timer = loop.call_at(due, self._flush, shard)
+                pending.due = due
         return await fut
 
     async def call_unbatched(self, method: str, key: str, *args: Any) -> Any:

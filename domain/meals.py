@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from domain.errors import BadRequest, Forbidden, Invalid, NotFound
+from domain.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from domain.inputs import parse_positive_int
 from domain.meal_totals import DayTotals, FoodFacts, MealEntry, day_bounds, nutrition, valid_zone
 from domain.pet_access import CARE_WRITERS, CareRole, care_role
@@ -93,12 +93,14 @@ class MealQuery:
 
 
 class AggregateSink(Protocol):
-    def changed(self, changes: list[tuple[str, str, Any, int]]) -> None:
-        """(key, op, subject, version) per aggregate a committed write touched."""
+    def changed(self, changes: list[tuple[str, str, Any, int]], route: str | None = None) -> None:
+        """(key, op, subject, version) per aggregate a committed write touched; `route` the key
+        whose shard holds them (the pet's group: one write, one actor call)."""
 
 
 class AggregateReader(Protocol):
-    async def view(self, key: str, now: float, zone: str, min_version: int = 0) -> dict[str, Any]: ...
+    async def view(self, key: str, now: float, zone: str, min_version: int = 0,
+                   route: str | None = None) -> dict[str, Any]: ...
 
 
 # ---- results -------------------------------------------------------------------------------
@@ -248,7 +250,8 @@ async def today(pool: asyncpg.Pool, access: AccessCache, aggregates: AggregateRe
     type are applied to the day's meals the aggregate holds)."""
     scope = await access.scope(pool, query, user_id, default_zone)
     key = (PET_KEY if scope.kind == "pet" else GROUP_KEY).format(scope.id)
-    view = await aggregates.view(key, now, scope.zone, scope.version)
+    route = GROUP_KEY.format(scope.group_id) if scope.group_id is not None else None
+    view = await aggregates.view(key, now, scope.zone, scope.version, route)
     meals: list[MealEntry] = view["meals"]
     totals = view["totals"]
     if query.fed_by is not None or query.meal_type is not None:
@@ -285,31 +288,49 @@ def _changes_for(row: asyncpg.Record, pet_version: int, group_version: int | Non
     return changes
 
 
+def _route(row: asyncpg.Record) -> str | None:
+    """Where a pet's aggregates live: its group's shard (today() reads them there)."""
+    return GROUP_KEY.format(row["pet_group_id"]) if row["pet_group_id"] is not None else None
+
+
+# a create whose checks went stale this many times in a row (the pet moving between groups, its
+# food deleted meanwhile) gives up rather than chase it
+_CREATE_ATTEMPTS = 3
+
+
 async def create(pool: asyncpg.Pool, sink: AggregateSink, user_id: int, inp: MealInput, now: datetime) -> Meal:
-    pet_id = _id(inp.pet_id)
-    async with pool.acquire() as conn, conn.transaction():
-        pet = await meals_sql.pet_for(conn, pet_id, user_id, lock=True) if pet_id is not None else None
-        if pet is None:
-            raise pet_not_found()
-        if care_role(pet["owner_id"], user_id, pet["access_role"], pet["group_role"]) not in CARE_WRITERS:
-            raise Forbidden("You don't have permission to record meals for pets in this group", code="pet_forbidden")
-        food_id = _id(inp.food_id)
-        food = await meals_sql.food_in_group(conn, food_id, pet["group_id"]) if food_id is not None else None
-        if food is None:
-            raise food_not_found()
-        n = nutrition(FoodFacts.of(food), inp.serving_type, inp.serving_amount)
-        fields = {
-            "food_id": food["id"], "fed_at": inp.fed_at or now, "meal_type": inp.meal_type,
-            "serving_type": inp.serving_type, "serving_amount": inp.serving_amount, "notes": inp.notes,
-            **_nutrition_fields(n),
-        }
-        meal_id = await meals_sql.insert(conn, pet_id=pet["id"], group_id=pet["group_id"], fed_by=user_id,
-                                         fields=fields)
-        meal = _meal_of(await meals_sql.meal_for(conn, meal_id, user_id), user_id)
-        # last before COMMIT: the group's row lock it takes serialises every meal write of the group,
-        # so it is held for this statement and the commit only
-        versions = await meals_sql.bump_versions(conn, pet["id"], pet["group_id"])
-    sink.changed(_changes_for(meal.row, *versions, "meal_added", MealEntry.of(meal.row)))
+    """Two round trips, the most-called write of 002: the checks' read, then one statement that
+    writes the meal and both versions (storage.meals.log) or nothing when the checks went stale.
+    The group's row lock that statement takes serialises every meal write of the group, so it is
+    held for that one statement only."""
+    pet_id, food_id = _id(inp.pet_id), _id(inp.food_id)
+    if pet_id is None:
+        raise pet_not_found()
+    async with pool.acquire() as conn:
+        for _ in range(_CREATE_ATTEMPTS):
+            pet = await meals_sql.pet_and_food(conn, pet_id, user_id, food_id or 0)
+            if pet is None:
+                raise pet_not_found()
+            if care_role(pet["owner_id"], user_id, pet["access_role"], pet["group_role"]) not in CARE_WRITERS:
+                raise Forbidden("You don't have permission to record meals for pets in this group",
+                                code="pet_forbidden")
+            if food_id is None or pet["food_id"] is None:
+                raise food_not_found()
+            n = nutrition(FoodFacts.of(pet), inp.serving_type, inp.serving_amount)
+            fields = {
+                "food_id": pet["food_id"], "fed_at": inp.fed_at or now, "meal_type": inp.meal_type,
+                "serving_type": inp.serving_type, "serving_amount": inp.serving_amount, "notes": inp.notes,
+                **_nutrition_fields(n),
+            }
+            row = await meals_sql.log(conn, pet_id=pet["id"], group_id=pet["group_id"], fed_by=user_id,
+                                      fields=fields)
+            if row is not None:
+                break
+        else:
+            raise Conflict("The pet or its food changed while the meal was logged; retry.", code="meal_conflict")
+    meal = _meal_of(row, user_id)
+    sink.changed(_changes_for(row, row["pet_version"], row["group_version"], "meal_added", MealEntry.of(row)),
+                 _route(row))
     return meal
 
 
@@ -363,8 +384,9 @@ async def update(pool: asyncpg.Pool, sink: AggregateSink, user_id: int, meal_raw
         if not await meals_sql.update(conn, row["id"], fields):
             raise meal_not_found()
         meal = _meal_of(await meals_sql.meal_for(conn, row["id"], user_id), user_id)
-        versions = await meals_sql.bump_versions(conn, row["pet_id"], row["pet_group_id"])  # last: see create
-    sink.changed(_changes_for(meal.row, *versions, "meal_updated", MealEntry.of(meal.row)))
+        # last before COMMIT: the group's row lock it takes serialises every meal write of the group
+        versions = await meals_sql.bump_versions(conn, row["pet_id"], row["pet_group_id"])
+    sink.changed(_changes_for(meal.row, *versions, "meal_updated", MealEntry.of(meal.row)), _route(meal.row))
     return meal
 
 
@@ -377,7 +399,7 @@ async def delete(pool: asyncpg.Pool, sink: AggregateSink, user_id: int, meal_raw
         if not await meals_sql.soft_delete(conn, meal.row["id"], user_id):
             raise meal_not_found()
         versions = await meals_sql.bump_versions(conn, meal.row["pet_id"], meal.row["pet_group_id"])
-    sink.changed(_changes_for(meal.row, *versions, "meal_removed", meal.row["id"]))
+    sink.changed(_changes_for(meal.row, *versions, "meal_removed", meal.row["id"]), _route(meal.row))
     return meal
 
 

@@ -48,12 +48,19 @@ ENTRY_COLUMNS = f"""
     m.fed_by, {display_name_sql("u")} as fed_by_name, m.actual_weight_g, m.calories, m.protein_g, m.fat_g,
     m.moisture_g, m.carbohydrate_g
 """
-_ENTRY_FROM = """
-    from meals m
+
+
+def _entry_from(meals: str) -> str:
+    """The joins ENTRY_COLUMNS read, over `meals` (the table, or a CTE of new rows) as `m`."""
+    return f"""
+    from {meals} m
     join pets p on p.id = m.pet_id
     join foods f on f.id = m.food_id
     left join users u on u.id = m.fed_by
 """
+
+
+_ENTRY_FROM = _entry_from("meals")
 
 # A meal as its routes show it: the entry plus serving, notes, times and the group it was logged in
 _MEAL_COLUMNS = f"""
@@ -112,6 +119,72 @@ async def food_in_group(conn: asyncpg.Connection, food_id: int, group_id: int | 
     with domain_errors():
         return await conn.fetchrow(
             "select * from foods where id = $1 and group_id = $2 and deleted_at is null", food_id, group_id
+        )
+
+
+async def pet_and_food(conn: asyncpg.Connection, pet_id: int, user_id: int, food_id: int) -> asyncpg.Record | None:
+    """`pet_for` (no lock) with the food a meal of it would use: `food_id` and the per-100 g facts
+    are null unless the food is active and in the pet's group. One round trip for a create's checks."""
+    with domain_errors():
+        return await conn.fetchrow(
+            f"""
+            select {_PET_COLUMNS}, f.id as food_id, f.unit_weight_g, f.calories_per_100g, f.protein_percentage,
+                   f.fat_percentage, f.moisture_percentage, f.carbohydrate_percentage
+            {_PET_FROM}
+            left join foods f on f.id = $3 and f.group_id = p.group_id and f.deleted_at is null
+            where p.id = $1 and p.status <> 'deleted'
+            """,
+            pet_id,
+            user_id,
+            food_id,
+        )
+
+
+async def log(
+    conn: asyncpg.Connection, *, pet_id: int, group_id: int, fed_by: int, fields: Mapping[str, Any]
+) -> asyncpg.Record | None:
+    """A new meal, in one statement (so without a transaction of the caller's): the pet's and its
+    group's versions bumped, the row inserted, and the meal as `meal_for` shows it to `fed_by`, with
+    `pet_version` and `group_version`. None, with nothing written, when the pet is gone or no longer
+    in `group_id`, or the food (`fields["food_id"]`) is no longer active there: the caller's checks
+    are stale, so it reads again.
+
+    Ordering: the pets row's update lock is taken first, then the group's, and both are held until
+    the statement commits, so the versions follow commit order as with `bump_versions` (and in the
+    same lock order, so the two paths cannot deadlock)."""
+    names = _checked(fields)
+    columns = ", ".join(["pet_id", "group_id", "fed_by", *names])
+    values = ", ".join(f"${i}" for i in range(1, 4 + len(names)))
+    food_param = 4 + names.index("food_id")
+    with domain_errors():
+        return await conn.fetchrow(
+            f"""
+            with bumped_pet as (
+                update pets set meal_version = meal_version + 1
+                where id = $1 and status <> 'deleted' and group_id = $2
+                  and exists (select 1 from foods where id = ${food_param} and group_id = $2 and deleted_at is null)
+                returning meal_version
+            ), bumped_group as (
+                update groups set meal_version = meal_version + 1
+                where id = $2 and exists (select 1 from bumped_pet)
+                returning meal_version
+            ), m as (
+                insert into meals ({columns}) select {values} from bumped_pet
+                returning *
+            )
+            select {_MEAL_COLUMNS}, p.owner_id, p.group_id as pet_group_id,
+                   a.role as access_role, gm.role as group_role,
+                   (select meal_version from bumped_pet) as pet_version,
+                   (select meal_version from bumped_group) as group_version
+            {_entry_from("m")}
+            left join groups lg on lg.id = m.group_id
+            left join group_members gm on gm.group_id = p.group_id and gm.user_id = $3
+            left join pet_access a on a.pet_id = p.id and a.user_id = $3
+            """,
+            pet_id,
+            group_id,
+            fed_by,
+            *(fields[n] for n in names),
         )
 
 

@@ -80,7 +80,7 @@ def _aggregates(request: web.Request) -> MealAggregates:
     response=MealPublic,
     body=MealCreateIn,
     auth=WRITERS,
-    errors=(403, 404),
+    errors=(403, 404, 409),
 )
 async def create_meal(request: web.Request) -> web.Response:
     identity = require_petcare_abilities(request, "create")

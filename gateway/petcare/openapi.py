@@ -98,6 +98,7 @@ class PetcareErrorCode(StrEnum):
     MEAL_FORBIDDEN = "meal_forbidden"
     MEAL_FOOD_UNAVAILABLE = "meal_food_unavailable"
     MEAL_SCOPE_REQUIRED = "meal_scope_required"
+    MEAL_CONFLICT = "meal_conflict"
     # foods (domain/foods.py)
     FOOD_NOT_FOUND = "food_not_found"
     FOOD_FORBIDDEN = "food_forbidden"

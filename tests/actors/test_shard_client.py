@@ -26,6 +26,28 @@ async def test_concurrent_calls_coalesce_into_few_actor_calls(counters, keyspace
     assert actor_batches == client_calls
 
 
+async def test_route_puts_an_op_on_the_routes_shard(counters, keyspace):
+    key = keys_on_shard(counters, 0, keyspace, 1)[0]
+    route = keys_on_shard(counters, 1, keyspace + "-route", 1)[0]
+    before = [s["batches"] for s in await counters.shard_stats()]
+    assert await counters.call("add", key, 7, route=route) == 7
+    assert await counters.call("get", key, route=route) == 7
+    after = [s["batches"] for s in await counters.shard_stats()]
+    assert (after[0] - before[0], after[1] - before[1]) == (0, 2)
+
+
+async def test_a_lingering_op_waits_and_the_next_prompt_op_takes_it_along(counters, keyspace):
+    key = keys_on_shard(counters, 2, keyspace, 1)[0]
+    before = counters.stats.actor_calls
+    told = asyncio.ensure_future(counters.call("add", key, 3, linger_s=30.0))
+    await asyncio.sleep(0.2)
+    assert not told.done() and counters.stats.actor_calls == before
+    # a read of the same shard goes at once and carries the waiting op ahead of it, in order
+    assert await counters.call("get", key) == 3
+    assert await told == 3
+    assert counters.stats.actor_calls == before + 1
+
+
 async def test_batch_is_flushed_when_full(counters, keyspace):
     counters._max_batch = 50
     keys = keys_on_shard(counters, 1, keyspace, 200)

@@ -19,8 +19,9 @@ webhook row's lock and the tenant's ledger locks):
   credits go back, a refunded subscription ends at once (the tenant returns to its earlier
   package). Any other CANCELLATION turns auto-renew off: recorded, nothing moves until EXPIRATION.
 - EXPIRATION: the subscription ends; the tenant returns to the package it had before it.
-- UNCANCELLATION: auto-renew back on. BILLING_ISSUE: the subscription is marked, and a first
-  payment that failed fails its intent.
+- UNCANCELLATION: auto-renew back on. BILLING_ISSUE: the subscription is marked, a first
+  payment that failed fails its intent, and the tenant gets a `payment_failed` alert
+  (domain/notifications.py) in the same transaction.
 - Others (TEST, TRANSFER, PRODUCT_CHANGE, which RevenueCat follows with the real purchase event,
   SUBSCRIPTION_PAUSED, ...) are stored and marked ignored.
 Out of order: a subscription's state only moves to an event newer (event_timestamp_ms) than the
@@ -41,6 +42,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from domain import notifications
 from domain.errors import Invalid, NotFound, RoostError
 from domain.ledger import EntryType, Posting, post
 from storage import ledger as ledger_sql
@@ -53,6 +55,8 @@ INTENT_TTL = timedelta(hours=24)
 APP_USER_PREFIX = "roost-tenant-"
 _APP_USER = re.compile(r"^roost-tenant-([1-9][0-9]{0,17})$")
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# the outcome of a state event older than the subscription's state (it changed nothing)
+STALE_STATE = "older than the subscription's state: kept the newer state"
 
 
 class PurchaseStatus(StrEnum):
@@ -315,6 +319,11 @@ async def apply_revenuecat(conn: asyncpg.Connection, event: dict[str, Any], *, a
     if await ledger_sql.source_taken(conn, source):
         return Applied("processed", "already applied", rc.tenant_id)
     outcome = await _APPLY[rc.kind](conn, rc, product, account, source)
+    if rc.kind is EventKind.BILLING_ISSUE and outcome != STALE_STATE:
+        # the tenant's alert commits with the event's effect (domain/notifications.py queues it)
+        await notifications.payment_failed(
+            conn, tenant_id=rc.tenant_id, source=source, product_id=rc.product_id, at=rc.at, detail=outcome
+        )
     return Applied("processed", outcome, rc.tenant_id)
 
 
@@ -477,7 +486,7 @@ async def _state_only(
     }[rc.kind]
     applied, before = await _sync_subscription(conn, rc, product, account, status)
     if not applied:
-        return "older than the subscription's state: kept the newer state"
+        return STALE_STATE
     if rc.kind is EventKind.BILLING_ISSUE and before is None:
         await purchases_sql.fail_pending(conn, rc.tenant_id, product["id"])
     if rc.kind is EventKind.EXPIRATION:

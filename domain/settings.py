@@ -287,6 +287,19 @@ class Settings(BaseSettings):
     # Credit RevenueCat SANDBOX events (unset: everywhere but production)
     webhook_accept_sandbox: bool | None = None
 
+    # 001 tenant notifications (domain/notifications.py): package and limit alerts by mail and the
+    # tenant's signed webhook. Alert when a non-renewing subscription ends within this many days
+    notify_package_expiry_days: int = Field(default=7, ge=1, le=90)
+    # How often each gateway scans for expiring packages and queues alerts made inside Ray jobs
+    notify_scan_interval_s: float = Field(default=60.0, gt=0)
+    # Delivery attempts per alert (the job runtime's exponential backoff between them)
+    notify_max_attempts: int = Field(default=6, ge=1, le=20)
+    # One webhook POST may take this long, seconds (a hung receiver costs one attempt)
+    notify_webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # Let tenant webhooks reach private and loopback addresses over plain http: only for tests and
+    # development with a local receiver (otherwise an SSRF door into our own network)
+    notify_webhook_allow_private: bool = False
+
     @field_validator("job_pooled_modules", mode="before")
     @classmethod
     def _module_list(cls, value: object) -> object:

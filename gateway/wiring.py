@@ -24,6 +24,7 @@ from domain.media_access import VisibilityCache
 from domain.media_store import event_media_store
 from domain.settings import Settings
 from gateway.events.feed import event_feeds_ctx
+from gateway.events.notifications import notifications_ctx
 from gateway.events.upload_sweeper import upload_sweeper_ctx
 from gateway.kernel.keys import clock_key, media_store_key, media_visibility_key, settings_key
 from gateway.kernel.metrics import Metrics, metrics_key, metrics_port_ctx
@@ -71,6 +72,9 @@ CLEANUP_CONTEXTS: tuple[CleanupContext, ...] = (
     meal_aggregates_ctx,
     # 001's sweep of abandoned uploads. Needs postgres_ctx (and the media folder from settings).
     upload_sweeper_ctx,
+    # 001's tenant notifications loop: expiring packages, and alerts made inside Ray jobs queued.
+    # Needs postgres_ctx and jobs_ctx.
+    notifications_ctx,
     # /metrics on METRICS_PORT when set (a private listener). Needs metrics_key.
     metrics_port_ctx,
 )

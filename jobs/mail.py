@@ -160,6 +160,15 @@ async def send(payload: Any, ctx: JobContext) -> dict[str, Any]:
         # A rerun after the mail went out and its body was scrubbed (the worker died before the
         # row said finished): the mail was delivered; there is nothing left to send.
         return {"message_id": None, "already_sent": True}
+    result = await deliver(payload, ctx)
+    await jobs_sql.redact_payload(ctx.conn, ctx.job_id, BODY_KEYS)
+    return result
+
+
+async def deliver(payload: Any, ctx: JobContext) -> dict[str, Any]:
+    """Send one message (a `mail.send` payload) over SMTP, or to the outbox when MAIL_MAILER=log,
+    with the job's id as its Message-ID. For jobs whose work includes a mail as one step
+    (jobs/notifications.py); they keep their own payload, so nothing is redacted here."""
     payload, transport = _check(payload)
     msg_id = message_id(ctx.job_id, transport["from_address"])
     msg = build(payload, transport, msg_id)
@@ -183,11 +192,9 @@ async def send(payload: Any, ctx: JobContext) -> dict[str, Any]:
             text,
             extra={"job_id": ctx.job_id, "kind": payload["kind"]},
         )
-        await jobs_sql.redact_payload(ctx.conn, ctx.job_id, BODY_KEYS)
         return {"mailer": "log", "message_id": msg_id, "stored": stored}
     if transport["mailer"] != "smtp":
         raise PermanentJobError(f"unknown MAIL_MAILER {transport['mailer']!r} (smtp or log)")
     await _send_smtp(msg, transport)
     log.info("mail sent", extra={"job_id": ctx.job_id, "kind": payload["kind"]})
-    await jobs_sql.redact_payload(ctx.conn, ctx.job_id, BODY_KEYS)
     return {"mailer": "smtp", "message_id": msg_id}

@@ -28,6 +28,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from domain import events as event_rules
+from domain import notifications
 from domain.errors import Conflict, Invalid
 from domain.moderation import Applied, PhotoModeration, tell_feed
 from domain.tenant_abilities import PHOTOS_MODERATE, PHOTOS_READ, PHOTOS_WRITE
@@ -124,7 +125,11 @@ async def _create(
         if upload["consumed_at"] is not None:
             raise Conflict("This upload has already been used for a photo.", code="upload_already_used")
         await _check_task_and_emotion(conn, event, body)
-        await photos_sql.reserve_slot(conn, event["id"], event["photo_limit"])
+        used = await photos_sql.reserve_slot(conn, event["id"], event["photo_limit"])
+        # the 80 % / 100 % alerts commit with the slot that crosses the line, or not at all
+        alert_jobs = await notifications.photo_slot_taken(
+            conn, event, used, event["photo_limit"], notifications.Delivery.from_settings(settings)
+        )
         photo = await photos_sql.insert(
             conn,
             event_id=event["id"],
@@ -144,11 +149,12 @@ async def _create(
                 max_attempts=images.MAX_ATTEMPTS,
                 idempotency_key=f"photo:{photo['id']}",
             )
-    try:
-        await request.config_dict[jobs_key].dispatch(job_id)
-    except Exception:
-        # the job is committed; the runner's sweep starts it if this dispatch did not
-        log.exception("photo job dispatch failed", extra={"photo_id": photo["id"], "job_id": job_id})
+    for queued in (job_id, *alert_jobs):
+        try:
+            await request.config_dict[jobs_key].dispatch(queued)
+        except Exception:
+            # the job is committed; the runner's sweep starts it if this dispatch did not
+            log.exception("photo job dispatch failed", extra={"photo_id": photo["id"], "job_id": queued})
     return photo
 
 

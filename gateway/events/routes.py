@@ -17,6 +17,7 @@ from gateway.events import (
     gallery,
     guest_events,
     ledger,
+    notifications,
     photos,
     polling,
     purchases,
@@ -91,6 +92,10 @@ def setup_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/tenant/purchases/{purchase}", purchases.show_purchase)
     router.add_get("/tenant/ledger", ledger.tenant_ledger)
     router.add_get("/tenants/{tenant}/ledger", ledger.admin_ledger)
+    router.add_get("/tenant/notifications/logs", notifications.notification_logs)
+    router.add_get("/tenant/notifications/settings", notifications.show_settings)
+    router.add_put("/tenant/notifications/settings", notifications.update_settings)
+    router.add_post("/tenant/notifications/settings/secret", notifications.rotate_secret)
     router.add_get("/tenant/settings", settings.show_settings)
     router.add_patch("/tenant/settings", settings.patch_settings)
     router.add_put("/tenant/settings", settings.put_settings)

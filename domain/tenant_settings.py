@@ -12,7 +12,10 @@ parse, call one function and render.
   (javascript:, data:, http:), no relative or scheme-relative URL, no user info (the
   `https://bank.example@evil.example` trick shows one host and opens another), no whitespace,
   controls or backslashes (browsers read `\\` as `/`), ASCII only (an international name in its
-  xn-- form, so look-alike letters cannot pass as another host), at most 2048 characters.
+  xn-- form, so look-alike letters cannot pass as another host), only the characters RFC 3986
+  allows in a URL, less the apostrophe (so neither `"` nor `'` nor `<` can close the attribute or
+  tag of a client that forgets to escape; either may be sent percent-encoded), well-formed
+  percent escapes, at most 2048 characters.
 - The logo is an image upload re-encoded like every image Roost serves (domain/photo_pipeline.py:
   decoded within the pixel limit, upright, sRGB, a JPEG without metadata, so no EXIF or GPS
   position is served back), after the structural checks event photos pass
@@ -55,6 +58,9 @@ LOGO_FOLDER: Final = "logos"
 
 _HEX = re.compile(r"#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+# RFC 3986's unreserved and reserved characters and `%`, without the apostrophe
+_URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]*")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 def normalized_hex(value: str) -> str:
@@ -75,6 +81,8 @@ def checked_https_url(value: str) -> str:
         raise ValueError(f"The URL may not be greater than {MAX_URL_LENGTH} characters.")
     if not value.isascii() or any(c.isspace() or not c.isprintable() or c == "\\" for c in value):
         raise ValueError("The URL may contain only printable ASCII, without spaces or backslashes.")
+    if not _URL_CHARS.fullmatch(value) or _BAD_ESCAPE.search(value):
+        raise ValueError("The URL may contain only the characters of RFC 3986 (percent-encode the others).")
     try:
         parts = urlsplit(value)
         port = parts.port  # a port that is not a number in range is a ValueError here

@@ -5,6 +5,8 @@ document by the client (tests/contract_validation.py)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from domain import tenant_settings as rules
@@ -25,7 +27,9 @@ def test_hex_colours_are_normalised(given, stored):
     assert rules.normalized_hex(given) == stored
 
 
-@pytest.mark.parametrize("bad", ["abc", "#abcd", "#ggg", "#12345", "#1234567", "red", "#", " #abc", "#abc "])
+@pytest.mark.parametrize(
+    "bad", ["abc", "#abcd", "#ggg", "#12345", "#1234567", "red", "#", " #abc", "#abc ", '#abc"><x>', "＃abc", "#ａｂｃ"]
+)
 def test_bad_hex_colours_are_refused(bad):
     with pytest.raises(ValueError):
         rules.normalized_hex(bad)
@@ -34,6 +38,9 @@ def test_bad_hex_colours_are_refused(bad):
 def test_https_urls_are_kept_with_scheme_and_host_lowercased():
     assert rules.checked_https_url("HTTPS://Example.COM/Imprint?x=1#top") == "https://example.com/Imprint?x=1#top"
     assert rules.checked_https_url("https://example.com:8443/p") == "https://example.com:8443/p"
+    assert rules.checked_https_url("https://xn--exmple-cua.com/a%20b?q=[1]&r=(2)") == (
+        "https://xn--exmple-cua.com/a%20b?q=[1]&r=(2)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -60,6 +67,14 @@ def test_https_urls_are_kept_with_scheme_and_host_lowercased():
         "https://example.com:99999/",
         "https://[::1/",
         "https://example.com/" + "a" * 2048,
+        'https://example.com/"><script>alert(1)</script>',
+        "https://example.com/'onmouseover='alert(1)",
+        "https://example.com/<b>",
+        "https://example.com/{x}",
+        "https://example.com/%zz",
+        "https://example.com/%2",
+        "https://example.com%40evil.example/",
+        "https://example.com./",
     ],
 )
 def test_unsafe_legal_urls_are_refused(bad):
@@ -150,6 +165,19 @@ async def test_an_empty_patch_changes_nothing(client):
     before = await data_of(await client.get(SETTINGS, headers=bearer(token)))
     after = await data_of(await patch_settings(client, token, {}))
     assert after["theme"] == before["theme"] and after["limits"] == before["limits"]
+
+
+async def test_concurrent_patches_of_different_keys_all_land(client):
+    _, token = await tenant_admin(client, photo_limit=100, gallery_days=30)
+    bodies = [{"theme": {name: f"#{i:06x}"}} for i, name in enumerate(rules.THEME_COLORS, start=1)]
+    bodies += [{"legal": {name: f"https://example.com/{name}"}} for name in rules.LEGAL_LINKS]
+    bodies += [{"limits": {"photo_limit": 42}}, {"limits": {"gallery_days": 7}}]
+    answers = await asyncio.gather(*(patch_settings(client, token, body) for body in bodies))
+    assert [a.status for a in answers] == [200] * len(bodies)
+    data = await data_of(await client.get(SETTINGS, headers=bearer(token)))
+    assert [data["theme"][name] for name in rules.THEME_COLORS] == [f"#{i:06x}" for i in range(1, 6)]
+    assert data["legal"] == {name: f"https://example.com/{name}" for name in rules.LEGAL_LINKS}
+    assert (data["limits"]["photo_limit"], data["limits"]["gallery_days"]) == (42, 7)
 
 
 # ---- validation ----

@@ -5,7 +5,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 BIN := $(VENV)/bin
 
-.PHONY: serve test install install-dev bench clean schemathesis k8s-scan
+.PHONY: serve test install install-dev bench clean schemathesis k8s-scan load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,21 @@ k8s-scan: $(CHECKOV_VENV)/.installed
 bench: install-dev
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python loadtests/bench.py $(SCENARIOS)
+
+# The mixed Locust profile (every kind of user, loadtests/mixed.py) headless for LOAD_DURATION:
+# without LOAD_HOSTS it starts LOAD_GATEWAYS local gateways (two or more share one Ray) on the
+# PostgreSQL/Redis of DATABASE_URL/REDIS_URL (embedded when unset), a fresh database and the fake
+# AI provider, and stops them after.
+# Prints failures, p50/p99 per request type and the 429s; non-zero on failures other than
+# deliberate 429s (LOAD_QUOTA sets a daily quota whose 429s are). loadtests/README.md has more.
+LOAD_USERS ?= 60
+LOAD_DURATION ?= 60s
+LOAD_GATEWAYS ?= 1
+LOAD_QUOTA ?= 0
+LOAD_HOSTS ?=
+load: install-dev
+	$(BIN)/python loadtests/load.py --users $(LOAD_USERS) --duration $(LOAD_DURATION) --gateways $(LOAD_GATEWAYS) \
+		--quota $(LOAD_QUOTA) $(if $(LOAD_HOSTS),--hosts $(LOAD_HOSTS)) $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,7 +1,7 @@
 """AI clients under load (003): generations sync and async, async ones polled to the end.
 
     locust -f loadtests/ai_clients.py --headless -u 20 -r 10 -t 60s --host http://127.0.0.1:8000 \\
-        [--clients 20] [--think 2] [--async-share 0.5] [--max-failures 0]
+        [--clients 20] [--think 2] [--async-share 0.5] [--quota 0] [--max-failures 0] [--hosts http://a,http://b]
 
 The server must have an AI provider it can reach (for a local run: loadtests/fake_provider.py and
 `AI_PROVIDER=gorq AI_BASE_URL=http://127.0.0.1:P AI_API_KEY_ENV=... ` with that variable set
@@ -9,8 +9,9 @@ to the fake's key in the server's environment, which its Ray workers inherit; `m
 
 The clients: a setup step (on the master, before any user starts) registers `--clients` accounts
 straight into the PostgreSQL at DATABASE_URL (the server's database, through Roost's own account
-code) with an API token each, and raises the daily quota runtime setting out of the way (a run
-sends more than the default 1000 a day per user; the server reads it within RUNTIME_SETTINGS_POLL_S).
+code) with an API token each, and sets the daily quota runtime setting to `--quota`, by default
+out of the way (a run sends more than the default 1000 a day per user; the server reads it within
+RUNTIME_SETTINGS_POLL_S). With `--quota` set, the quota's 429 is deliberate: counted, not failed.
 
 What a client does (one account per Locust user, round robin; FastHttpUser)
 - sync: `POST /api/ai/generate {prompt}`: 200 with the provider's answer, or 202 when it took
@@ -18,8 +19,9 @@ What a client does (one account per Locust user, round robin; FastHttpUser)
 - async (`--async-share` of them): `POST ... {"async": true}`: 202 with `status_url`, polled
   (`GET /api/ai/jobs/{id}/status`, grouped as one name) every 0.2 s until `finished`; `failed`,
   or not finished within 30 s, is a failure.
-Every answer but 200/202 is a failure, a 429 included: at the default think time a client sends
-about 30 generations a minute, half of throttle:ai's 60. 0 failures are expected.
+Every answer but 200/202 is a failure, a 429 included (but the quota's under `--quota`): at the
+default think time a client sends about 30 generations a minute, half of throttle:ai's 60.
+0 failures are expected.
 
 At the end it prints the counts, failures and p50/p99, and exits non-zero when failures exceed
 --max-failures.
@@ -40,12 +42,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from locust import FastHttpUser, events, task
+from locust import events, task
 from locust.env import Environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.locust_report import report  # noqa: E402
+from loadtests.roost_user import RoostUser, add_quota_option, add_shared_options, quota_spent, selected  # noqa: E402
 
 log = logging.getLogger("ai_clients")
 
@@ -61,16 +64,16 @@ class Client:
 
 _clients: list[Client] = []
 _next = {"i": 0}
-_counts = {"sync": 0, "async": 0, "polled": 0, "sync_fell_back": 0}
+_counts = {"sync": 0, "async": 0, "polled": 0, "sync_fell_back": 0, "quota_429": 0}
 
 
 @events.init_command_line_parser.add_listener
 def _options(parser) -> None:
     group = parser.add_argument_group("Roost AI clients")
     group.add_argument("--clients", type=int, default=20, help="accounts created for the run")
-    group.add_argument("--think", type=float, default=2.0, help="seconds between a client's generations (±50%%)")
     group.add_argument("--async-share", type=float, default=0.5, help="share of generations sent with async: true")
-    group.add_argument("--max-failures", type=int, default=0, help="exit non-zero above this many failures")
+    add_quota_option(group)
+    add_shared_options(group)
 
 
 def _parsed(environment: Environment) -> argparse.Namespace:
@@ -80,31 +83,34 @@ def _parsed(environment: Environment) -> argparse.Namespace:
     return opts
 
 
-async def _register(database_url: str, clients: list[Client]) -> None:
-    from loadtests.seeding import seed_accounts
+async def _register(database_url: str, clients: list[Client], quota: int) -> None:
+    from loadtests.seeding import NO_QUOTA, seed_accounts
 
-    seeded = await seed_accounts(database_url, [c.email for c in clients], token_name="locust-ai")
+    seeded = await seed_accounts(
+        database_url, [c.email for c in clients], token_name="locust-ai", daily_quota=quota or NO_QUOTA
+    )
     for client, account in zip(clients, seeded, strict=True):
         client.token = account.token
 
 
-@events.test_start.add_listener
+@events.init.add_listener
 def _setup(environment: Environment, **_: Any) -> None:
     opts = _parsed(environment)
+    if not selected(environment, AiClient):
+        return
     database_url = os.environ.get("DATABASE_URL")
     if not database_url:
         raise SystemExit("ai_clients.py: set DATABASE_URL (the server's database) for the setup step")
     run = uuid.uuid4().hex[:8]
     _clients[:] = [Client(f"locust-ai-{run}-{i}@example.test") for i in range(opts.clients)]
-    asyncio.run(_register(database_url, _clients))
+    asyncio.run(_register(database_url, _clients, opts.quota))
     time.sleep(3)  # the server re-reads runtime settings (the raised quota) every 2 s
     log.info("registered %d AI clients", len(_clients))
 
 
-class AiClient(FastHttpUser):
-    def wait_time(self) -> float:
-        think = _parsed(self.environment).think
-        return random.uniform(think * 0.5, think * 1.5)
+class AiClient(RoostUser):
+    kind = "ai_clients"
+    default_think = 2.0
 
     def on_start(self) -> None:
         client = _clients[_next["i"] % len(_clients)]
@@ -147,6 +153,10 @@ class AiClient(FastHttpUser):
                 _counts["sync"] += 1
                 resp.success()
                 return
+            if resp.status_code == 429 and _parsed(self.environment).quota and quota_spent(resp):
+                _counts["quota_429"] += 1  # deliberate: the quota this run set
+                resp.success()
+                return
             if resp.status_code != 202:
                 resp.failure(f"answered {resp.status_code}: {(resp.text or '')[:200]}")
                 return
@@ -163,5 +173,5 @@ def _report(environment: Environment, **_: Any) -> None:
         "ai_clients",
         _parsed(environment).max_failures,
         f"sync {_counts['sync']} (+{_counts['sync_fell_back']} polled after 202), async {_counts['async']}, "
-        f"status polls {_counts['polled']}",
+        f"status polls {_counts['polled']}, daily-quota 429s {_counts['quota_429']}",
     )

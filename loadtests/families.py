@@ -2,7 +2,7 @@
 reading today's totals and the week's summary, with a read-your-writes check on every read.
 
     locust -f loadtests/families.py --headless -u 30 -r 10 -t 60s --host http://127.0.0.1:8000 \\
-        [--families 10] [--members 3] [--pets 2] [--think 2] [--max-failures 0]
+        [--families 10] [--members 3] [--pets 2] [--think 2] [--max-failures 0] [--hosts http://a,http://b]
 
 The families: a setup step (on the master, before any user starts) registers `--families` x
 `--members` accounts straight into the PostgreSQL at DATABASE_URL (the server's database, through
@@ -43,12 +43,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from locust import FastHttpUser, events, task
+from locust import events, task
 from locust.env import Environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.locust_report import report  # noqa: E402
+from loadtests.roost_user import RoostUser, add_shared_options, first_host, selected  # noqa: E402
 
 log = logging.getLogger("families")
 
@@ -82,8 +83,7 @@ def _options(parser) -> None:
     group.add_argument("--families", type=int, default=10, help="groups to create")
     group.add_argument("--members", type=int, default=3, help="members per group (the first creates it)")
     group.add_argument("--pets", type=int, default=2, help="pets per group")
-    group.add_argument("--think", type=float, default=2.0, help="seconds between a member's actions (±50%%)")
-    group.add_argument("--max-failures", type=int, default=0, help="exit non-zero above this many failures")
+    add_shared_options(group)
 
 
 def _parsed(environment: Environment) -> argparse.Namespace:
@@ -168,22 +168,23 @@ async def _build(host: str, opts: argparse.Namespace) -> list[Family]:
     return families
 
 
-@events.test_start.add_listener
+@events.init.add_listener
 def _setup(environment: Environment, **_: Any) -> None:
     opts = _parsed(environment)
-    if environment.host is None:
-        raise SystemExit("families.py: pass --host")
-    _families.extend(asyncio.run(_build(environment.host, opts)))
+    if not selected(environment, FamilyMember):
+        return
+    host = first_host(environment)  # the groups are in PostgreSQL: any gateway's are every one's
+    if host is None:
+        raise SystemExit("families.py: pass --host or --hosts")
+    _families.extend(asyncio.run(_build(host, opts)))
     log.info("created %d families of %d members", len(_families), opts.members)
 
 
-class FamilyMember(FastHttpUser):
-    def wait_time(self) -> float:
-        return random.uniform(0.5 * self.think, 1.5 * self.think)
+class FamilyMember(RoostUser):
+    kind = "families"
+    default_think = 2.0
 
     def on_start(self) -> None:
-        opts = _parsed(self.environment)
-        self.think = opts.think
         n = _next["member"]
         _next["member"] += 1
         self.family = _families[n % len(_families)]

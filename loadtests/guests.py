@@ -3,7 +3,7 @@ seconds with validators, and now and then uploads a photo.
 
     locust -f loadtests/guests.py --headless -u 200 -r 50 -t 60s --host http://127.0.0.1:8000 \\
         [--event-token TOKEN] [--poll-interval 3] [--upload-share 0.01] [--moderation manual] \\
-        [--max-failures 0] [--min-304-share 0.9] [--max-p99-ms 500]
+        [--max-failures 0] [--min-304-share 0.9] [--max-p99-ms 500] [--hosts http://a,http://b]
 
 The target event
 - `--event-token T`: an existing published event's guest token.
@@ -40,10 +40,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from locust import FastHttpUser, events, task
+from locust import events, task
 from locust.env import Environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from loadtests.roost_user import RoostUser, add_shared_options, is_mixed, selected  # noqa: E402
 
 log = logging.getLogger("guests")
 
@@ -62,7 +64,7 @@ def _options(parser) -> None:
                        help="moderation of the event the setup step creates")
     group.add_argument("--poll-interval", type=float, default=3.0, help="seconds between a guest's polls (±20%%)")
     group.add_argument("--upload-share", type=float, default=0.01, help="chance that a poll round also uploads")
-    group.add_argument("--max-failures", type=int, default=0, help="exit non-zero above this many failures")
+    add_shared_options(group)
     group.add_argument("--min-304-share", type=float, default=0.0, help="exit non-zero below this share of 304s")
     group.add_argument("--max-p99-ms", type=float, default=0.0, help="exit non-zero above this p99 (0: no limit)")
 
@@ -107,9 +109,11 @@ def _parsed(environment: Environment) -> argparse.Namespace:
     return opts
 
 
-@events.test_start.add_listener
+@events.init.add_listener
 def _setup(environment: Environment, **_: Any) -> None:
     opts = _parsed(environment)
+    if not selected(environment, Guest):
+        return
     if opts.event_token:
         _target["token"] = opts.event_token
         return
@@ -136,7 +140,9 @@ def _jpeg() -> bytes:
     return buf.getvalue()
 
 
-class Guest(FastHttpUser):
+class Guest(RoostUser):
+    kind = "guests"
+
     def wait_time(self) -> float:
         """The poll interval (an option), jittered by 20% so the guests do not poll in step."""
         return random.uniform(0.8 * self.interval, 1.2 * self.interval)
@@ -227,6 +233,13 @@ def _report(environment: Environment, **_: Any) -> None:
     opts = _parsed(environment)
     total = environment.stats.total
     share = _counts["not_modified"] / _counts["polls"] if _counts["polls"] else 0.0
+    if is_mixed():  # mixed.py reports and judges the totals
+        print(
+            f"guests: {_counts['polls']} polls of which {share:.1%} were 304; uploads {_counts['uploads']} done, "
+            f"{_counts['uploads_skipped']} skipped",
+            file=sys.stderr,
+        )
+        return
     p50 = total.get_response_time_percentile(0.5) or 0.0
     p99 = total.get_response_time_percentile(0.99) or 0.0
     print(

@@ -2,7 +2,7 @@
 records, adding pets and weights, against the daily quota.
 
     locust -f loadtests/pet_owners.py --headless -u 20 -r 10 -t 60s --host http://127.0.0.1:8000 \\
-        [--owners 20] [--think 1] [--quota 0] [--max-failures 0]
+        [--owners 20] [--think 1] [--quota 0] [--max-failures 0] [--hosts http://a,http://b]
 
 The owners: a setup step (on the master, before any user starts) registers `--owners` accounts
 straight into the PostgreSQL at DATABASE_URL (the server's database, through Roost's own account
@@ -36,12 +36,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from locust import FastHttpUser, events, task
+from locust import events, task
 from locust.env import Environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.locust_report import report  # noqa: E402
+from loadtests.roost_user import RoostUser, add_quota_option, add_shared_options, quota_spent, selected  # noqa: E402
 
 log = logging.getLogger("pet_owners")
 
@@ -65,9 +66,8 @@ _counts = {"quota_429": 0, "pets": 0, "weights": 0}
 def _options(parser) -> None:
     group = parser.add_argument_group("Roost pet owners")
     group.add_argument("--owners", type=int, default=20, help="accounts created for the run")
-    group.add_argument("--think", type=float, default=1.0, help="seconds between an owner's requests (±50%%)")
-    group.add_argument("--quota", type=int, default=0, help="daily quota per regular user (0: out of the way)")
-    group.add_argument("--max-failures", type=int, default=0, help="exit non-zero above this many failures")
+    add_quota_option(group)
+    add_shared_options(group)
 
 
 def _parsed(environment: Environment) -> argparse.Namespace:
@@ -88,9 +88,11 @@ async def _register(database_url: str, owners: list[Owner], quota: int) -> None:
         owner.token = account.token
 
 
-@events.test_start.add_listener
+@events.init.add_listener
 def _setup(environment: Environment, **_: Any) -> None:
     opts = _parsed(environment)
+    if not selected(environment, PetOwner):
+        return
     database_url = os.environ.get("DATABASE_URL")
     if not database_url:
         raise SystemExit("pet_owners.py: set DATABASE_URL (the server's database) for the setup step")
@@ -101,19 +103,9 @@ def _setup(environment: Environment, **_: Any) -> None:
     log.info("registered %d pet owners", len(_owners))
 
 
-def _quota_spent(resp: Any) -> bool:
-    """The daily quota's 429 (its body carries `data.quota`), not a minute throttle's."""
-    try:
-        quota = (resp.json().get("data") or {}).get("quota") or {}
-    except ValueError:
-        return False
-    return quota.get("remaining") == 0
-
-
-class PetOwner(FastHttpUser):
-    def wait_time(self) -> float:
-        think = _parsed(self.environment).think
-        return random.uniform(think * 0.5, think * 1.5)
+class PetOwner(RoostUser):
+    kind = "pet_owners"
+    default_think = 1.0
 
     def on_start(self) -> None:
         self.owner = _owners[_next["i"] % len(_owners)]
@@ -125,7 +117,7 @@ class PetOwner(FastHttpUser):
     def _call(self, method: str, path: str, name: str, body: dict | None = None) -> Any:
         with self.client.request(method, path, json=body, headers=self._headers, name=name,
                                  catch_response=True) as resp:
-            if resp.status_code == 429 and _parsed(self.environment).quota and _quota_spent(resp):
+            if resp.status_code == 429 and _parsed(self.environment).quota and quota_spent(resp):
                 _counts["quota_429"] += 1  # deliberate: the quota this run set
                 resp.success()
                 return None

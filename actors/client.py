@@ -82,11 +82,6 @@ class ShardClient:
                 get_if_exists=True,
                 # Shared by every gateway replica: it must outlive the process that created it.
                 lifetime="detached",
-                # Shard actors ask for no CPU, so Ray's default policy places them wherever it
-                # likes: seen on two nodes, 6 of 8 on one and a whole kind on one node. SPREAD
-                # deals them across the nodes, so losing a node costs each kind only part of
-                # its shards (tests/cluster shows placement and recovery on two nodes).
-                scheduling_strategy="SPREAD",
             ).remote(self.kind, shard, self._dsn)
             self._handles[shard] = h
         return h

@@ -11,7 +11,9 @@ The clients: a setup step (on the master, before any user starts) registers `--c
 straight into the PostgreSQL at DATABASE_URL (the server's database, through Roost's own account
 code) with an API token each, and sets the daily quota runtime setting to `--quota`, by default
 out of the way (a run sends more than the default 1000 a day per user; the server reads it within
-RUNTIME_SETTINGS_POLL_S). With `--quota` set, the quota's 429 is deliberate: counted, not failed.
+RUNTIME_SETTINGS_POLL_S). With `--quota` set, the quota's 429 is deliberate: counted, not failed,
+on a generation and on a status poll alike (every /api request counts against the quota, so once
+it is spent a client stops polling the job it is waiting for).
 
 What a client does (one account per Locust user, round robin; FastHttpUser)
 - sync: `POST /api/ai/generate {prompt}`: 200 with the provider's answer, or 202 when it took
@@ -124,6 +126,12 @@ class AiClient(RoostUser):
             with self.client.get(path, headers=self._headers, name="/api/ai/jobs/[id]/status",
                                  catch_response=True) as resp:
                 _counts["polled"] += 1
+                if resp.status_code == 429 and _parsed(self.environment).quota and quota_spent(resp):
+                    # deliberate: a status poll is an /api request too, and the quota is spent; the
+                    # job's outcome is out of this client's reach until the quota resets
+                    _counts["quota_429"] += 1
+                    resp.success()
+                    return
                 if resp.status_code != 200:
                     resp.failure(f"status poll answered {resp.status_code}")
                     return

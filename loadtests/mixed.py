@@ -17,7 +17,8 @@ starts, so a run's duration is all load. Every user takes its gateway from `--ho
 
 Deliberate 429s are the ones a run asks for: the daily quota's under `--quota` (pet owners and AI
 clients) and the tenant sign-in throttle's, left on (tenant admins retry after Retry-After). The
-files mark those as successes and count them; every other 429 is a failure.
+files mark those as successes and count them; every other 429 is a failure (the figures' `429s`
+are the deliberate ones).
 
 At the end it prints, per user kind and per request type, the requests, failures, 429s and
 p50/p99, the errors, and exits non-zero when failures exceed --max-failures. `--summary-json`
@@ -91,7 +92,8 @@ def _count(request_type: str, name: str, response_time: float, response: Any = N
     _name_kind[(name, request_type)] = kind
     if exception is not None:
         counts["failures"] += 1
-    if response is not None and getattr(response, "status_code", None) == 429:
+    # a 429 the user marked a success is a deliberate one; any other is among the failures
+    if exception is None and response is not None and getattr(response, "status_code", None) == 429:
         counts["429s"] += 1
         _name_429[(name, request_type)] += 1
 

@@ -81,8 +81,24 @@ def kill_namespace(name: str) -> list[int]:
     return pids
 
 
+def _our_forwards() -> list[int]:
+    """socat processes listening on our bridge address (none but this test's binds there)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            line = cmdline(int(entry.name))
+            if "socat" in line.split(" ", 1)[0] and f"bind={HOST_IP}" in line:
+                found.append(int(entry.name))
+    return found
+
+
 def sweep() -> None:
-    """Whatever an earlier run of this test left: its processes, namespaces and bridge."""
+    """Whatever an earlier run of this test left: its processes, forwards, namespaces and bridge."""
+    for pid in _our_forwards():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     existing = _ip("netns", "list", check=False).stdout.split()
     for node in NODES:
         if ns(node) in existing:
@@ -146,6 +162,8 @@ class Topology:
             self.forwards.append(subprocess.Popen(
                 [socat, f"TCP-LISTEN:{listen},bind={HOST_IP},reuseaddr,fork", f"TCP:127.0.0.1:{target}"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                # a group of its own: the children it forks per connection go with it (close)
+                start_new_session=True,
             ))
 
     def log(self, name: str) -> Path:
@@ -197,6 +215,11 @@ class Topology:
     def close(self) -> None:
         for node in NODES:
             kill_namespace(ns(node))
+        for forward in self.forwards:
+            try:
+                os.killpg(forward.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         for proc in [*self.procs, *self.forwards]:
             if proc.poll() is None:
                 proc.kill()

@@ -83,6 +83,9 @@ class JobRunner:
         # with backoff and a record in the row.
         self._task = run_job.options(max_retries=ray_max_retries, retry_exceptions=False, num_cpus=task_num_cpus)
         self._background: set[asyncio.Task[Any]] = set()
+        # (kind, outcome) -> dispatches this runner watched end that way, for /metrics: "retry"
+        # is a failed attempt that will run again, "failed" one that will not (jobs/worker.py)
+        self.outcomes: dict[tuple[str, str], int] = {}
         # The sweep is what rescues orphaned jobs; if it died on a database blip, jobs would
         # silently stop being retried, so a failed sweep is logged and the next interval retries.
         self._sweeper = Periodic("jobs-sweeper", self.sweep_once, sweep_interval_s, clock=clock, run_at_start=True)
@@ -128,6 +131,18 @@ class JobRunner:
         if created:
             await self._start(job_id, token, kind)
         return job_id
+
+    @staticmethod
+    def reservation() -> str:
+        """A dispatch token for a job row the caller inserts itself, in a statement of its own
+        that also writes what the job is for (storage.ai_requests.insert_queued); then
+        `start_reserved`."""
+        return _new_token()
+
+    async def start_reserved(self, job_id: int, token: str, kind: str) -> None:
+        """Start a committed job row whose first dispatch is reserved for `token`. If this
+        process dies first, the sweep dispatches it once the reservation is stale."""
+        await self._start(job_id, token, kind)
 
     async def get(self, job_id: int) -> Job | None:
         async with self._pool.acquire() as conn:
@@ -199,9 +214,13 @@ class JobRunner:
             async with self._pool.acquire() as conn:
                 await store.release(conn, job_id, token)
             return
-        self._spawn(self._watch(job_id, token, ref))
+        self._spawn(self._watch(job_id, token, ref, kind))
 
-    async def _watch(self, job_id: int, token: str, ref: ray.ObjectRef) -> None:
+    def _count(self, kind: str, outcome: str) -> None:
+        key = (kind, outcome)
+        self.outcomes[key] = self.outcomes.get(key, 0) + 1
+
+    async def _watch(self, job_id: int, token: str, ref: ray.ObjectRef, kind: str) -> None:
         """The submitter's fast path: schedule a failed attempt's retry, and record a task that
         Ray gave up on, rather than leave both to the next sweep."""
         try:
@@ -215,9 +234,13 @@ class JobRunner:
                 status = await store.fail_attempt(
                     conn, job_id, token, f"the job's task failed: {type(exc).__name__}", retry_in
                 )
+            # None: another dispatch owns the row now, and its watcher counts what happens
+            if status is not None:
+                self._count(kind, "retry" if status == "pending" else "failed")
             if status != "pending":
                 return
         else:
+            self._count(kind, report["outcome"])
             if report["outcome"] != "retry" or report["retry_in_s"] is None:
                 return
             retry_in = report["retry_in_s"]

@@ -47,6 +47,58 @@ async def insert(
         )
 
 
+async def insert_queued(
+    conn: asyncpg.Connection,
+    *,
+    user_id: int,
+    prompt: str,
+    messages: list[dict[str, str]] | None,
+    model: str | None,
+    max_tokens: int,
+    is_async: bool,
+    meta: dict[str, Any],
+    job_kind: str,
+    job_payload: dict[str, Any],
+    max_attempts: int,
+    token: str,
+) -> tuple[int, int]:
+    """The request and its job in one statement: (request id, job id). The job row is the one
+    storage.jobs.insert writes (its first dispatch reserved for `token`, idempotency key
+    `ai-request-<id>`), its payload `job_payload` plus `request_id`; the request points at it.
+    One round trip instead of three on the hottest write of 003 (insert, queue, attach)."""
+    with domain_errors():
+        row = await conn.fetchrow(
+            """
+            with ids as (
+                select nextval(pg_get_serial_sequence('ai_requests', 'id')) as rid,
+                       nextval(pg_get_serial_sequence('jobs', 'id')) as jid
+            ), j as (
+                insert into jobs (id, kind, payload, max_attempts, idempotency_key, claimed_by)
+                select jid, $8, $9::jsonb || jsonb_build_object('request_id', rid), $10, 'ai-request-' || rid, $11
+                from ids
+                returning id
+            ), r as (
+                insert into ai_requests (id, user_id, prompt, messages, model, max_tokens, is_async, meta, job_id)
+                select rid, $1, $2, $3, $4, $5, $6, $7, j.id from ids, j
+                returning id, job_id
+            )
+            select id, job_id from r
+            """,
+            user_id,
+            prompt,
+            messages,
+            model,
+            max_tokens,
+            is_async,
+            meta,
+            job_kind,
+            job_payload,
+            max_attempts,
+            token,
+        )
+    return row["id"], row["job_id"]
+
+
 async def attach_job(conn: asyncpg.Connection, request_id: int, job_id: int) -> None:
     await conn.execute("update ai_requests set job_id = $2 where id = $1", request_id, job_id)
 

@@ -183,11 +183,11 @@ def _cleaned(data: AiGenerateIn) -> tuple[str, list[dict[str, str]] | None]:
     return prompt, messages
 
 
-def job_payload(s: Settings, request_id: int) -> dict[str, Any]:
-    """What the worker needs, from the gateway's settings (never the key: jobs/ai.py)."""
+def job_payload(s: Settings, request_id: int | None) -> dict[str, Any]:
+    """What the worker needs, from the gateway's settings (never the key: jobs/ai.py); without
+    `request_id` for storage.ai_requests.insert_queued, which adds it."""
     base_url = s.ai_base_url or s.gorq_base_url
-    return {
-        "request_id": request_id,
+    payload: dict[str, Any] = {
         "key_env": s.ai_api_key_env,
         "provider": {
             "dialect": s.ai_provider,
@@ -207,6 +207,9 @@ def job_payload(s: Settings, request_id: int) -> dict[str, Any]:
             "cooldown_s": s.ai_breaker_cooldown_s,
         },
     }
+    if request_id is not None:
+        payload["request_id"] = request_id
+    return payload
 
 
 def status_url(request: web.Request, s: Settings, request_id: int) -> str:
@@ -276,29 +279,22 @@ async def generate(request: web.Request) -> web.StreamResponse:
     if data.stream and s.ai_provider != "openai":
         raise Invalid(fields={"stream": ["Streaming needs the chat-completions provider (AI_PROVIDER=openai)."]})
     model = data.model or None
-    async with request.config_dict[pool_key].acquire() as conn:
-        request_id = await ai_sql.insert(
-            conn,
-            user_id=identity.user_id,
-            prompt=prompt,
-            messages=messages,
-            model=model,
-            max_tokens=data.max_tokens,
-            is_async=data.is_async,
-            meta={"provider": s.ai_provider, "attempts": 0},
-        )
+    fields: dict[str, Any] = dict(user_id=identity.user_id, prompt=prompt, messages=messages, model=model,
+                                  max_tokens=data.max_tokens, is_async=data.is_async,
+                                  meta={"provider": s.ai_provider, "attempts": 0})
     if data.stream:
+        async with request.config_dict[pool_key].acquire() as conn:
+            request_id = await ai_sql.insert(conn, **fields)
         return await _stream(request, s, request_id)
     runner = request.config_dict[jobs_key]
-    # one request is one job, also if this submit is retried
-    job_id = await runner.submit(
-        ai.JOB_KIND,
-        job_payload(s, request_id),
-        idempotency_key=f"ai-request-{request_id}",
-        max_attempts=s.ai_job_max_attempts,
-    )
+    # the request and its job in one statement (one request is one job: the job's idempotency key)
+    token = runner.reservation()
     async with request.config_dict[pool_key].acquire() as conn:
-        await ai_sql.attach_job(conn, request_id, job_id)
+        request_id, job_id = await ai_sql.insert_queued(
+            conn, **fields, job_kind=ai.JOB_KIND, job_payload=job_payload(s, None),
+            max_attempts=s.ai_job_max_attempts, token=token,
+        )
+    await runner.start_reserved(job_id, token, ai.JOB_KIND)
     url = status_url(request, s, request_id)
     if data.is_async:
         return _accepted(url, request_id, ACCEPTED)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from domain.errors import Invalid
+from domain.errors import Invalid, NotFound
 from domain.notification_webhooks import RefusedUrl, UrlPolicy, check_url, new_secret
 from storage import notifications as store
 
@@ -53,7 +53,18 @@ async def rotate(pool: asyncpg.Pool, tenant_id: int) -> SettingsAnswer:
 
 
 async def log_page(
-    pool: asyncpg.Pool, tenant_id: int, *, type_: str | None, status: str | None, limit: int, offset: int
+    pool: asyncpg.Pool,
+    tenant_id: int,
+    *,
+    type_: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+    must_exist: bool = False,
 ) -> tuple[list[asyncpg.Record], int]:
+    """One page of the tenant's alerts, newest first. `must_exist`: a tenant id from the path (a
+    super admin's read), 404 when there is no such tenant rather than an empty page."""
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        if must_exist and not await store.tenant_exists(conn, tenant_id):
+            raise NotFound()
         return await store.list_page(conn, tenant_id, type_=type_, status=status, limit=limit, offset=offset)

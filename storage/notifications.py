@@ -130,6 +130,11 @@ async def list_page(
     return rows, total
 
 
+async def tenant_exists(conn: asyncpg.Connection, tenant_id: int) -> bool:
+    with domain_errors():
+        return bool(await conn.fetchval("select exists (select 1 from tenants where id = $1)", tenant_id))
+
+
 # -- where alerts go ------------------------------------------------------------------------------
 
 

@@ -5,6 +5,8 @@
 - GET /tenant/notifications/settings (tenant:read), PUT (settings:write) {email, webhook_url}:
   the first webhook URL makes the signing secret, answered that once.
 - POST /tenant/notifications/settings/secret (settings:write): a new secret, answered once.
+- GET /tenants/{tenant}/notifications/logs: the same log of any tenant, for super admins (as
+  they read /tenants/{tenant}/ledger).
 
 The alerts themselves are made by the domain where they happen (domain/notifications.py) and
 delivered by the `notifications.deliver` job; `notifications_ctx` is each gateway's loop that
@@ -28,7 +30,7 @@ from domain.tenant_abilities import SETTINGS_WRITE
 from domain.tenant_abilities import TENANT_READ as TENANT_READ_ABILITY
 from gateway.events.common_schemas import Item, Page, dump_all
 from gateway.events.envelope import success
-from gateway.events.guards import require_tenant
+from gateway.events.guards import require_super_admin, require_tenant
 from gateway.events.notification_models import (
     NotificationLogQuery,
     NotificationPublic,
@@ -40,7 +42,7 @@ from gateway.events.openapi import RATE_LIMITED, TENANT_READ, TENANT_WRITE
 from gateway.events.pagination import page_body, page_of
 from gateway.kernel.keys import clock_key, jobs_key, pool_key, settings_key
 from gateway.kernel.openapi.operation import documented
-from gateway.kernel.validation import parse
+from gateway.kernel.validation import parse, path_id
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +73,35 @@ def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str | 
 async def notification_logs(request: web.Request) -> web.Response:
     """GET /tenant/notifications/logs?type=&status=&page=&per_page=."""
     caller = await require_tenant(request, TENANT_READ_ABILITY)
+    return await _logs(request, caller.tenant_id, must_exist=False)
+
+
+@documented(
+    "List a tenant's notifications (super admins)",
+    response=Page[NotificationPublic],
+    query=NotificationLogQuery,
+    auth=TENANT_READ,
+    errors=(403, 404),
+    path_params={"tenant": "The tenant's id."},
+)
+async def admin_notification_logs(request: web.Request) -> web.Response:
+    """GET /tenants/{tenant}/notifications/logs: as /tenant/notifications/logs, for any tenant."""
+    require_super_admin(request)
+    return await _logs(request, path_id(request, "tenant"), must_exist=True)
+
+
+async def _logs(request: web.Request, tenant_id: int, *, must_exist: bool) -> web.Response:
     page = page_of(request)
     type_ = _choice(request, "type", rules.TYPES)
     status = _choice(request, "status", rules.STATUSES)
-    pool = request.config_dict[pool_key]
     rows, total = await settings_rules.log_page(
-        pool, caller.tenant_id, type_=type_, status=status, limit=page.per_page, offset=page.offset
+        request.config_dict[pool_key],
+        tenant_id,
+        type_=type_,
+        status=status,
+        limit=page.per_page,
+        offset=page.offset,
+        must_exist=must_exist,
     )
     items = dump_all(NotificationPublic.from_row(r) for r in rows)
     return success(page_body(request, request.config_dict[settings_key].app_url, page, items, total))

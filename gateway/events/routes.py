@@ -93,6 +93,7 @@ def setup_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/tenant/ledger", ledger.tenant_ledger)
     router.add_get("/tenants/{tenant}/ledger", ledger.admin_ledger)
     router.add_get("/tenant/notifications/logs", notifications.notification_logs)
+    router.add_get("/tenants/{tenant}/notifications/logs", notifications.admin_notification_logs)
     router.add_get("/tenant/notifications/settings", notifications.show_settings)
     router.add_put("/tenant/notifications/settings", notifications.update_settings)
     router.add_post("/tenant/notifications/settings/secret", notifications.rotate_secret)

@@ -200,6 +200,21 @@ async def test_the_log_filters_pages_and_is_the_tenants_own(app_client, pool):
     assert (await delivered.json())["data"] == []
 
 
+async def test_super_admins_read_any_tenants_log(app_client, pool):
+    tenant = await make_tenant(app_client.app)
+    _, token = await _owner(app_client, tenant["id"])
+    nid = await raise_alert(app_client.app, tenant["id"])
+    admin = await make_user(app_client.app, admin=True)
+    admin_token = await make_token(app_client.app, admin["id"])
+    path = f"/api/v1/tenants/{tenant['id']}/notifications/logs"
+    seen = await (await app_client.get(path, headers=bearer(admin_token))).json()
+    assert [n["id"] for n in seen["data"]] == [nid]
+    # a tenant app's token is no super admin's, not even for its own tenant
+    await assert_error(await app_client.get(path, headers=bearer(token)), 403, "missing_ability")
+    missing = "/api/v1/tenants/999999999/notifications/logs"
+    await assert_error(await app_client.get(missing, headers=bearer(admin_token)), 404, "not_found")
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [("type=nope", "type"), ("status=DELIVERED", "status"), ("per_page=101", "per_page"), ("page=0", "page")],
@@ -263,6 +278,7 @@ async def test_settings_default_to_the_owner_and_show_the_secret_once(app_client
         {"webhook_url": "hooks.example.com/no-scheme"},
         {"webhook_url": "https://user:pw@hooks.example.com/x"},
         {"webhook_url": "https://hooks.example.com/a b"},
+        {"email": "a@example.com\r\nBcc: victim@example.com"},
         {"webhook_url": 12345678901},
         {"colour": "red"},
     ],
@@ -271,6 +287,15 @@ async def test_settings_validation(app_client, body):
     tenant = await make_tenant(app_client.app)
     _, token = await _owner(app_client, tenant["id"])
     await assert_error(await app_client.put(SETTINGS, json=body, headers=bearer(token)), 422, "validation_failed")
+
+
+async def test_a_nul_in_the_webhook_url_is_refused_before_anything_reads_it(app_client):
+    tenant = await make_tenant(app_client.app)
+    _, token = await _owner(app_client, tenant["id"])
+    body = {"webhook_url": "https://hooks.example.com/\u0000nul"}
+    resp = await app_client.put(SETTINGS, json=body, headers=bearer(token))
+    error = await assert_error(resp, 422, "forbidden_characters")
+    assert "webhook_url" in error["meta"]["fields"]
 
 
 @pytest.mark.parametrize(

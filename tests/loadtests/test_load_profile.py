@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from domain.settings import Settings
 from storage import system_settings as settings_sql
@@ -74,3 +77,36 @@ async def test_every_kind_of_user_runs_without_failures(
     assert figures["failures"] == 0, figures["errors"]
     requests_per_kind = {kind: k["requests"] for kind, k in figures["kinds"].items()}
     assert {kind for kind, n in requests_per_kind.items() if n > 0} == KINDS, output[-12000:]
+
+
+@pytest.mark.parametrize(
+    ("locustfile", "own_option"),
+    [
+        ("guests.py", "--event-token"),
+        ("tenant_admins.py", "--review-photos"),
+        ("pet_owners.py", "--owners"),
+        ("families.py", "--members"),
+        ("ai_clients.py", "--async-share"),
+        ("mixed.py", "--summary-json"),
+    ],
+)
+def test_each_file_keeps_its_own_command_line(locustfile, own_option):
+    """Alone, each file defines the options it shares with the others, and mixed.py, importing them
+    all, defines each once (argparse refuses a second definition). Locust's own parser, with the
+    file's listeners registered, parses the file's options; its --help leaves locustfiles' out."""
+    script = (
+        "import runpy, sys\n"
+        "from locust.argument_parser import get_parser\n"
+        "runpy.run_path(sys.argv[1])\n"
+        "opts = get_parser().parse_args(['--hosts', 'http://a,http://b', '--think', '0.5'])\n"
+        "print(' '.join(sorted(vars(opts))))\n"
+        "print(opts.hosts, opts.think, opts.max_failures)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(REPO_ROOT / "loadtests" / locustfile)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    names, values = done.stdout.splitlines()[-2:]
+    assert own_option.lstrip("-").replace("-", "_") in names.split()
+    assert values == "http://a,http://b 0.5 0"

@@ -174,11 +174,13 @@ async def generate_job(payload: Any, ctx: JobContext) -> dict[str, Any]:
         "model": config.model_for(row["model"]),
         "attempts": ctx.attempt,
     }
+    gate, holder = RayGate(payload["gate"]), f"job-{ctx.job_id}-{ctx.attempt}"
     try:
-        async with aiohttp.ClientSession() as session:
-            reply = await generate(
-                session, config, key, gen, gate=RayGate(payload["gate"]), holder=f"job-{ctx.job_id}-{ctx.attempt}"
-            )
+        if ctx.http is not None:  # a JobWorker's shared session
+            reply = await generate(ctx.http, config, key, gen, gate=gate, holder=holder)
+        else:
+            async with aiohttp.ClientSession() as session:
+                reply = await generate(session, config, key, gen, gate=gate, holder=holder)
     except ProviderFailed as exc:
         meta = {
             **base_meta,

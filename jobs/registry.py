@@ -24,6 +24,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import asyncpg
 
 _KIND = re.compile(r"^([a-z][a-z0-9_]*)\.[a-z][a-z0-9_.]*$")
@@ -38,6 +39,9 @@ class JobContext:
     max_attempts: int
     # The task's own connection (JSON codecs registered), free for the handler while it runs.
     conn: asyncpg.Connection
+    # A JobWorker's HTTP session, shared by the jobs it runs (kept-alive connections to a
+    # provider); None in a task of its own, whose handler opens one for its run.
+    http: aiohttp.ClientSession | None = None
 
     @property
     def last_attempt(self) -> bool:

@@ -22,6 +22,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
+import aiohttp
 import asyncpg
 import orjson
 import ray
@@ -72,8 +73,10 @@ class Connections:
     """Where an attempt gets its connections: its own, opened and closed here (a Ray task), or a
     pool's (a JobWorker actor running many jobs at once; jobs/pooled.py)."""
 
-    def __init__(self, dsn: str, pool: asyncpg.Pool | None = None) -> None:
+    def __init__(self, dsn: str, pool: asyncpg.Pool | None = None, http: aiohttp.ClientSession | None = None) -> None:
         self._dsn, self._pool = dsn, pool
+        # the JobWorker's shared HTTP session, handed to each job (JobContext.http)
+        self.http = http
 
     async def open(self) -> asyncpg.Connection:
         if self._pool is not None:
@@ -141,7 +144,7 @@ async def execute(
                 return Report(job_id=job_id, outcome="failed", retry_in_s=None)
             return Report(job_id=job_id, outcome="skipped", retry_in_s=None)
 
-        ctx = JobContext(claim.id, claim.kind, claim.attempt, claim.max_attempts, conn)
+        ctx = JobContext(claim.id, claim.kind, claim.attempt, claim.max_attempts, conn, connections.http)
         retry_in: float | None = policy.backoff(claim.attempt)
         try:
             handler = lookup(claim.kind)

@@ -158,6 +158,7 @@ async def _measure(ctx: BenchContext, base: str, provider: str) -> dict[str, Any
     probing = asyncio.create_task(prober.run_until_stopped())
     started = time.perf_counter()
     statuses = await _burst(base, auth, n)
+    accepted = time.perf_counter()
     ended, failed = await _settled(ctx.database_url, user_id, n + 8, 120)
     prober.stop()
     await probing
@@ -176,6 +177,8 @@ async def _measure(ctx: BenchContext, base: str, provider: str) -> dict[str, Any
         "provider_latency_ms": round(PROVIDER_LATENCY_S * 1000),
         "seconds": round(elapsed, 2),
         "completed_per_s": round(per_s, 1),
+        # how fast the gateway took the POSTs: the completions cannot outpace it
+        "accepted_per_s": round(n / (accepted - started), 1),
         "cap_per_s": round(limit, 1),
         "ratio": round(per_s / limit, 3),
         "failed": failed,

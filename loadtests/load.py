@@ -1,7 +1,8 @@
 """`make load`: the mixed Locust profile (loadtests/mixed.py) headless against Roost.
 
     python loadtests/load.py [--users 60] [--spawn-rate 20] [--duration 60s] [--gateways 1]
-                             [--quota 0] [--hosts http://a,http://b] [--summary-json PATH] [-- locust args]
+                             [--quota 0] [--hosts http://a,http://b] [--summary-json PATH] [--keep]
+                             [-- locust args]
 
 Without --hosts it starts what the run stands on, as the benchmarks do (loadtests/services.py):
 PostgreSQL and Redis from DATABASE_URL/REDIS_URL or embedded ones, a fresh migrated database of
@@ -69,6 +70,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     parser.add_argument("--hosts", default="", help="comma-separated running gateways: start nothing")
     parser.add_argument("--quota", type=int, default=0, help="daily /api quota per regular user (0: off)")
     parser.add_argument("--summary-json", default="", help="also write the figures here")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the run's database and folder (gateway logs) to look into a failure")
     args, extra = parser.parse_known_args(argv)
     if args.gateways < 1:
         parser.error("--gateways must be at least 1")
@@ -120,7 +123,10 @@ def start_roost(stack: ExitStack, args: argparse.Namespace, work_dir: Path) -> t
     stack.callback(embedded.stop)
     database = FreshDatabase(endpoints.database_url)
     database.start()
-    stack.callback(database.stop)
+    if args.keep:
+        progress(f"--keep: database {database.dsn} stays after the run")
+    else:
+        stack.callback(database.stop)
     progress(f"database {database.name} migrated")
     key = secrets.token_hex(16)
     os.environ[KEY_ENV] = key  # before a shared Ray starts: its workers run the AI jobs
@@ -181,7 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     code = 1
     try:
         with ExitStack() as stack:
-            stack.callback(shutil.rmtree, work_dir, ignore_errors=True)
+            if args.keep:
+                progress(f"--keep: {work_dir} (the gateways' logs) stays after the run")
+            else:
+                stack.callback(shutil.rmtree, work_dir, ignore_errors=True)
             env = dict(os.environ)
             if args.hosts:
                 hosts = [h.strip() for h in args.hosts.split(",") if h.strip()]

@@ -72,6 +72,7 @@ _name_kind: dict[tuple[str, str], str] = {}
 _name_429: dict[tuple[str, str], int] = defaultdict(int)
 _users: dict[str, int] = {}
 _by_host: dict[str, int] = defaultdict(int)
+_kind_host: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 _env: dict[str, Environment] = {}
 
 
@@ -85,7 +86,9 @@ def _options(parser) -> None:
 def _count(request_type: str, name: str, response_time: float, response: Any = None, context: Any = None,
            exception: Any = None, **_: Any) -> None:
     kind = (context or {}).get("kind", "other")
-    _by_host[(context or {}).get("host") or "other"] += 1
+    host = (context or {}).get("host") or "other"
+    _by_host[host] += 1
+    _kind_host[kind][host] += 1
     counts = _by_kind[kind]
     counts["requests"] += 1
     _times[kind].append(response_time)
@@ -129,6 +132,7 @@ def summary(environment: Environment) -> dict[str, Any]:
             **counts,
             "p50_ms": round(_percentile(_times[kind], 0.5), 1),
             "p99_ms": round(_percentile(_times[kind], 0.99), 1),
+            "requests_per_host": dict(_kind_host[kind]),
         }
     requests = []
     for (name, method), entry in sorted(environment.stats.entries.items(),
@@ -190,8 +194,10 @@ def _report(environment: Environment, **_: Any) -> None:
     )
     print("requests per gateway: " + ", ".join(f"{h} {n}" for h, n in sorted(figures["requests_per_host"].items())),
           file=out)
-    print(_table(["kind", "users", "requests", "failures", "429s", "p50 ms", "p99 ms"], [
-        [k, v["users"], v["requests"], v["failures"], v["429s"], v["p50_ms"], v["p99_ms"]]
+    gateways = sorted(figures["requests_per_host"])
+    print(_table(["kind", "users", "requests", "failures", "429s", "p50 ms", "p99 ms", "per gateway"], [
+        [k, v["users"], v["requests"], v["failures"], v["429s"], v["p50_ms"], v["p99_ms"],
+         " / ".join(str(v["requests_per_host"].get(h, 0)) for h in gateways)]
         for k, v in figures["kinds"].items()
     ]), file=out)
     print(_table(["kind", "request", "requests", "failures", "429s", "p50 ms", "p99 ms"], [

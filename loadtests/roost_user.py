@@ -4,8 +4,9 @@
 - Options several files define (`--think`, `--max-failures`, `--quota`, `--hosts`) are added once,
   by whichever file's parser listener runs first; argparse refuses a second definition.
 - `RoostUser`: a FastHttpUser that takes its gateway from `--hosts` (comma-separated base URLs,
-  round robin over the users as they start, so N gateways each get every N-th user) and tags
-  each request with its kind and gateway in the request event's context (mixed.py's figures).
+  round robin over each kind's users as they start, so N gateways each get every N-th user of
+  every kind) and tags each request with its kind and gateway in the request event's context
+  (mixed.py's figures).
 - Mixed mode: the per-file end-of-run reports print their own counts only and leave the verdict
   to mixed.py, which judges the whole run.
 """
@@ -21,7 +22,9 @@ from locust import FastHttpUser
 from locust.env import Environment
 
 _mode = {"mixed": False}
-_host_turn = itertools.count()
+# one turn per kind: a single counter over all users could hand every user of one kind to the same
+# gateway when the spawn order repeats with the gateways' period
+_host_turns: dict[str, itertools.count] = {}
 
 
 def set_mixed() -> None:
@@ -97,7 +100,8 @@ class RoostUser(FastHttpUser):
         listed = hosts(environment)
         if listed:
             # an instance attribute: the runner copies --host onto the class at every spawn
-            self.host = listed[next(_host_turn) % len(listed)]
+            turn = _host_turns.setdefault(self.kind, itertools.count())
+            self.host = listed[next(turn) % len(listed)]
         super().__init__(environment)
 
     def context(self) -> dict:

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import ray
 from ray.actor import ActorClass
 
+from actors.metering import ActorMeters
 from actors.shard_actor import ShardActor
 from actors.sharding import actor_name, shard_of
 
@@ -44,6 +46,8 @@ class _Pending:
 class ClientStats:
     ops: int = 0
     actor_calls: int = 0
+    # batch sizes, call latency, failures, leases and snapshots, for /metrics
+    meters: ActorMeters = field(default_factory=ActorMeters)
 
 
 class ShardClient:
@@ -145,10 +149,14 @@ class ShardClient:
 
     async def _send(self, shard: int, pending: _Pending) -> None:
         self.stats.actor_calls += 1
+        meters = self.stats.meters
+        meters.batch.observe(len(pending.ops))
         self._busy.add(shard)
+        started = time.perf_counter()
         try:
             results = await self.handle(shard).call_batch.remote(pending.ops)
         except BaseException as exc:  # the whole call failed: every op of this batch, no others
+            meters.call_failures += 1
             for fut in pending.futures:
                 if not fut.done():
                     fut.set_exception(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
@@ -157,7 +165,10 @@ class ShardClient:
             return
         finally:
             self._busy.discard(shard)
+            meters.latency.observe(time.perf_counter() - started)
         for fut, (ok, value) in zip(pending.futures, results, strict=True):
+            if not ok:
+                meters.op_errors += 1
             if fut.done():  # the caller gave up (cancelled); nothing to deliver
                 continue
             if ok:

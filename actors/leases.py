@@ -117,7 +117,15 @@ class LeaseClient:
         lease.size = min(self.max_lease_size, max(self._lease_size, int(rate * self._target_s)))
         lease.taken, lease.since = 0, now
         want = max(1, lease.size - lease.remaining)
-        answer = await self._client.call(self._method, key, want, *args)
+        meters = self._client.stats.meters
+        started = time.perf_counter()
+        try:
+            answer = await self._client.call(self._method, key, want, *args)
+        except BaseException:
+            meters.lease_refill_failures += 1
+            raise
+        meters.lease_refills += 1
+        meters.lease_refill_latency.observe(time.perf_counter() - started)
         if isinstance(answer, list | tuple):  # a counting method: [granted, total granted]
             granted, lease.granted_total = answer
         else:

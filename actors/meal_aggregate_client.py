@@ -115,6 +115,9 @@ class MealAggregates:
                 ) from exc
             if version != "stale":
                 view = _View(version, value["day"], zone, value, self._clock())
+                prev = self._views.get(key)
+                # for /metrics: how old the view this one replaces had become
+                self.client.stats.meters.snapshot_replaced(None if prev is None else view.fetched_at - prev.fetched_at)
                 self._views[key] = view
                 self._views.move_to_end(key)
                 while len(self._views) > MAX_VIEWS:

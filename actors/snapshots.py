@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from actors.metering import ActorMeters
+
 T = TypeVar("T")
 
 
@@ -33,8 +35,12 @@ class SnapshotCache(Generic[T]):
         interval_s: float = 1.0,
         max_keys: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
+        meters: ActorMeters | None = None,
     ) -> None:
+        """`meters`: where refreshes and the age of what they replace are counted (the actor
+        kind's, `ShardClient.stats.meters`), for /metrics."""
         self._fetch = fetch
+        self._meters = meters
         self._interval_s = interval_s
         self._max_keys = max_keys
         self._clock = clock
@@ -62,6 +68,10 @@ class SnapshotCache(Generic[T]):
         self.fetches += 1
         version, value = await self._fetch(key)
         snap = Snapshot(version=version, value=value, fetched_at=self._clock())
+        if self._meters is not None:
+            # the replaced snapshot's age now is the oldest its readers can have been served
+            prev = self._entries.get(key)
+            self._meters.snapshot_replaced(None if prev is None else snap.fetched_at - prev.fetched_at)
         self._entries[key] = snap
         self._entries.move_to_end(key)
         while len(self._entries) > self._max_keys:

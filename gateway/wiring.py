@@ -87,6 +87,8 @@ def install(app: web.Application, settings: Settings, metrics: Metrics, clock: C
     # upload URLs and every background loop
     app[clock_key] = clock
     app[metrics_key] = metrics
+    # the actor, lease, snapshot and job metrics read what the contexts below put on the app
+    metrics.layers.bind(app)
     # 001's photo store (event uploads, variants, archives) and the /storage visibility cache the
     # pages' media route and 001's moderation share: plain objects, nothing to open or close
     app[media_store_key] = event_media_store(settings.media_dir)

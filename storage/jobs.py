@@ -261,3 +261,39 @@ async def redact_payload(conn: asyncpg.Connection, job_id: int, keys: list[str])
         job_id,
         keys,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """Unfinished jobs of one kind in one state, for /metrics."""
+
+    kind: str
+    # "pending" (never attempted), "retry" (attempted, waiting to run again), "running"
+    state: str
+    depth: int
+    # pending and retry: how long the longest-due job has been due (0 when none is due yet);
+    # running: how long the longest-running one has run
+    oldest_s: float
+
+
+async def queue_depths(conn: asyncpg.Connection, timeout_s: float) -> list[QueueRow]:
+    """Depth and oldest age per kind and state, in one grouped query over the unfinished rows
+    (the partial index jobs_unfinished_idx covers them). `timeout_s` bounds the statement, so a
+    busy database cannot keep a /metrics scrape waiting."""
+    rows = await conn.fetch(
+        """
+        select kind,
+               case when status = 'running' then 'running'
+                    when attempts > 0 then 'retry' else 'pending' end as state,
+               count(*) as depth,
+               coalesce(extract(epoch from now() - min(
+                   case when status = 'running' then coalesce(started_at, updated_at) else run_after end
+               ) filter (where status = 'running' or run_after <= now())), 0)::float8 as oldest_s
+        from jobs
+        where status in ('pending', 'running')
+        group by 1, 2
+        order by 1, 2
+        """,
+        timeout=timeout_s,
+    )
+    return [QueueRow(r["kind"], r["state"], r["depth"], r["oldest_s"]) for r in rows]

@@ -248,7 +248,7 @@ class EventFeeds:
         self.tokens = TokenDirectory(pool, ttl_s=token_ttl_s)
         self.presence = PresenceBuffer()
         self.snapshots: SnapshotCache[FeedView] = SnapshotCache(
-            self._fetch, interval_s=interval_s, max_keys=MAX_SNAPSHOTS
+            self._fetch, interval_s=interval_s, max_keys=MAX_SNAPSHOTS, meters=client.stats.meters
         )
         self._interval_s = interval_s
         self._refreshing: dict[str, asyncio.Future] = {}

@@ -6,7 +6,8 @@ the series count; unmatched URLs share one `unmatched` label.
 Recording is on every request's path, so it is plain counting in this process's event loop: a
 list of numbers per label set, turned into Prometheus families only when /metrics is scraped.
 (prometheus_client's Histogram takes a lock and walks its buckets per observation, which cost the
-cheapest routes, the guest polls, a seventh of their throughput.)
+cheapest routes, the guest polls, a seventh of their throughput.) The actor, lease, snapshot and job
+families follow the same pattern (gateway/kernel/layer_metrics.py).
 
 Who may scrape (METRICS_TOKEN, METRICS_PORT): with a port set, /metrics is served on that port
 (a second listener in this process, for the cluster network only) and 404 on the public one; with
@@ -37,6 +38,7 @@ from prometheus_client.registry import Collector
 from domain.settings import Settings
 from gateway.kernel.contracts import contract_of
 from gateway.kernel.keys import settings_key
+from gateway.kernel.layer_metrics import LayerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,10 @@ class Metrics:
         GCCollector(registry=self.registry)
         self.requests = RequestMetrics()
         self.registry.register(self.requests)
+        # actors, leases, snapshots and jobs (gateway/kernel/layer_metrics.py); bound to the root
+        # app by gateway/wiring.py
+        self.layers = LayerMetrics()
+        self.registry.register(self.layers)
         # (resource, method, status) -> its series: the route label and the contract follow from
         # the matched resource alone, so matched requests skip working out their labels again
         self._matched: dict[tuple[object, str, int], list[float]] = {}
@@ -139,7 +145,8 @@ def public_metrics_allowed(request: web.Request, settings: Settings) -> bool:
     return _token_ok(request, settings.metrics_token)
 
 
-def _exposition(metrics: Metrics) -> web.Response:
+async def _exposition(metrics: Metrics) -> web.Response:
+    await metrics.layers.before_scrape()  # the job queue, read from PostgreSQL (time-boxed)
     return web.Response(body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
@@ -147,7 +154,7 @@ async def metrics_handler(request: web.Request) -> web.Response:
     """GET /metrics on the public port."""
     if not public_metrics_allowed(request, request.config_dict[settings_key]):
         raise web.HTTPNotFound()
-    return _exposition(request.config_dict[metrics_key])
+    return await _exposition(request.config_dict[metrics_key])
 
 
 async def metrics_port_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -160,7 +167,7 @@ async def metrics_port_ctx(app: web.Application) -> AsyncIterator[None]:
     async def private_metrics(request: web.Request) -> web.Response:
         if not _token_ok(request, settings.metrics_token):
             raise web.HTTPNotFound()
-        return _exposition(metrics)
+        return await _exposition(metrics)
 
     private = web.Application()
     private.router.add_get("/metrics", private_metrics)

@@ -138,7 +138,8 @@ def start_roost(stack: ExitStack, args: argparse.Namespace, work_dir: Path) -> t
         "AI_BASE_URL": provider,
         "AI_API_KEY_ENV": KEY_ENV,
         KEY_ENV: key,
-        "AI_PROVIDER_TIMEOUT_S": "10",
+        # the provider timeout, retries and breaker stay at their defaults (30 s): a run at 10 s, as
+        # ai_pool sets, once saw 2 generations fail at load average 42 (cause not established)
         # one deployment: the same actors, throttle buckets and media folder for every gateway
         "ROOST_RAY_NAMESPACE": namespace,
         "REDIS_PREFIX": namespace,

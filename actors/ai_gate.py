@@ -21,7 +21,7 @@ from typing import Any, cast
 import ray
 from ray.actor import ActorClass
 
-from domain.ai_gate import GateConfig, Outcome, ProviderGate
+from domain.ai_gate import BreakerState, GateConfig, Outcome, ProviderGate
 
 GATE_NAME = "ai-provider-gate"
 # How long a waiting `enter` sleeps at most before looking again (a lapsed lease wakes nobody).
@@ -58,6 +58,38 @@ class AiGateActor:
         async with self._changed:
             self._gate.leave(holder, Outcome(outcome), time.time())
             self._changed.notify_all()
+
+    async def lease(
+        self, holders: list[str], config: GateConfig, deadline_s: float, successes: int = 0
+    ) -> tuple[str, float, list[str], bool]:
+        """Several permits for one process's jobs at once (jobs/ai_permits.py): waits like `enter`
+        for the first, then takes as many of the rest as are free. `successes`: calls that process
+        finished well since it last said, reported as one. Returns (verdict, retry_after, the
+        holders granted, whether the breaker is closed); while it is not, at most one is granted
+        (the probe), and that process hands none on without asking here."""
+        self._gate.configure(config)
+        if successes:
+            self._gate.record_late_successes()
+        verdict, retry_after = await self.enter(holders[0], config, deadline_s)
+        if verdict != "ok":
+            return verdict, retry_after, [], False
+        granted = [holders[0]]
+        if self._gate.state is BreakerState.CLOSED:
+            for holder in holders[1:]:
+                if self._gate.try_enter(holder, time.time())[0] != "ok":
+                    break
+                granted.append(holder)
+        return "ok", 0.0, granted, self._gate.state is BreakerState.CLOSED
+
+    async def give_back(self, holders: list[str], outcomes: list[str]) -> bool:
+        """Permits of `lease` back, each with its call's outcome ("neutral" for one unused).
+        Returns whether the breaker is closed afterwards."""
+        async with self._changed:
+            now = time.time()
+            for holder, outcome in zip(holders, outcomes, strict=True):
+                self._gate.leave(holder, Outcome(outcome), now)
+            self._changed.notify_all()
+        return self._gate.state is BreakerState.CLOSED
 
     async def retry_after(self) -> float:
         """0 when a call would be let through now, else the seconds the breaker stays open."""

@@ -93,6 +93,13 @@ class ProviderGate:
         elif self.probe == holder:
             self.probe = None  # a neutral probe proves nothing: the next caller probes
 
+    def record_late_successes(self) -> None:
+        """Successes a process reports in a batch, after the fact (jobs/ai_permits.py): they reset
+        a closed breaker's failure count, as each would have, but never close an open or half-open
+        breaker, which failures reported since may have opened."""
+        if self.state is BreakerState.CLOSED:
+            self.failures = 0
+
     # -- permits ------------------------------------------------------------------------------
 
     def expire(self, now: float) -> None:

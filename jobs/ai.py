@@ -31,6 +31,7 @@ from dotenv import dotenv_values
 from actors.ai_gate import gate_handle
 from domain.ai import FINAL, AiStatus, ErrorKind, sources_of, tokens_used
 from domain.ai_gate import GateConfig
+from jobs.ai_permits import PermitPool
 from jobs.ai_provider import Generation, ProviderConfig, ProviderFailed, generate
 from jobs.registry import JobContext, PermanentJobError, job
 from storage import ai_requests as ai_sql
@@ -51,6 +52,32 @@ def worker_key(name: str) -> str | None:
 
 # (namespace, name) -> the gate actor's handle, per worker process
 _GATES: dict[tuple[str, str], Any] = {}
+# (namespace, name) -> the permits a JobWorker holds of that gate (jobs/ai_permits.py)
+_POOLS: dict[tuple[str, str], PermitPool] = {}
+
+
+def _config(spec: dict[str, Any]) -> GateConfig:
+    return GateConfig(
+        limit=int(spec["limit"]),
+        lease_s=float(spec["lease_s"]),
+        threshold=int(spec["threshold"]),
+        cooldown_s=float(spec["cooldown_s"]),
+    )
+
+
+def permit_pool(spec: dict[str, Any]) -> PermitPool:
+    """This JobWorker's permits of the gate `spec` names (the newest settings apply to its next
+    lease). Only on a long-lived event loop: the pool's futures belong to it."""
+    from jobs.ai_provider import PERMIT_WAIT_S
+
+    where = (spec["namespace"], spec["name"])
+    pool = _POOLS.get(where)
+    if pool is None:
+        gate = RayGate(spec)
+        pool = _POOLS[where] = PermitPool(gate.handle, _config(spec), deadline_s=PERMIT_WAIT_S)
+    else:
+        pool.config = _config(spec)
+    return pool
 
 
 class RayGate:
@@ -58,13 +85,12 @@ class RayGate:
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self._spec = spec
-        self._config = GateConfig(
-            limit=int(spec["limit"]),
-            lease_s=float(spec["lease_s"]),
-            threshold=int(spec["threshold"]),
-            cooldown_s=float(spec["cooldown_s"]),
-        )
+        self._config = _config(spec)
         self._handle: Any = None
+
+    async def handle(self) -> Any:
+        """The gate actor's handle (looked up once per process)."""
+        return await self._actor()
 
     async def _actor(self) -> Any:
         if self._handle is None:
@@ -174,13 +200,13 @@ async def generate_job(payload: Any, ctx: JobContext) -> dict[str, Any]:
         "model": config.model_for(row["model"]),
         "attempts": ctx.attempt,
     }
-    gate, holder = RayGate(payload["gate"]), f"job-{ctx.job_id}-{ctx.attempt}"
+    holder = f"job-{ctx.job_id}-{ctx.attempt}"
     try:
-        if ctx.http is not None:  # a JobWorker's shared session
-            reply = await generate(ctx.http, config, key, gen, gate=gate, holder=holder)
+        if ctx.http is not None:  # a JobWorker: its shared session, and permits it holds
+            reply = await generate(ctx.http, config, key, gen, gate=permit_pool(payload["gate"]), holder=holder)
         else:
             async with aiohttp.ClientSession() as session:
-                reply = await generate(session, config, key, gen, gate=gate, holder=holder)
+                reply = await generate(session, config, key, gen, gate=RayGate(payload["gate"]), holder=holder)
     except ProviderFailed as exc:
         meta = {
             **base_meta,

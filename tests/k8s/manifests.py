@@ -34,6 +34,7 @@ KUBERNETES_VERSION = "1.33.0"
 CRD_SCHEMAS = {
     ("ray.io/v1", "RayCluster"): "ray.io_raycluster_v1.json",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "monitoring.coreos.com_servicemonitor_v1.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "monitoring.coreos.com_prometheusrule_v1.json",
     ("postgresql.cnpg.io/v1", "Cluster"): "postgresql.cnpg.io_cluster_v1.json",
 }
 

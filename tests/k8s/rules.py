@@ -141,7 +141,8 @@ def secret_rules(objs: list[Obj]) -> list[str]:
             for key in obj.get("data", {}):
                 if SECRETISH.search(key):
                     out.append(f"{where}: {key} is a secret, not configuration")
-                if key not in fields:
+                # Grafana's sidecar ConfigMap holds the dashboard, not settings
+                if key not in fields and obj["metadata"].get("labels", {}).get("grafana_dashboard") != "1":
                     out.append(f"{where}: {key} is not a Roost setting (domain/settings.py)")
         for pwhere, _meta, pod in pod_specs(obj):
             for c in _containers(pod):

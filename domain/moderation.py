@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from domain import notifications
 from domain.errors import Conflict, NotFound
 from storage import photos as photos_sql
 
@@ -281,7 +282,9 @@ async def _write(conn: asyncpg.Connection, row: asyncpg.Record, step: Transition
     """The transition's effects beyond the processing status (written by the caller, first)."""
     event_id = row["event_id"]
     if step.takes_slot:
-        await photos_sql.reserve_slot(conn, event_id, await photos_sql.photo_limit(conn, event_id))
+        limit = await photos_sql.photo_limit(conn, event_id)
+        used = await photos_sql.reserve_slot(conn, event_id, limit)
+        await notifications.photo_slot_retaken(conn, event_id, used, limit)  # 80 % / 100 % alerts
     if step.releases_slot:
         await photos_sql.release_slot(conn, event_id)
     version: int | None = None

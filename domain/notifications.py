@@ -180,6 +180,16 @@ async def photo_slot_taken(
     return jobs
 
 
+async def photo_slot_retaken(conn: asyncpg.Connection, event_id: int, count: int, limit: int) -> None:
+    """A slot taken by moderation (a rejected photo approved again): the same alerts, queued by
+    the gateways' loop (moderation has no mail settings to give a job)."""
+    if not crossed_thresholds(count, limit):
+        return
+    event = await store.event_for_alert(conn, event_id)
+    if event is not None:
+        await photo_slot_taken(conn, event, count, limit, None)
+
+
 async def payment_failed(
     conn: asyncpg.Connection, *, tenant_id: int, source: str, product_id: str, at: datetime, detail: str
 ) -> None:
@@ -232,6 +242,13 @@ async def queue_unqueued(pool: asyncpg.Pool, delivery: Delivery) -> list[int]:
                 jobs.append(await _queue(conn, row["id"], delivery))
         if len(rows) < QUEUE_BATCH:
             return jobs
+
+
+async def settle_given_up(pool: asyncpg.Pool) -> int:
+    """Mark failed the alerts whose job the runtime gave up on (a worker that died on the last
+    attempt never wrote the alert's outcome); else they would say `sending` for ever."""
+    async with pool.acquire() as conn:
+        return await store.fail_given_up(conn)
 
 
 def describe(type_: str, payload: dict[str, Any]) -> tuple[str, str]:

@@ -69,6 +69,21 @@ async def lock_unqueued(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Re
     )
 
 
+async def fail_given_up(conn: asyncpg.Connection) -> int:
+    """Alerts whose job failed without the handler saying so (its worker died on the last
+    attempt, so the runtime gave up): failed, with the job's error. Returns how many."""
+    rows = await conn.fetch(
+        """
+        update tenant_notifications n set status = 'failed', updated_at = now(),
+            last_error = left(coalesce(j.error, 'the delivery job failed'), 2000)
+        from jobs j
+        where j.id = n.job_id and j.status = 'failed' and n.status in ('pending', 'sending')
+        returning n.id
+        """
+    )
+    return len(rows)
+
+
 async def get(conn: asyncpg.Connection, notification_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(_ROW + " where n.id = $1", notification_id)
 
@@ -128,6 +143,11 @@ async def list_page(
             f"select count(*) from tenant_notifications n where {where}", tenant_id, type_, status
         )
     return rows, total
+
+
+async def event_for_alert(conn: asyncpg.Connection, event_id: int) -> asyncpg.Record | None:
+    with domain_errors():
+        return await conn.fetchrow("select id, tenant_id, name from events where id = $1", event_id)
 
 
 async def tenant_exists(conn: asyncpg.Connection, tenant_id: int) -> bool:

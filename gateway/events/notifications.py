@@ -169,8 +169,9 @@ async def rotate_secret(request: web.Request) -> web.Response:
 
 
 async def run_notifications_once(app: web.Application) -> int:
-    """Alerts for packages about to expire, then a job for every alert without one; each job
-    dispatched. Returns how many were dispatched (tests call this instead of waiting)."""
+    """Alerts for packages about to expire, then a job for every alert without one, each job
+    dispatched; and alerts whose job was given up marked failed. Returns how many jobs were
+    dispatched (tests call this instead of waiting)."""
     settings, jobs = app[settings_key], app[jobs_key]
     delivery = rules.Delivery.from_settings(settings)
     pool = app[pool_key]
@@ -178,6 +179,7 @@ async def run_notifications_once(app: web.Application) -> int:
         pool, now=utc_now(app[clock_key]), days=settings.notify_package_expiry_days, delivery=delivery
     )
     queued += await rules.queue_unqueued(pool, delivery)
+    await rules.settle_given_up(pool)
     for job_id in queued:
         try:
             await jobs.dispatch(job_id)

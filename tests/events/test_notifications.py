@@ -13,7 +13,14 @@ from domain.tenant_abilities import TENANT_READ
 from gateway.events.notifications import run_notifications_once
 from tests.builders import bearer, make_token, make_user
 from tests.clock import FakeClock
-from tests.event_builders import assert_error, make_event, make_package, make_tenant, make_tenant_admin
+from tests.event_builders import (
+    assert_error,
+    make_event,
+    make_package,
+    make_photo,
+    make_tenant,
+    make_tenant_admin,
+)
 from tests.events.commerce_builders import deliver, processed
 from tests.events.notification_builders import LOGS, SETTINGS, alerts, notify_settings, raise_alert, settle
 from tests.events.photo_fixtures import device, guest_photo, guest_upload
@@ -104,6 +111,22 @@ async def test_a_refused_upload_makes_no_alert(app_client, pool):
     await assert_error(second, 403, "photo_limit_exceeded")
     # 80 % of 1 rounds up to the one photo: both thresholds at once, each once
     assert sorted(a["type"] for a in await alerts(pool, tenant["id"])) == ["photo_limit_100", "photo_limit_80"]
+
+
+async def test_a_rejected_photo_approved_again_can_cross_the_line(app_client, pool):
+    tenant, event = await _photo_tenant(app_client, photo_limit=5)
+    _, token = await _owner(app_client, tenant["id"])
+    for _ in range(3):
+        await make_photo(app_client.app, event)  # written straight to the database: no alerts
+    photo = await make_photo(app_client.app, event, approved=False)
+    assert (await app_client.post(f"/api/v1/tenant/photos/{photo['id']}/reject", headers=bearer(token))).status == 200
+    assert await alerts(pool, tenant["id"]) == []
+    # approving it again takes its slot back: the 4th of 5, 80 %
+    assert (await app_client.post(f"/api/v1/tenant/photos/{photo['id']}/approve", headers=bearer(token))).status == 200
+    (alert,) = await alerts(pool, tenant["id"])
+    assert (alert["type"], alert["job_id"]) == ("photo_limit_80", None)
+    await run_notifications_once(app_client.app)  # moderation leaves the queueing to the loop
+    assert (await settle(pool, alert["id"]))["status"] == "delivered"
 
 
 # -- payments and packages ------------------------------------------------------------------------

@@ -71,10 +71,12 @@ async def test_a_receiver_that_always_fails_ends_failed_with_the_error(app_clien
 
     async def waiting_to_retry():
         (shown,) = (await (await app_client.get(LOGS, headers=bearer(token))).json())["data"]
-        return shown if shown["status"] == "pending" and shown["attempts"] >= 1 else None
+        # the alert says pending a moment before the runtime has written the job's next run_after
+        waiting = shown["status"] == "pending" and shown["attempts"] >= 1 and shown["next_attempt_at"] is not None
+        return shown if waiting else None
 
     between = await eventually(waiting_to_retry, timeout=20, interval=0.02, what="a retry waiting")
-    assert between["next_attempt_at"] is not None
+    assert between["attempts"] in (1, 2) and between["last_error"] == "webhook: the webhook answered HTTP 500"
 
     row = await settle(pool, nid)
     assert (row["status"], row["attempts"]) == ("failed", 3)  # NOTIFY_MAX_ATTEMPTS in these tests
@@ -151,3 +153,30 @@ async def test_names_are_checked_by_what_they_resolve_to():
     with pytest.raises(RefusedUrl, match="cannot be resolved"):
         await resolve_checked("no-such-host.invalid", 443, closed)
     assert await resolve_checked("127.0.0.1", 443, UrlPolicy(allow_private=True, allow_http=True))
+
+
+def test_the_signature_is_the_scheme_roost_accepts():
+    from domain.notification_webhooks import signature
+    from domain.webhooks import sign
+
+    assert signature("whsec_k", b'{"a":1}', 1764590000) == sign("whsec_k", b'{"a":1}', timestamp=1764590000)
+
+
+async def test_an_alert_whose_job_was_given_up_is_marked_failed(app_client, pool):
+    from domain import notifications
+    from gateway.events.notifications import run_notifications_once
+    from gateway.kernel.keys import settings_key
+
+    tenant = await make_tenant(app_client.app)
+    delivery = notifications.Delivery.from_settings(app_client.app[settings_key])
+    async with pool.acquire() as conn, conn.transaction():
+        job_id = await notifications.create(
+            conn, tenant_id=tenant["id"], type_=notifications.NotificationType.PAYMENT_FAILED,
+            dedup_key="payment_failed:given-up", payload={}, delivery=delivery,
+        )
+    # as the runtime leaves it when the worker died on the last attempt (jobs.give_up)
+    await pool.execute("update jobs set status = 'failed', error = 'gave up after 3 attempts' where id = $1", job_id)
+    await pool.execute("update tenant_notifications set status = 'sending', attempts = 3 where job_id = $1", job_id)
+    await run_notifications_once(app_client.app)
+    row = await pool.fetchrow("select * from tenant_notifications where job_id = $1", job_id)
+    assert (row["status"], row["last_error"]) == ("failed", "gave up after 3 attempts")

@@ -107,7 +107,7 @@ async def resolve_checked(host: str, port: int, policy: UrlPolicy) -> list[tuple
     else:
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a name IDNA cannot encode
             raise RefusedUrl(f"The host {host!r} cannot be resolved: {exc}") from None
         found = list(dict.fromkeys((socket.AddressFamily(info[0]), str(info[4][0])) for info in infos))
     if not found:

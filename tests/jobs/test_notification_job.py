@@ -152,6 +152,8 @@ async def test_names_are_checked_by_what_they_resolve_to():
         await resolve_checked("169.254.169.254", 443, closed)
     with pytest.raises(RefusedUrl, match="cannot be resolved"):
         await resolve_checked("no-such-host.invalid", 443, closed)
+    with pytest.raises(RefusedUrl, match="cannot be resolved"):
+        await resolve_checked("x" * 70 + ".example.com", 443, closed)  # a label IDNA refuses
     assert await resolve_checked("127.0.0.1", 443, UrlPolicy(allow_private=True, allow_http=True))
 
 

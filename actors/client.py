@@ -156,7 +156,8 @@ class ShardClient:
         try:
             results = await self.handle(shard).call_batch.remote(pending.ops)
         except BaseException as exc:  # the whole call failed: every op of this batch, no others
-            meters.call_failures += 1
+            if isinstance(exc, Exception):  # a cancellation (shutdown) is no failed call
+                meters.call_failures += 1
             for fut in pending.futures:
                 if not fut.done():
                     fut.set_exception(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))

@@ -121,7 +121,7 @@ class LeaseClient:
         started = time.perf_counter()
         try:
             answer = await self._client.call(self._method, key, want, *args)
-        except BaseException:
+        except Exception:  # not a cancellation (shutdown): that is no failed refill
             meters.lease_refill_failures += 1
             raise
         meters.lease_refills += 1

@@ -13,8 +13,10 @@ import pytest
 from gateway.kernel.keys import actors_key, jobs_key, pool_key
 from gateway.kernel.metrics import metrics_key
 from tests.builders import bearer, make_token, make_user
+from tests.clock import FakeClock
 from tests.event_builders import make_event, make_tenant
 from tests.gateway.test_ops import sample
+from tests.petcare.meal_builders import family, today
 from tests.waiting import eventually
 
 
@@ -122,6 +124,32 @@ async def test_a_refreshed_feed_snapshot_reports_its_age(fast):
         first, "roost_snapshot_age_at_refresh_seconds_sum", kind="event_feed"
     )
     assert 0.3 <= grew < 60
+
+
+async def test_a_refreshed_meal_view_reports_its_age_on_the_apps_clock(aiohttp_client, settings, ray_session):
+    from gateway.app import create_app
+
+    clock = FakeClock()
+    client = await aiohttp_client(create_app(settings, clock=clock))
+    fam = await family(client)
+    before = await scrape(client)
+    await today(client, fam.viewer, pet_id=fam.pet_id)
+    first = await scrape(client)
+    clock.advance(4)  # past the 1 s interval: the next read refreshes the view
+    await today(client, fam.viewer, pet_id=fam.pet_id)
+    after = await scrape(client)
+
+    def delta(text: str, since: str, name: str, **labels: str) -> float:
+        return value(text, name, kind="meal_aggregate", **labels) - value(since, name, kind="meal_aggregate", **labels)
+
+    assert delta(first, before, "roost_snapshot_refreshes_total") >= 1
+    assert delta(first, before, "roost_snapshot_age_at_refresh_seconds_count") == 0  # nothing replaced yet
+    replaced = delta(after, first, "roost_snapshot_age_at_refresh_seconds_count")
+    assert replaced >= 1
+    # each replaced view had lived exactly the 4 s the clock moved
+    assert delta(after, first, "roost_snapshot_age_at_refresh_seconds_sum") == 4 * replaced
+    assert delta(after, first, "roost_snapshot_age_at_refresh_seconds_bucket", le="3") == 0
+    assert delta(after, first, "roost_snapshot_age_at_refresh_seconds_bucket", le="5") == replaced
 
 
 async def _insert_job(pool, kind: str, *, status: str = "pending", attempts: int = 0, due_in_s: float = 0,

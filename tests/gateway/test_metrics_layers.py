@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from actors.client import kill_shard
 from gateway.kernel.keys import actors_key, jobs_key, pool_key
 from gateway.kernel.metrics import metrics_key
 from tests.builders import bearer, make_token, make_user
@@ -81,6 +82,28 @@ async def test_an_op_the_actor_refuses_counts_as_an_op_error_not_a_call_failure(
     assert value(after, "roost_actor_call_failures_total", kind="counters") == value(
         before, "roost_actor_call_failures_total", kind="counters"
     )
+
+
+async def test_a_call_to_a_dead_actor_counts_as_a_call_failure(fast):
+    counters = fast.app[actors_key]["counters"]
+    key = f"metrics-{uuid.uuid4().hex}"
+    await counters.call("add", key, 1)  # the shard's actor exists and answers
+    before = await scrape(fast)
+    # killed for good: this client's handle now fails every call (a later client makes a new actor)
+    kill_shard(counters, counters.shard_for(key), restart=False)
+
+    async def failed() -> bool:
+        try:
+            await counters.call("add", key, 1)
+        except Exception:
+            return True
+        return False  # ray.kill returns before the actor is dead
+
+    await eventually(failed, timeout=30)
+    after = await scrape(fast)
+    assert value(after, "roost_actor_call_failures_total", kind="counters") - value(
+        before, "roost_actor_call_failures_total", kind="counters"
+    ) == 1
 
 
 async def test_quota_requests_refill_a_lease_and_time_it(fast):

@@ -17,7 +17,8 @@ What an admin does (one account per Locust user, round robin; FastHttpUser)
 - on start, POST /api/v1/tenant-auth/login with email and password, as the tenant app does. The
   sign-in throttle (10 a minute per address, all users share 127.0.0.1) is left on: its 429 is
   deliberate, counted, and the login retried after Retry-After;
-- GET /tenant/events; GET /tenant-auth/me; GET /tenant/ledger;
+- GET /tenant/events; GET /tenant-auth/me; GET /tenant/ledger; GET /tenant/settings (a Roost
+  without that route answers 404 `route_not_found`: then settings reads are skipped, not failed);
 - review: GET an event's `?status=unmoderated` page and approve (3 in 4) or reject one photo;
   once the queue is empty, revisit decisions (reject an approved photo, approve a rejected one);
 - feature: GET an event's `?status=approved` page and feature or unfeature one photo.
@@ -69,7 +70,9 @@ class Tenant:
 
 _tenants: list[Tenant] = []
 _next = {"i": 0}
-_counts = {"logins": 0, "login_429": 0, "approved": 0, "rejected": 0, "featured": 0, "revisited": 0, "ledger": 0}
+_counts = {"logins": 0, "login_429": 0, "approved": 0, "rejected": 0, "featured": 0, "revisited": 0, "ledger": 0,
+           "settings": 0}
+_settings_route = {"missing": False}
 
 
 @events.init_command_line_parser.add_listener
@@ -212,6 +215,20 @@ class TenantAdmin(RoostUser):
         if self._call("GET", "/tenant/ledger", "GET /tenant/ledger") is not None:
             _counts["ledger"] += 1
 
+    @task(1)
+    def settings(self) -> None:
+        if _settings_route["missing"]:
+            return
+        with self.client.get(f"{BASE}/tenant/settings", headers=self.headers, name="GET /tenant/settings",
+                             catch_response=True) as resp:
+            if resp.status_code == 404 and _error_code(resp) == "route_not_found":
+                resp.success()  # an older Roost: skip, do not fail
+                _settings_route["missing"] = True
+            elif resp.status_code != 200:
+                resp.failure(f"answered {resp.status_code}: {(resp.text or '')[:200]}")
+            else:
+                _counts["settings"] += 1
+
     @task(5)
     def review(self) -> None:
         event_id = random.choice(self.tenant.event_ids)
@@ -241,6 +258,13 @@ class TenantAdmin(RoostUser):
             _counts["featured"] += 1
 
 
+def _error_code(resp: Any) -> str | None:
+    try:
+        return resp.json()["error"]["code"]
+    except Exception:  # not our envelope: not the "route missing" case
+        return None
+
+
 @events.quitting.add_listener
 def _report(environment: Environment, **_: Any) -> None:
     report(
@@ -249,5 +273,5 @@ def _report(environment: Environment, **_: Any) -> None:
         _parsed(environment).max_failures,
         f"logins {_counts['logins']} (+{_counts['login_429']} deliberate 429s), approved {_counts['approved']}, "
         f"rejected {_counts['rejected']} ({_counts['revisited']} revisited), featured {_counts['featured']}, "
-        f"ledger reads {_counts['ledger']}",
+        f"ledger reads {_counts['ledger']}, settings reads {_counts['settings']}",
     )

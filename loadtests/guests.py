@@ -45,7 +45,7 @@ from locust.env import Environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.roost_user import RoostUser, add_shared_options, is_mixed, selected  # noqa: E402
+from loadtests.roost_user import RoostUser, add_shared_options, error_code, is_mixed, selected  # noqa: E402
 
 log = logging.getLogger("guests")
 
@@ -192,7 +192,7 @@ class Guest(RoostUser):
         headers = {"X-Device-Id": self.device}
         with self.client.post(f"{base}/photos/upload-url", json={"content_type": "image/jpeg", "size": len(self.photo)},
                               headers=headers, name="upload-url", catch_response=True) as resp:
-            if resp.status_code == 404 and _error_code(resp) == "route_not_found":
+            if resp.status_code == 404 and error_code(resp) == "route_not_found":
                 resp.success()  # the upload routes are not built yet: skip, do not fail
                 _target["uploads_missing"] = True
                 _counts["uploads_skipped"] += 1
@@ -219,13 +219,6 @@ class Guest(RoostUser):
                 resp.failure(f"photo-create {resp.status_code}")
                 return
         _counts["uploads"] += 1
-
-
-def _error_code(resp: Any) -> str | None:
-    try:
-        return resp.json()["error"]["code"]
-    except Exception:  # not our envelope: not the "route missing" case
-        return None
 
 
 @events.quitting.add_listener

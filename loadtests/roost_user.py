@@ -115,3 +115,11 @@ class RoostUser(FastHttpUser):
 
     def wait_time(self) -> float:
         return random.uniform(0.5 * self.think, 1.5 * self.think)
+
+
+def error_code(resp: Any) -> str | None:
+    """The 001 envelope's `error.code` of a Locust response (None for any other body)."""
+    try:
+        return resp.json()["error"]["code"]
+    except Exception:  # not our envelope: not the "route missing" case
+        return None

@@ -51,7 +51,7 @@ from locust.env import Environment
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtests.locust_report import report  # noqa: E402
-from loadtests.roost_user import RoostUser, add_shared_options, selected  # noqa: E402
+from loadtests.roost_user import RoostUser, add_shared_options, error_code, selected  # noqa: E402
 
 log = logging.getLogger("tenant_admins")
 
@@ -221,7 +221,7 @@ class TenantAdmin(RoostUser):
             return
         with self.client.get(f"{BASE}/tenant/settings", headers=self.headers, name="GET /tenant/settings",
                              catch_response=True) as resp:
-            if resp.status_code == 404 and _error_code(resp) == "route_not_found":
+            if resp.status_code == 404 and error_code(resp) == "route_not_found":
                 resp.success()  # an older Roost: skip, do not fail
                 _settings_route["missing"] = True
             elif resp.status_code != 200:
@@ -256,13 +256,6 @@ class TenantAdmin(RoostUser):
         if self._call("POST", f"/tenant/photos/{photo['id']}/feature", "POST /tenant/photos/[id]/feature",
                       body) is not None:
             _counts["featured"] += 1
-
-
-def _error_code(resp: Any) -> str | None:
-    try:
-        return resp.json()["error"]["code"]
-    except Exception:  # not our envelope: not the "route missing" case
-        return None
 
 
 @events.quitting.add_listener

@@ -46,6 +46,18 @@ def aggregates(client):
     return client.app[meal_aggregates_key]
 
 
+async def logged_queries(client) -> list[str]:
+    """Every query from now on (the fixture's pool holds all its connections from the start)."""
+    queries: list[str] = []
+    pool = client.app[pool_key]
+    held = [await pool.acquire() for _ in range(3)]
+    for conn in held:
+        conn.add_query_logger(lambda record: queries.append(record.query))
+    for conn in held:
+        await pool.release(conn)
+    return queries
+
+
 async def test_totals_after_create_update_and_delete_in_both_vocabularies(app_client, fam):
     empty = await today(app_client, fam.viewer, pet_id=fam.pet_id)
     assert (empty["total_meals"], empty["meals_count"], empty["meals"]) == (0, 0, [])
@@ -118,13 +130,7 @@ async def test_who_reads_today(app_client, fam):
 async def test_a_warm_read_makes_no_query_and_no_actor_call(app_client, fam):
     for _ in range(30):
         await log_meal(app_client, fam.member, fam.pet_id, fam.food, serving_amount=10)
-    queries: list[str] = []
-    pool = app_client.app[pool_key]
-    held = [await pool.acquire() for _ in range(3)]
-    for conn in held:
-        conn.add_query_logger(lambda record: queries.append(record.query))
-    for conn in held:
-        await pool.release(conn)
+    queries = await logged_queries(app_client)
     # cold: the caller's access (one primary-key read, no aggregate) and one actor read
     first = await today(app_client, fam.viewer, pet_id=fam.pet_id)
     assert first["total_meals"] == 30 and first["total_calories"] == 1140.0
@@ -143,13 +149,7 @@ async def test_a_meal_write_is_two_statements_and_one_actor_call(app_client, fam
     the group's ops go to the group's shard in one call."""
     await log_meal(app_client, fam.member, fam.pet_id, fam.food, serving_amount=10)  # warm
     await aggregates(app_client).drain()
-    queries: list[str] = []
-    pool = app_client.app[pool_key]
-    held = [await pool.acquire() for _ in range(3)]
-    for conn in held:
-        conn.add_query_logger(lambda record: queries.append(record.query))
-    for conn in held:
-        await pool.release(conn)
+    queries = await logged_queries(app_client)
     shard_client = app_client.app[actors_key]["meal_aggregate"]
     calls, ops = shard_client.stats.actor_calls, shard_client.stats.ops
     await log_meal(app_client, fam.member, fam.pet_id, fam.food, serving_amount=20)

@@ -87,7 +87,7 @@ async def test_other_tenants_event_is_404_and_abilities_are_checked(client):
     assert err["meta"]["required"] == [PHOTOS_EXPORT]
 
 
-async def test_zip_stream_memory_stays_flat(client):
+async def test_zip_stream_memory_stays_flat():
     """50 originals of 200 KB: the writer never holds more than one chunk and its headers, and
     the whole export allocates far less than the archive's size."""
     chunk, size, count = 64 * 1024, 200 * 1024, 50
@@ -113,5 +113,7 @@ async def test_zip_stream_memory_stays_flat(client):
         tracemalloc.stop()
     assert total > count * size
     assert pipe.high_water <= chunk + 1024 and largest <= chunk + 1024
-    # a chunk or two in flight and zipfile's bookkeeping; nowhere near the 10 MB archive
-    assert peak < 1024 * 1024, peak
+    # a chunk or two in flight and zipfile's bookkeeping; nowhere near the 10 MB archive. No app
+    # here (its background loops allocate too), but tracemalloc counts every thread of the
+    # process, Ray's included: 1 MB was once passed by 0.16 MB on a busy CI run
+    assert peak < 2 * 1024 * 1024, peak

@@ -51,3 +51,15 @@ def test_jwt_refused_when_expired_tampered_or_foreign():
     unsigned = jwt.encode(claims, None, algorithm="none")
     assert read_jwt(KEY, unsigned) is None
     assert read_jwt(KEY, "eyJ.garbage.token") is None
+
+
+def test_a_verified_jwt_is_remembered_but_still_expires_and_keys_stay_apart():
+    # expires a second from now: the first read verifies and remembers it
+    token = issue_jwt(KEY, 7, 1, ttl_s=60, now=time.time() - 59)
+    assert read_jwt(KEY, token) == read_jwt(KEY, token)
+    assert read_jwt(KEY, token).user_id == 7
+    # the remembered token verifies for its own key only
+    assert read_jwt("another-key-" + "x" * 30, token) is None
+    time.sleep(1.1)
+    assert read_jwt(KEY, token) is None
+    assert read_jwt(KEY, token) is None

@@ -38,7 +38,7 @@ from gateway.kernel.account_views import absolute_avatar
 from gateway.kernel.api_envelope import success
 from gateway.kernel.auth.guards import PROFILE_WRITE, require_abilities
 from gateway.kernel.keys import accounts_key, pool_key, settings_key
-from gateway.kernel.openapi.operation import Body, documented
+from gateway.kernel.openapi.operation import documented, file_upload
 from storage import users as users_sql
 
 MAX_AVATAR_BYTES = 5 * 1024 * 1024  # 003: max 5 MB (Laravel's max:5120 kilobytes)
@@ -49,17 +49,7 @@ AVATAR_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 # Avatars are shown small; a bigger one costs bytes for every viewer and shows nothing more.
 AVATAR_LONGEST_SIDE = 1024
 STORED_EXTENSION = "jpg"
-AVATAR_FORM = {
-    "type": "object",
-    "required": [FIELD],
-    "properties": {
-        FIELD: {
-            "type": "string",
-            "format": "binary",
-            "description": "A JPEG, PNG, GIF or WebP image of at most 5 MB (stored re-encoded as a JPEG).",
-        }
-    },
-}
+AVATAR_FORM = file_upload(FIELD, "A JPEG, PNG, GIF or WebP image of at most 5 MB (stored re-encoded as a JPEG).")
 
 
 def image_type(head: bytes) -> str | None:
@@ -172,7 +162,7 @@ async def remove_all(media_dir: Path, user_id: int) -> None:
 @documented(
     "Upload the signed-in user's avatar",
     response=AvatarUploaded,
-    upload=Body("multipart/form-data", AVATAR_FORM),
+    upload=AVATAR_FORM,
     errors=(*WRITE_ERRORS, 404, 422),
     auth=WRITE_AUTH,
 )

@@ -23,7 +23,6 @@ from aiohttp import web
 from domain import notification_settings as settings_rules
 from domain import notifications as rules
 from domain.clock import utc_now
-from domain.errors import Invalid
 from domain.notification_webhooks import UrlPolicy
 from domain.periodic import Periodic
 from domain.tenant_abilities import SETTINGS_WRITE
@@ -42,7 +41,7 @@ from gateway.events.openapi import RATE_LIMITED, TENANT_READ, TENANT_WRITE
 from gateway.events.pagination import page_body, page_of
 from gateway.kernel.keys import clock_key, jobs_key, pool_key, settings_key
 from gateway.kernel.openapi.operation import documented
-from gateway.kernel.validation import parse, path_id
+from gateway.kernel.validation import parse, path_id, query_choice
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +50,6 @@ log = logging.getLogger(__name__)
 _TENANT_ERRORS = (403, 429)
 
 
-def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    if raw not in allowed:
-        raise Invalid(fields={name: [f"The {name} must be one of: {', '.join(allowed)}."]})
-    return raw
 
 
 @documented(
@@ -92,8 +84,8 @@ async def admin_notification_logs(request: web.Request) -> web.Response:
 
 async def _logs(request: web.Request, tenant_id: int, *, must_exist: bool) -> web.Response:
     page = page_of(request)
-    type_ = _choice(request, "type", rules.TYPES)
-    status = _choice(request, "status", rules.STATUSES)
+    type_ = query_choice(request, "type", rules.TYPES)
+    status = query_choice(request, "status", rules.STATUSES)
     rows, total = await settings_rules.log_page(
         request.config_dict[pool_key],
         tenant_id,

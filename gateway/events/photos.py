@@ -45,7 +45,7 @@ from gateway.events.tenant_media import tenant_links
 from gateway.events.uploads import event_not_open, tenant_event_or_404
 from gateway.kernel.keys import jobs_key, media_visibility_key, pool_key, settings_key
 from gateway.kernel.openapi.operation import documented
-from gateway.kernel.validation import parse, path_id, read_body, validate
+from gateway.kernel.validation import parse, path_id, query_choice, read_body, validate
 from jobs import images
 from storage import jobs as jobs_sql
 from storage import photo_uploads as uploads_sql
@@ -212,10 +212,8 @@ async def tenant_create(request: web.Request) -> web.Response:
 async def tenant_list(request: web.Request) -> web.Response:
     """GET /tenant/events/{event}/photos?status=&page=&per_page= (photos:read), newest first."""
     caller = await require_tenant(request, PHOTOS_READ)
-    status = request.query.get("status") or None
+    status = query_choice(request, "status", photos_sql.STATUS_FILTERS)
     page = page_of(request)
-    if status is not None and status not in photos_sql.STATUS_FILTERS:
-        raise Invalid(fields={"status": ["The status must be one of: " + ", ".join(photos_sql.STATUS_FILTERS) + "."]})
     app_url = request.config_dict[settings_key].app_url
     async with request.config_dict[pool_key].acquire() as conn:
         event = await tenant_event_or_404(conn, caller, path_id(request, "event"))

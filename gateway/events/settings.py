@@ -25,23 +25,16 @@ from gateway.events.guards import require_super_admin, require_tenant
 from gateway.events.openapi import RATE_LIMITED, TENANT_READ, TENANT_WRITE
 from gateway.events.settings_models import SettingsPublic, SettingsUpdate
 from gateway.kernel.keys import clock_key, pool_key, settings_key
-from gateway.kernel.openapi.operation import Body, documented
+from gateway.kernel.openapi.operation import documented, file_upload
 from gateway.kernel.validation import path_id, read_body, read_form, validate
 
 FIELD = "file"
 _TENANT_ERRORS = (403, 429)
-LOGO_FORM = {
-    "type": "object",
-    "required": [FIELD],
-    "properties": {
-        FIELD: {
-            "type": "string",
-            "format": "binary",
-            "description": f"A JPEG, PNG or WebP image of at most {rules.MAX_LOGO_BYTES // (1024 * 1024)} MB "
-            f"(served re-encoded as a JPEG of at most {rules.LOGO_LONGEST_SIDE} px, without metadata).",
-        }
-    },
-}
+LOGO_FORM = file_upload(
+    FIELD,
+    f"A JPEG, PNG or WebP image of at most {rules.MAX_LOGO_BYTES // (1024 * 1024)} MB "
+    f"(served re-encoded as a JPEG of at most {rules.LOGO_LONGEST_SIDE} px, without metadata).",
+)
 
 
 def _now(request: web.Request) -> datetime:
@@ -127,7 +120,7 @@ async def _logo_bytes(request: web.Request) -> bytes:
     description="Replaces any earlier logo. Re-encoded, never served as uploaded: no EXIF or other metadata "
     "is kept. Anything but a JPEG, PNG or WebP image is 422 `invalid_image`; past the size cap 413.",
     response=Item[SettingsPublic],
-    upload=Body("multipart/form-data", LOGO_FORM),
+    upload=LOGO_FORM,
     auth=TENANT_WRITE,
     errors=(*_TENANT_ERRORS, 400, 413),
     headers_out=RATE_LIMITED,

@@ -11,6 +11,7 @@ clients show to people; every contract renders the same field map in its own env
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -189,6 +190,17 @@ def query_int(request: web.Request, name: str, default: int, *, maximum: int | N
     if maximum is not None and value > maximum:
         raise Invalid(fields={name: [f"The {label} may not be greater than {maximum}."]})
     return value
+
+
+def query_choice(request: web.Request, name: str, allowed: Collection[str]) -> str | None:
+    """A query parameter that must be one of `allowed` (a filter such as `status`): absent or
+    empty is None; anything else outside `allowed` is a 422 naming it and the choices."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw not in allowed:
+        raise Invalid(fields={name: [f"The {name} must be one of: {', '.join(allowed)}."]})
+    return raw
 
 
 def clean_or_none(value: str | None) -> str | None:

@@ -27,7 +27,7 @@ from domain.errors import Invalid
 from domain.media_store import LocalMediaStore
 from gateway.kernel.account_views import IsoZ
 from gateway.kernel.keys import clock_key, pool_key, settings_key
-from gateway.kernel.openapi.operation import NO_BODY, Body, documented
+from gateway.kernel.openapi.operation import NO_BODY, Body, documented, file_upload
 from gateway.kernel.validation import read_form
 from gateway.petcare.envelope import success
 from gateway.petcare.food_models import photo_url
@@ -36,18 +36,9 @@ from gateway.petcare.openapi import TAG_FOODS, TAG_PETS
 from gateway.petcare.pets import READERS, WRITERS
 
 FIELD = "file"
-UPLOAD_FORM = {
-    "type": "object",
-    "required": [FIELD],
-    "properties": {
-        FIELD: {
-            "type": "string",
-            "format": "binary",
-            "description": "A JPEG, PNG, GIF or WebP image of at most 10 MB (stored re-encoded as a JPEG, "
-            "without metadata).",
-        }
-    },
-}
+UPLOAD_FORM = file_upload(
+    FIELD, "A JPEG, PNG, GIF or WebP image of at most 10 MB (stored re-encoded as a JPEG, without metadata)."
+)
 # The bytes are ours to vouch for only as images; never let a browser run them. Private: only
 # callers who may see the pet or food get them, so no shared cache may keep one.
 IMAGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"}
@@ -156,7 +147,7 @@ def _static_key(request: web.Request, folder: str, object_id: int) -> str:
 
 
 _UPLOAD_DOC: dict[str, Any] = {
-    "upload": Body("multipart/form-data", UPLOAD_FORM),
+    "upload": UPLOAD_FORM,
     "auth": WRITERS,
     # 400: not an image, empty, over 10 MB, malformed; 413: the whole body past the gateway's limit
     "errors": (400, 403, 404, 413),

@@ -30,6 +30,16 @@ class Body:
     schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string", "format": "binary"})
 
 
+def file_upload(name: str, description: str) -> Body:
+    """A multipart/form-data body of one required file field (the image uploads)."""
+    schema = {
+        "type": "object",
+        "required": [name],
+        "properties": {name: {"type": "string", "format": "binary", "description": description}},
+    }
+    return Body("multipart/form-data", schema)
+
+
 @dataclass(frozen=True)
 class Operation:
     summary: str
